@@ -1,0 +1,197 @@
+//! Parsing `#[cached(...)]`'s arguments into [`CachedArgs`].
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::parse::ParseStream;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token};
+
+/// The longest `expire` accepted: one year, in seconds.
+pub(crate) const MAX_EXPIRE: u64 = 365 * 24 * 3600;
+
+/// `expire = ...`: a literal, checked here, or a path to a `u64` constant, checked by
+/// the compiler.
+pub(crate) enum Expire {
+    Seconds(u64),
+    Const(Path),
+}
+
+/// The parsed arguments.
+#[derive(Default)]
+pub(crate) struct CachedArgs {
+    pub(crate) expire: Option<Expire>,
+    pub(crate) namespace: Option<LitStr>,
+    pub(crate) key_builder: Option<Path>,
+    pub(crate) skip: Vec<Ident>,
+    pub(crate) shared: bool,
+}
+
+/// What the attribute accepts, for error messages.
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)` and `shared`";
+
+/// Parses `args`, collecting every error rather than stopping at the first.
+pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
+    let metas: Punctuated<Meta, Token![,]> =
+        syn::parse::Parser::parse2(Punctuated::parse_terminated, tokens)?;
+    let mut out = CachedArgs::default();
+    let mut errors = Errors::default();
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    for meta in metas {
+        let Some(name) = meta.path().get_ident().map(Ident::unraw) else {
+            errors.push(syn::Error::new_spanned(
+                meta.path(),
+                format!("unknown argument; {ACCEPTED}"),
+            ));
+            continue;
+        };
+        let key = name.to_string();
+        if seen.iter().any(|(k, _)| *k == key) {
+            errors.push(syn::Error::new_spanned(
+                meta.path(),
+                format!("duplicate `{key}`: give each argument once"),
+            ));
+            continue;
+        }
+        seen.push((key.clone(), name.span()));
+        match key.as_str() {
+            "expire" => match name_value(&meta, &key) {
+                Ok(expr) => match parse_expire(expr) {
+                    Ok(e) => out.expire = Some(e),
+                    Err(e) => errors.push(e),
+                },
+                Err(e) => errors.push(e),
+            },
+            "namespace" => match name_value(&meta, &key) {
+                Ok(Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                })) => out.namespace = Some(s.clone()),
+                Ok(other) => errors.push(syn::Error::new_spanned(
+                    other,
+                    "namespace takes a string literal, e.g. namespace = \"user\"",
+                )),
+                Err(e) => errors.push(e),
+            },
+            "key_builder" => match name_value(&meta, &key) {
+                Ok(Expr::Path(p)) if p.qself.is_none() => out.key_builder = Some(p.path.clone()),
+                Ok(other) => errors.push(syn::Error::new_spanned(
+                    other,
+                    "key_builder takes the path of a function `fn(&KeyContext<'_>) -> String`, e.g. key_builder = user_scoped_key_builder",
+                )),
+                Err(e) => errors.push(e),
+            },
+            "skip" => match &meta {
+                Meta::List(list) => {
+                    match list.parse_args_with(|input: ParseStream<'_>| {
+                        Punctuated::<Ident, Token![,]>::parse_terminated_with(input, Ident::parse_any)
+                    }) {
+                        Ok(names) if names.is_empty() => errors.push(syn::Error::new_spanned(
+                            list,
+                            "skip(...) needs at least one argument name, e.g. skip(db)",
+                        )),
+                        Ok(names) => out.skip.extend(names),
+                        Err(e) => errors.push(syn::Error::new(
+                            e.span(),
+                            "skip(...) takes argument names separated by commas, e.g. skip(db, state)",
+                        )),
+                    }
+                }
+                _ => errors.push(syn::Error::new_spanned(
+                    &meta,
+                    "skip takes a list of argument names, e.g. skip(db, state)",
+                )),
+            },
+            "shared" => match &meta {
+                Meta::Path(_) => out.shared = true,
+                _ => errors.push(syn::Error::new_spanned(
+                    &meta,
+                    "shared takes no value: write `shared`",
+                )),
+            },
+            other => {
+                let hint = match other {
+                    "ttl" | "expiry" | "expires" | "expire_after" | "timeout" | "max_age" => {
+                        " (did you mean `expire`?)"
+                    }
+                    "ns" | "name_space" | "prefix" => " (did you mean `namespace`?)",
+                    "key" | "key_fn" | "keybuilder" | "key_func" => " (did you mean `key_builder`?)",
+                    "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
+                    _ => "",
+                };
+                errors.push(syn::Error::new_spanned(
+                    meta.path(),
+                    format!("unknown argument `{other}`{hint}; {ACCEPTED}"),
+                ));
+            }
+        }
+    }
+    errors.finish(out)
+}
+
+fn name_value<'m>(meta: &'m Meta, key: &str) -> Result<&'m Expr, syn::Error> {
+    match meta {
+        Meta::NameValue(nv) => Ok(&nv.value),
+        _ => Err(syn::Error::new_spanned(
+            meta,
+            format!("`{key}` takes a value: `{key} = ...`"),
+        )),
+    }
+}
+
+fn parse_expire(expr: &Expr) -> Result<Expire, syn::Error> {
+    const HOW: &str = "expire takes a whole number of seconds, e.g. expire = 300";
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            if int.base10_digits().starts_with('-') {
+                return Err(syn::Error::new_spanned(
+                    int,
+                    "expire cannot be negative; it is a whole number of seconds, e.g. expire = 300",
+                ));
+            }
+            let seconds: u64 = int.base10_parse().map_err(|_| {
+                syn::Error::new_spanned(int, format!("{HOW} (at most {MAX_EXPIRE}, one year)"))
+            })?;
+            if seconds == 0 {
+                return Err(syn::Error::new_spanned(
+                    int,
+                    "expire must be at least 1 second; to turn caching off, remove #[cached] or set CACHE_ENABLED=false",
+                ));
+            }
+            if seconds > MAX_EXPIRE {
+                return Err(syn::Error::new_spanned(
+                    int,
+                    format!("expire = {seconds} is more than one year ({MAX_EXPIRE} seconds)"),
+                ));
+            }
+            Ok(Expire::Seconds(seconds))
+        }
+        Expr::Path(p) if p.qself.is_none() => Ok(Expire::Const(p.path.clone())),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => Err(syn::Error::new_spanned(
+            expr,
+            "expire cannot be negative; it is a whole number of seconds, e.g. expire = 300",
+        )),
+        other => Err(syn::Error::new(other.span(), HOW)),
+    }
+}
+
+/// Collects errors; [`Errors::finish`] combines them into one.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, syn::Error> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
+}

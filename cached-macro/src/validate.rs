@@ -1,0 +1,80 @@
+//! Checks the arguments against the function.
+
+use syn::ItemFn;
+
+use crate::args::{CachedArgs, Errors};
+use crate::params::Param;
+
+/// The longest namespace accepted, in bytes.
+const MAX_NAMESPACE: usize = 128;
+
+/// Every problem found, combined.
+pub(crate) fn check(function: &ItemFn, args: &CachedArgs, params: &[Param], errors: &mut Errors) {
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        errors.push(syn::Error::new_spanned(
+            sig.fn_token,
+            "#[cached] works on `async fn` only: make this function `async fn`",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            "#[cached] does not support variadic functions",
+        ));
+    }
+    if let Some(namespace) = &args.namespace
+        && let Err(message) = check_namespace(&namespace.value())
+    {
+        errors.push(syn::Error::new_spanned(namespace, message));
+    }
+    for (i, name) in args.skip.iter().enumerate() {
+        if args.skip[..i].iter().any(|earlier| earlier == name) {
+            errors.push(syn::Error::new_spanned(
+                name,
+                format!("`{name}` is already in skip(...)"),
+            ));
+        } else if !params.iter().any(|p| p.bindings.iter().any(|b| b == name)) {
+            let known: Vec<String> = params
+                .iter()
+                .flat_map(|p| p.bindings.iter().map(ToString::to_string))
+                .collect();
+            let known = if known.is_empty() {
+                "the function has no arguments".to_owned()
+            } else {
+                format!("its arguments are: {}", known.join(", "))
+            };
+            errors.push(syn::Error::new_spanned(
+                name,
+                format!(
+                    "skip(...) names `{name}`, which is not an argument of this function; {known}"
+                ),
+            ));
+        }
+    }
+}
+
+/// A namespace is data (any characters are fine in a Redis key), but its segments
+/// must be real: `user:` or `a::b` would create keys no namespace can match.
+fn check_namespace(ns: &str) -> Result<(), String> {
+    if ns.is_empty() {
+        return Err("namespace cannot be empty: leave it out for the default namespace".into());
+    }
+    if ns.len() > MAX_NAMESPACE {
+        return Err(format!(
+            "namespace is {} bytes long; at most {MAX_NAMESPACE} are accepted",
+            ns.len()
+        ));
+    }
+    if ns.starts_with(':') || ns.ends_with(':') || ns.contains("::") {
+        return Err(format!(
+            "namespace {ns:?} has an empty segment: segments are separated by a single `:` (e.g. \"products:featured\")"
+        ));
+    }
+    if let Some(c) = ns.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "namespace contains the control character {c:?}; use printable characters"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! [`Cache`]: one cache instance (configuration + store + in-flight calls).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::backend::memory::MemoryStore;
+use crate::config::{Config, Mode};
+use crate::flight::Flights;
+use crate::global;
+use crate::key::normalize_prefix;
+
+/// A cache: its configuration, its store and its in-flight calls.
+///
+/// Most applications never name one: [`init`](crate::init) creates the process-wide
+/// default that `#[cached]` and the invalidation helpers use. Create more when you
+/// need two configurations side by side (fastapi-cache2's single global makes that
+/// impossible), typically in tests: [`Cache::scope`] makes an instance the current
+/// cache for everything a future runs, `#[cached]` functions and invalidation helpers
+/// included.
+///
+/// ```
+/// use cachette::{cached, Cache, Config};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static CALLS: AtomicUsize = AtomicUsize::new(0);
+///
+/// #[cached(namespace = "square")]
+/// async fn square(x: u64) -> u64 {
+///     CALLS.fetch_add(1, Ordering::SeqCst);
+///     x * x
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let memory = Cache::in_memory(Config::memory());
+/// let disabled = Cache::disabled();
+///
+/// memory.scope(async {
+///     assert_eq!(square(3).await, 9);
+///     assert_eq!(square(3).await, 9); // a hit
+/// }).await;
+/// assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+///
+/// disabled.scope(async {
+///     square(3).await; // runs the function
+/// }).await;
+/// assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    backend: Backend,
+    flights: Flights,
+}
+
+/// The store behind a cache.
+pub(crate) enum Backend {
+    /// Caching is off.
+    Disabled,
+    /// moka.
+    Memory(Arc<MemoryStore>),
+}
+
+impl Cache {
+    /// Creates the cache `config` describes (see [`Config::mode`]).
+    pub async fn new(config: Config) -> Cache {
+        match config.mode() {
+            Mode::Disabled => Self::with_backend(config, Backend::Disabled),
+            Mode::Memory => Self::in_memory(config),
+            Mode::Redis => {
+                tracing::warn!(
+                    target: "cache",
+                    "REDIS_ENABLED=true, but this build has no Redis backend yet; using the in-memory store"
+                );
+                Self::in_memory(config)
+            }
+        }
+    }
+
+    /// A cache that caches nothing: `#[cached]` calls the function, invalidation is a
+    /// successful no-op.
+    pub fn disabled() -> Cache {
+        Self::with_backend(Config::disabled(), Backend::Disabled)
+    }
+
+    /// An in-memory cache with `config`'s limits, whatever its `CACHE_ENABLED` and
+    /// `REDIS_ENABLED` say.
+    pub fn in_memory(config: Config) -> Cache {
+        let store = MemoryStore::new(config.max_memory(), config.max_ttl());
+        let config = if config.mode() == Mode::Memory {
+            config
+        } else {
+            // The configuration was valid, and turning Redis off keeps it valid.
+            config
+                .to_builder()
+                .enabled(true)
+                .redis_enabled(false)
+                .build()
+                .unwrap_or_else(|_| Config::memory())
+        };
+        Self::with_backend(config, Backend::Memory(store))
+    }
+
+    fn with_backend(config: Config, backend: Backend) -> Cache {
+        Cache {
+            inner: Arc::new(Inner {
+                config,
+                backend,
+                flights: Flights::new(),
+            }),
+        }
+    }
+
+    /// The configuration this cache was created with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The mode this cache runs in.
+    pub fn mode(&self) -> Mode {
+        match self.inner.backend {
+            Backend::Disabled => Mode::Disabled,
+            Backend::Memory(_) => Mode::Memory,
+        }
+    }
+
+    /// `false` in disabled mode.
+    pub fn is_enabled(&self) -> bool {
+        !matches!(self.inner.backend, Backend::Disabled)
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    pub(crate) fn flights(&self) -> &Flights {
+        &self.inner.flights
+    }
+
+    /// Runs `future` with this cache as the current cache: `#[cached]` functions and the
+    /// invalidation helpers it calls use this instance instead of the global one.
+    ///
+    /// The returned future owns a handle to the cache, so it can be spawned:
+    /// `tokio::spawn(cache.scope(work()))`. The scope follows the future, not the
+    /// thread; a task spawned inside it does not inherit it (wrap that task in
+    /// `scope` too).
+    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
+        let cache = self.clone();
+        async move {
+            let _active = global::ScopeGuard::new();
+            global::CURRENT.scope(cache, future).await
+        }
+    }
+
+    /// Invalidates every entry whose key (after the prefix) is `namespace` or starts
+    /// with `namespace:`. Segment-aligned: `user:1` never touches `user:10`.
+    ///
+    /// One write, whatever the number of entries; race-free against calls that are
+    /// computing a value from data read before this call (their result is never
+    /// served after it returns). Any string is accepted: it is data, never a pattern.
+    /// A no-op when caching is disabled.
+    pub async fn invalidate_namespace(&self, namespace: &str) {
+        match &self.inner.backend {
+            Backend::Disabled => {}
+            Backend::Memory(store) => store.invalidate(&normalize_prefix(namespace)),
+        }
+        tracing::debug!(target: "cache", namespace, "invalidated namespace");
+    }
+
+    /// Invalidates every entry of this cache.
+    pub async fn invalidate_all(&self) {
+        match &self.inner.backend {
+            Backend::Disabled => {}
+            Backend::Memory(store) => store.invalidate_all(),
+        }
+        tracing::debug!(target: "cache", "invalidated all entries");
+    }
+
+    /// The number of entries held in memory and their weight in bytes (bounded by
+    /// `CACHE_MAX_MEMORY`); `None` in disabled mode.
+    pub async fn memory_usage(&self) -> Option<MemoryUsage> {
+        match &self.inner.backend {
+            Backend::Disabled => None,
+            Backend::Memory(store) => {
+                let (entries, bytes) = store.usage().await;
+                Some(MemoryUsage { entries, bytes })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("mode", &self.mode())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an in-memory store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Live entries.
+    pub entries: u64,
+    /// Their weight: keys, values and a fixed per-entry overhead, in bytes.
+    pub bytes: u64,
+}

@@ -1,0 +1,214 @@
+//! The one runtime entry point of `#[cached]`, and the value mode.
+//!
+//! # Concurrent calls on the same key
+//!
+//! Concurrent misses on one key run the function once per process: the first caller
+//! computes, the others wait for its value (see `flight`). A waiter checks that the
+//! value is still fresh before taking it. When the value is not cacheable (`Err`,
+//! `None`), each waiter runs its own call. When the computing caller is cancelled,
+//! a waiter takes over. Across processes sharing Redis, each process computes once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::backend::Entry;
+use crate::cache::Backend;
+use crate::cache::Cache;
+use crate::codec::ValueCodec;
+use crate::flight::{Join, Published};
+use crate::global::{self, CacheRef};
+use crate::key::{self, CacheKey, KeyArgs, KeyContext};
+use crate::probe::CacheStrategy;
+use crate::spec::{Spec, Warning};
+
+/// How many times a call re-joins a flight whose value turned out stale or whose
+/// leader was cancelled before it computes by itself.
+const MAX_ROUNDS: usize = 3;
+
+/// Runs `body` through the current cache. Called by the code `#[cached]` generates,
+/// only when `active()` said a cache may be enabled.
+///
+/// The future is boxed: the cache's machinery (lookups, flights) makes it large, and
+/// keeping it out of the caller's future keeps the disabled path as cheap as a
+/// plain call (the caller's future would otherwise be copied around at full size).
+/// It is built out of line so the caller's code does not reserve its stack space.
+#[inline(never)]
+pub fn cached<F, S>(
+    spec: &'static Spec,
+    args: Box<KeyArgs>,
+    strategy: S,
+    body: F,
+) -> Pin<Box<impl Future<Output = F::Output>>>
+where
+    F: Future,
+    S: CacheStrategy<F::Output>,
+{
+    Box::pin(run(spec, args, strategy, body))
+}
+
+async fn run<F, S>(spec: &'static Spec, args: Box<KeyArgs>, strategy: S, body: F) -> F::Output
+where
+    F: Future,
+    S: CacheStrategy<F::Output>,
+{
+    let Some(cache) = global::current() else {
+        if spec.first_time(Warning::BeforeInit) {
+            tracing::warn!(
+                target: "cache",
+                function = %format_args!("{}::{}", spec.module(), spec.function()),
+                "#[cached] function called before cachette::init(); it runs uncached until the cache is initialised"
+            );
+        }
+        return body.await;
+    };
+    if !cache.is_enabled() {
+        return body.await;
+    }
+    if S::HTTP {
+        #[cfg(feature = "axum")]
+        if let Some(request) = crate::http::claim() {
+            return crate::http::cached(cache, spec, *args, request, body).await;
+        }
+        if spec.first_time(Warning::NoLayer) {
+            tracing::warn!(
+                target: "cache",
+                function = %format_args!("{}::{}", spec.module(), spec.function()),
+                "#[cached] handler ran outside cachette's HTTP layer (add `.layer(cachette::http::CacheLayer::new())` to the router); it runs uncached"
+            );
+        }
+        return body.await;
+    }
+    let Some(codec) = strategy.codec() else {
+        if spec.first_time(Warning::NoValueCodec) {
+            tracing::warn!(target: "cache", function = spec.function(), "return type cannot be cached; running uncached");
+        }
+        return body.await;
+    };
+    if let Some(error) = args.error() {
+        tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
+        return body.await;
+    }
+    if args.needs_request() {
+        if spec.first_time(Warning::NeedsRequest) {
+            tracing::warn!(
+                target: "cache",
+                function = spec.function(),
+                "an argument (Path, Query, Uri, ...) is only covered by an HTTP request key, and this call is not an HTTP request; it runs uncached"
+            );
+        }
+        return body.await;
+    }
+    let Some(key) = value_key(&cache, spec, &args) else {
+        return body.await;
+    };
+    run_value(cache, spec, key, codec, body).await
+}
+
+/// The key of a plain (non-HTTP) call: the key builder's, or the default one.
+fn value_key(cache: &Cache, spec: &'static Spec, args: &KeyArgs) -> Option<CacheKey> {
+    let prefix = cache.config().prefix();
+    match spec.key_builder() {
+        None => Some(key::default_value_key(prefix, spec, args)),
+        Some(builder) => {
+            let cx = KeyContext::new(prefix, spec, args);
+            let built = builder(&cx)?;
+            from_builder(prefix, spec, &built)
+        }
+    }
+}
+
+/// Checks a key a key builder returned.
+pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: &str) -> Option<CacheKey> {
+    let key = CacheKey::from_full(prefix, built);
+    if key.is_none() && spec.first_time(Warning::KeyOutsidePrefix) {
+        tracing::warn!(
+            target: "cache",
+            function = spec.function(),
+            key = built,
+            prefix,
+            "the key builder returned a key that does not start with `{{prefix}}:`; build it from KeyContext::namespace(). The call runs uncached"
+        );
+    }
+    key
+}
+
+/// What the lookup rounds decided.
+enum Decision<R> {
+    Done(R),
+    Compute,
+}
+
+async fn run_value<F: Future>(
+    cache: CacheRef,
+    spec: &'static Spec,
+    key: CacheKey,
+    codec: ValueCodec<F::Output>,
+    body: F,
+) -> F::Output {
+    let Backend::Memory(store) = cache.backend() else {
+        return body.await;
+    };
+    let store = Arc::clone(store);
+    let mut decision = Decision::Compute;
+    let mut leader = None;
+    for _ in 0..MAX_ROUNDS {
+        if let Some(entry) = store.get(&key).await {
+            match (codec.decode)(&entry.bytes) {
+                Ok(value) => {
+                    tracing::trace!(target: "cache", %key, "hit");
+                    decision = Decision::Done(value);
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(target: "cache", %key, %error, "stored value does not decode; recomputing and overwriting it");
+                }
+            }
+        }
+        match cache.flights().join(&key) {
+            Join::Leader(lead) => {
+                leader = Some(lead);
+                break;
+            }
+            Join::Waiter(waiter) => match waiter.wait().await {
+                Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp) => {
+                    if let Ok(value) = (codec.decode)(&bytes) {
+                        decision = Decision::Done(value);
+                        break;
+                    }
+                }
+                Some(Published::Uncacheable) => break,
+                // Stale, or the leader was cancelled: look again.
+                Some(Published::Value { .. }) | None => {}
+            },
+        }
+    }
+    if let Decision::Done(value) = decision {
+        return value;
+    }
+    let stamp = store.stamp();
+    let value = body.await;
+    let published = match (codec.encode)(&value) {
+        None => Published::Uncacheable,
+        Some(Err(error)) => {
+            tracing::warn!(target: "cache", %key, %error, "value could not be encoded; not cached");
+            Published::Uncacheable
+        }
+        Some(Ok(bytes)) => {
+            let bytes = Bytes::from(bytes);
+            if bytes.len() as u64 <= cache.config().max_entry_size() {
+                let ttl = spec.ttl(cache.config());
+                store.put(&key, Entry::new(bytes.clone(), stamp, ttl)).await;
+            } else {
+                tracing::debug!(target: "cache", %key, size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
+            }
+            Published::Value { bytes, stamp }
+        }
+    };
+    if let Some(leader) = leader {
+        leader.publish(published);
+    }
+    value
+}

@@ -1,0 +1,275 @@
+//! [`ConfigBuilder`]: a [`Config`] in code, checked exactly like the environment.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::Config;
+use super::error::ConfigError;
+use super::field::{Field, Source};
+use super::resolve::{HEADER_LIST_EXPECTED, header_item_problem, resolve};
+use super::secret::{Password, SecretUrl};
+
+/// Builds a [`Config`] in code. Start from [`Config::builder`] (the defaults) or
+/// [`Config::to_builder`].
+///
+/// [`build`](Self::build) applies the same checks as the environment; its errors name the
+/// builder method (e.g. `default_ttl`) where the environment would name the variable.
+/// Settings left alone keep their defaults. `Debug` masks the password.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigBuilder {
+    enabled: Option<bool>,
+    redis_enabled: Option<bool>,
+    default_ttl: Option<Duration>,
+    max_ttl: Option<Duration>,
+    max_memory: Option<u64>,
+    max_entry_size: Option<u64>,
+    prefix: Option<String>,
+    cache_header: Option<String>,
+    credential_headers: Option<Vec<String>>,
+    redis_host: Option<String>,
+    redis_port: Option<u16>,
+    redis_password: Option<Password>,
+    redis_db: Option<u32>,
+    redis_url: Option<SecretUrl>,
+    redis_timeout: Option<Duration>,
+    redis_connect_timeout: Option<Duration>,
+    /// The user name and TLS flag of the config this builder came from
+    /// ([`Config::to_builder`]); `redis_url` replaces them.
+    carried: Option<Carried>,
+}
+
+/// Redis settings that only a URL can set, kept by [`Config::to_builder`].
+#[derive(Debug, Clone)]
+struct Carried {
+    username: Option<String>,
+    tls: bool,
+}
+
+impl ConfigBuilder {
+    /// Turns caching on (`CACHE_ENABLED`).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = Some(enabled);
+        self
+    }
+
+    /// Uses Redis rather than memory when caching is on (`REDIS_ENABLED`).
+    pub fn redis_enabled(mut self, redis_enabled: bool) -> Self {
+        self.redis_enabled = Some(redis_enabled);
+        self
+    }
+
+    /// The TTL of entries that do not set one: whole seconds, 1 up to
+    /// [`max_ttl`](Self::max_ttl) (`CACHE_DEFAULT_TTL`).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// The cap on every entry's TTL: whole seconds, 1 to 365 days (`CACHE_MAX_TTL`).
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = Some(ttl);
+        self
+    }
+
+    /// The memory store's budget in bytes, at least 1024 (`CACHE_MAX_MEMORY`).
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    /// The largest entry stored, in bytes, 1 up to [`max_memory`](Self::max_memory)
+    /// (`CACHE_MAX_ENTRY_SIZE`).
+    pub fn max_entry_size(mut self, bytes: u64) -> Self {
+        self.max_entry_size = Some(bytes);
+        self
+    }
+
+    /// The first segment of every key (`CACHE_PREFIX`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// The response header that reports hits and misses (`CACHE_HEADER`).
+    pub fn cache_header(mut self, header: impl Into<String>) -> Self {
+        self.cache_header = Some(header.into());
+        self
+    }
+
+    /// Request headers that carry credentials (`CACHE_CREDENTIAL_HEADERS`); stored
+    /// lower-case. An empty list is allowed.
+    pub fn credential_headers<I, S>(mut self, headers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.credential_headers = Some(headers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The Redis host name or IP address (`REDIS_HOST`).
+    pub fn redis_host(mut self, host: impl Into<String>) -> Self {
+        self.redis_host = Some(host.into());
+        self
+    }
+
+    /// The Redis port (`REDIS_PORT`).
+    pub fn redis_port(mut self, port: u16) -> Self {
+        self.redis_port = Some(port);
+        self
+    }
+
+    /// The Redis password (`REDIS_PASSWORD`); an empty string means none.
+    pub fn redis_password(mut self, password: impl Into<String>) -> Self {
+        self.redis_password = Some(Password::new(password));
+        self
+    }
+
+    /// The Redis database number, 0 to 15 (`REDIS_DB`).
+    pub fn redis_db(mut self, db: u32) -> Self {
+        self.redis_db = Some(db);
+        self
+    }
+
+    /// A Redis URL, `redis://[user][:password]@host[:port][/db]` or `rediss://…`, which
+    /// replaces the host, port, database and (when it has one) password (`REDIS_URL`).
+    /// An empty string means none.
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(SecretUrl(url.into()));
+        self
+    }
+
+    /// How long a Redis command may take: whole milliseconds, 1 ms to 60 s
+    /// (`REDIS_TIMEOUT_MS`).
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        self.redis_timeout = Some(timeout);
+        self
+    }
+
+    /// How long connecting to Redis may take: whole milliseconds, 1 ms to 60 s
+    /// (`REDIS_CONNECT_TIMEOUT_MS`).
+    pub fn redis_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.redis_connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Checks the settings and builds the [`Config`].
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first builder method whose value is not accepted.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        if let Some(headers) = &self.credential_headers {
+            let problem = headers
+                .iter()
+                .enumerate()
+                .find_map(|(i, h)| header_item_problem(i, h));
+            if let Some(problem) = problem {
+                let name = Source::Builder.name(Field::CredentialHeaders);
+                return Err(ConfigError::invalid(
+                    name,
+                    Some(headers.join(",")),
+                    HEADER_LIST_EXPECTED,
+                )
+                .with_detail(problem));
+            }
+        }
+        let values = self.as_text();
+        let mut config = resolve(&|name| Ok(values.get(name).cloned()), Source::Builder)?;
+        let url_given = self.redis_url.is_some_and(|url| !url.0.trim().is_empty());
+        if let (Some(carried), false) = (self.carried, url_given) {
+            config.redis.username = carried.username;
+            config.redis.tls = carried.tls;
+        }
+        Ok(config)
+    }
+
+    /// The settings given, as the text the environment would hold, keyed by variable name.
+    /// Durations that are not whole seconds (milliseconds for timeouts) are written like
+    /// `1.5s`, which the parser rejects with the usual message.
+    fn as_text(&self) -> HashMap<&'static str, String> {
+        let seconds = |d: Duration| {
+            if d.subsec_nanos() == 0 {
+                d.as_secs().to_string()
+            } else {
+                format!("{d:?}")
+            }
+        };
+        let millis = |d: Duration| {
+            if d.subsec_nanos().is_multiple_of(1_000_000) {
+                d.as_millis().to_string()
+            } else {
+                format!("{d:?}")
+            }
+        };
+        let entries = [
+            (Field::Enabled, self.enabled.map(|b| b.to_string())),
+            (
+                Field::RedisEnabled,
+                self.redis_enabled.map(|b| b.to_string()),
+            ),
+            (Field::DefaultTtl, self.default_ttl.map(seconds)),
+            (Field::MaxTtl, self.max_ttl.map(seconds)),
+            (Field::MaxMemory, self.max_memory.map(|n| n.to_string())),
+            (
+                Field::MaxEntrySize,
+                self.max_entry_size.map(|n| n.to_string()),
+            ),
+            (Field::Prefix, self.prefix.clone()),
+            (Field::CacheHeader, self.cache_header.clone()),
+            (
+                Field::CredentialHeaders,
+                self.credential_headers.as_ref().map(|h| h.join(",")),
+            ),
+            (Field::RedisHost, self.redis_host.clone()),
+            (Field::RedisPort, self.redis_port.map(|n| n.to_string())),
+            (
+                Field::RedisPassword,
+                self.redis_password.as_ref().map(|p| p.expose().to_owned()),
+            ),
+            (Field::RedisDb, self.redis_db.map(|n| n.to_string())),
+            (
+                Field::RedisUrl,
+                self.redis_url.as_ref().map(|url| url.0.clone()),
+            ),
+            (Field::RedisTimeout, self.redis_timeout.map(millis)),
+            (
+                Field::RedisConnectTimeout,
+                self.redis_connect_timeout.map(millis),
+            ),
+        ];
+        entries
+            .into_iter()
+            .filter_map(|(field, text)| Some((field.env_name(), text?)))
+            .collect()
+    }
+}
+
+impl Config {
+    /// A builder holding this configuration's values, to change some of them.
+    pub fn to_builder(&self) -> ConfigBuilder {
+        let redis = &self.redis;
+        ConfigBuilder {
+            enabled: Some(self.enabled),
+            redis_enabled: Some(self.redis_enabled),
+            default_ttl: Some(self.default_ttl),
+            max_ttl: Some(self.max_ttl),
+            max_memory: Some(self.max_memory),
+            max_entry_size: Some(self.max_entry_size),
+            prefix: Some(self.prefix.clone()),
+            cache_header: Some(self.cache_header.clone()),
+            credential_headers: Some(self.credential_headers.clone()),
+            redis_host: Some(redis.host.clone()),
+            redis_port: Some(redis.port),
+            redis_password: redis.password.clone(),
+            redis_db: Some(redis.db),
+            redis_url: None,
+            redis_timeout: Some(redis.timeout),
+            redis_connect_timeout: Some(redis.connect_timeout),
+            carried: Some(Carried {
+                username: redis.username.clone(),
+                tls: redis.tls,
+            }),
+        }
+    }
+}

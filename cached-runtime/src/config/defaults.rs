@@ -1,0 +1,36 @@
+//! Default values and accepted ranges, in one place.
+
+/// `CACHE_DEFAULT_TTL` when unset, in seconds.
+pub(crate) const DEFAULT_TTL_SECS: u64 = 300;
+/// `CACHE_MAX_TTL` when unset, in seconds (7 days).
+pub(crate) const MAX_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+/// The largest accepted `CACHE_MAX_TTL`, in seconds (365 days).
+pub(crate) const MAX_TTL_LIMIT_SECS: u64 = 365 * 24 * 60 * 60;
+/// `CACHE_MAX_MEMORY` when unset, in bytes (256 MiB).
+pub(crate) const MAX_MEMORY: u64 = 256 * 1024 * 1024;
+/// The smallest accepted `CACHE_MAX_MEMORY`, in bytes (1 KiB).
+pub(crate) const MAX_MEMORY_MIN: u64 = 1024;
+/// `CACHE_MAX_ENTRY_SIZE` when unset, in bytes (4 MiB).
+pub(crate) const MAX_ENTRY_SIZE: u64 = 4 * 1024 * 1024;
+/// `CACHE_PREFIX` when unset.
+pub(crate) const PREFIX: &str = "fastapi-cache";
+/// The longest accepted `CACHE_PREFIX`, in bytes.
+pub(crate) const PREFIX_MAX_LEN: usize = 64;
+/// `CACHE_HEADER` when unset.
+pub(crate) const CACHE_HEADER: &str = "X-FastAPI-Cache";
+/// `CACHE_CREDENTIAL_HEADERS` when unset.
+pub(crate) const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "x-api-key"];
+/// `REDIS_HOST` when unset.
+pub(crate) const REDIS_HOST: &str = "localhost";
+/// `REDIS_PORT` when unset.
+pub(crate) const REDIS_PORT: u16 = 6379;
+/// `REDIS_DB` when unset.
+pub(crate) const REDIS_DB: u32 = 0;
+/// The highest accepted `REDIS_DB` (Redis ships with 16 databases).
+pub(crate) const REDIS_DB_MAX: u32 = 15;
+/// `REDIS_TIMEOUT_MS` when unset.
+pub(crate) const REDIS_TIMEOUT_MS: u64 = 250;
+/// `REDIS_CONNECT_TIMEOUT_MS` when unset.
+pub(crate) const REDIS_CONNECT_TIMEOUT_MS: u64 = 1000;
+/// The largest accepted Redis timeout, in milliseconds.
+pub(crate) const TIMEOUT_LIMIT_MS: u64 = 60_000;

@@ -1,0 +1,195 @@
+//! [`RedisConfig`]: where the Redis store connects, and the URL handed to the client.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::defaults;
+use super::secret::{MASK, Password};
+
+/// Connection settings for the Redis store, from `REDIS_*` variables or `REDIS_URL`.
+///
+/// `Debug` masks the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Password>,
+    pub(crate) db: u32,
+    pub(crate) tls: bool,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            host: defaults::REDIS_HOST.to_owned(),
+            port: defaults::REDIS_PORT,
+            username: None,
+            password: None,
+            db: defaults::REDIS_DB,
+            tls: false,
+            timeout: Duration::from_millis(defaults::REDIS_TIMEOUT_MS),
+            connect_timeout: Duration::from_millis(defaults::REDIS_CONNECT_TIMEOUT_MS),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The host name or IP address; an IPv6 address without brackets (`::1`).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The TCP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The password, if any (`REDIS_PASSWORD`, or the one in `REDIS_URL`).
+    pub fn password(&self) -> Option<&Password> {
+        self.password.as_ref()
+    }
+
+    /// The ACL user name; only settable through `REDIS_URL` (`redis://user:pass@host`).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// The database number, 0 to 15.
+    pub fn db(&self) -> u32 {
+        self.db
+    }
+
+    /// Whether to connect with TLS; true for a `rediss://` URL.
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// How long a single Redis command may take (`REDIS_TIMEOUT_MS`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// How long connecting may take (`REDIS_CONNECT_TIMEOUT_MS`).
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The URL to hand to the Redis client, with the user name and password
+    /// percent-encoded, e.g. `redis://:p%40ss@localhost:6379/0` or
+    /// `rediss://user:pw@[::1]:6380/2`. It holds the password: do not log it, log
+    /// [`redacted_url`](Self::redacted_url) instead.
+    pub fn connection_url(&self) -> String {
+        self.url(|password| percent_encode(password.expose()))
+    }
+
+    /// [`connection_url`](Self::connection_url) with the password replaced by `***`, for logs.
+    pub fn redacted_url(&self) -> String {
+        self.url(|_| MASK.to_owned())
+    }
+
+    fn url(&self, show_password: impl Fn(&Password) -> String) -> String {
+        let mut url = String::from(if self.tls { "rediss://" } else { "redis://" });
+        if let Some(username) = &self.username {
+            url.push_str(&percent_encode(username));
+        }
+        if let Some(password) = &self.password {
+            url.push(':');
+            url.push_str(&show_password(password));
+        }
+        if self.username.is_some() || self.password.is_some() {
+            url.push('@');
+        }
+        if self.host.contains(':') {
+            let _ = write!(url, "[{}]", self.host);
+        } else {
+            url.push_str(&self.host);
+        }
+        let _ = write!(url, ":{}/{}", self.port, self.db);
+        url
+    }
+}
+
+/// Percent-encodes everything but the RFC 3986 unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis(username: Option<&str>, password: Option<&str>, host: &str, tls: bool) -> RedisConfig {
+        RedisConfig {
+            host: host.to_owned(),
+            username: username.map(str::to_owned),
+            password: password.map(Password::new),
+            tls,
+            ..RedisConfig::default()
+        }
+    }
+
+    #[test]
+    fn urls() {
+        let cases = [
+            (
+                redis(None, None, "localhost", false),
+                "redis://localhost:6379/0",
+                "redis://localhost:6379/0",
+            ),
+            (
+                redis(None, Some("p@ss:w/rd%"), "localhost", false),
+                "redis://:p%40ss%3Aw%2Frd%25@localhost:6379/0",
+                "redis://:***@localhost:6379/0",
+            ),
+            (
+                redis(Some("app"), Some("pw"), "::1", true),
+                "rediss://app:pw@[::1]:6379/0",
+                "rediss://app:***@[::1]:6379/0",
+            ),
+            (
+                redis(Some("a b@c"), None, "h", false),
+                "redis://a%20b%40c@h:6379/0",
+                "redis://a%20b%40c@h:6379/0",
+            ),
+            (
+                redis(None, Some("é ~"), "h", false),
+                "redis://:%C3%A9%20~@h:6379/0",
+                "redis://:***@h:6379/0",
+            ),
+        ];
+        for (config, connection, redacted) in cases {
+            assert_eq!(config.connection_url(), connection);
+            assert_eq!(config.redacted_url(), redacted);
+        }
+    }
+
+    #[test]
+    fn port_and_db_appear_in_the_url() {
+        let config = RedisConfig {
+            port: 7000,
+            db: 15,
+            ..RedisConfig::default()
+        };
+        assert_eq!(config.connection_url(), "redis://localhost:7000/15");
+    }
+
+    #[test]
+    fn debug_masks_the_password() {
+        let config = redis(Some("app"), Some("hunter2"), "h", false);
+        let debug = format!("{config:?}");
+        assert!(debug.contains("password: Some(***)"), "{debug}");
+        assert!(debug.contains("app"), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

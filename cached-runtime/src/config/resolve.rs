@@ -1,0 +1,326 @@
+//! Turns raw text values into a validated [`Config`]: the one parser behind the environment,
+//! `.env` files and [`ConfigBuilder`](super::ConfigBuilder).
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use super::Config;
+use super::defaults;
+use super::error::ConfigError;
+use super::field::{Field, Source};
+use super::parse::{
+    check_host, describe_size, is_token, parse_bool, parse_size, parse_whole, prefix_problem,
+};
+use super::redis::RedisConfig;
+use super::redis_url::parse_redis_url;
+use super::secret::{MASK, Password, mask_url};
+
+/// Reads the raw value of an environment variable (by its `env_name`).
+pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>, ConfigError>;
+
+/// What `CACHE_CREDENTIAL_HEADERS` accepts.
+pub(crate) const HEADER_LIST_EXPECTED: &str = "a comma-separated list of HTTP header names \
+     (letters, digits and !#$%&'*+-.^_`|~), or an empty value for none";
+const BOOL_EXPECTED: &str = "true/false, 1/0, yes/no, on/off, t/f or y/n (any case)";
+const HEADER_EXPECTED: &str = "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)";
+const HOST_EXPECTED: &str = "a host name or IP address (an IPv6 address as ::1 or [::1])";
+const URL_EXPECTED: &str = "redis://[user][:password]@host[:port][/db] or rediss://… for TLS";
+const SIZE_FORMS: &str = "a whole number of bytes, optionally followed by a unit: \
+     B, K/KB, Ki/KiB, M/MB, Mi/MiB, G/GB or Gi/GiB";
+
+/// Reads and checks every setting, in a fixed order; the first problem is returned.
+pub(crate) fn resolve(lookup: Lookup<'_>, source: Source) -> Result<Config, ConfigError> {
+    let r = Reader { lookup, source };
+    let enabled = r.boolean(Field::Enabled, false)?;
+    let redis_enabled = r.boolean(Field::RedisEnabled, false)?;
+
+    let max_ttl: u64 = r.ranged(
+        Field::MaxTtl,
+        defaults::MAX_TTL_SECS,
+        1..=defaults::MAX_TTL_LIMIT_SECS,
+        &format!(
+            "a whole number of seconds from 1 to {}",
+            defaults::MAX_TTL_LIMIT_SECS
+        ),
+        Unit::Seconds,
+    )?;
+    let default_ttl: u64 = r.ranged(
+        Field::DefaultTtl,
+        defaults::DEFAULT_TTL_SECS,
+        1..=max_ttl,
+        &format!(
+            "a whole number of seconds from 1 to {max_ttl} ({})",
+            r.name(Field::MaxTtl)
+        ),
+        Unit::Seconds,
+    )?;
+    let max_memory: u64 = r.ranged(
+        Field::MaxMemory,
+        defaults::MAX_MEMORY,
+        defaults::MAX_MEMORY_MIN..=u64::MAX,
+        &format!("a size of at least 1 KiB: {SIZE_FORMS}"),
+        Unit::Bytes,
+    )?;
+    let max_entry_size: u64 = r.ranged(
+        Field::MaxEntrySize,
+        defaults::MAX_ENTRY_SIZE,
+        1..=max_memory,
+        &format!(
+            "a size from 1 byte to {} ({}): {SIZE_FORMS}",
+            describe_size(max_memory),
+            r.name(Field::MaxMemory)
+        ),
+        Unit::Bytes,
+    )?;
+
+    let prefix = r.prefix()?;
+    let cache_header = r.header()?;
+    let credential_headers = r.header_list()?;
+
+    let host = r.host()?;
+    let port: u16 = r.ranged(
+        Field::RedisPort,
+        defaults::REDIS_PORT.into(),
+        1..=u16::MAX.into(),
+        "a port number from 1 to 65535",
+        Unit::Number,
+    )?;
+    let password = r
+        .get(Field::RedisPassword)?
+        .filter(|p| !p.is_empty())
+        .map(Password::new);
+    let db: u32 = r.ranged(
+        Field::RedisDb,
+        defaults::REDIS_DB.into(),
+        0..=defaults::REDIS_DB_MAX.into(),
+        &format!("a database number from 0 to {}", defaults::REDIS_DB_MAX),
+        Unit::Number,
+    )?;
+    let url = r.url()?;
+    let timeout = r.timeout(Field::RedisTimeout, defaults::REDIS_TIMEOUT_MS)?;
+    let connect_timeout = r.timeout(
+        Field::RedisConnectTimeout,
+        defaults::REDIS_CONNECT_TIMEOUT_MS,
+    )?;
+
+    let mut redis = RedisConfig {
+        host,
+        port,
+        username: None,
+        password,
+        db,
+        tls: false,
+        timeout,
+        connect_timeout,
+    };
+    if let Some(url) = url {
+        redis.host = url.host;
+        redis.port = url.port;
+        redis.db = url.db;
+        redis.tls = url.tls;
+        redis.username = url.username;
+        if let Some(password) = url.password {
+            redis.password = Some(Password::new(password));
+        }
+    }
+
+    Ok(Config {
+        enabled,
+        redis_enabled,
+        default_ttl: Duration::from_secs(default_ttl),
+        max_ttl: Duration::from_secs(max_ttl),
+        max_memory,
+        max_entry_size,
+        prefix,
+        cache_header,
+        credential_headers,
+        redis,
+    })
+}
+
+/// `raw` as it may appear in an error: `REDIS_PASSWORD` fully masked, the password in
+/// `REDIS_URL` masked.
+pub(crate) fn shown_value(field: Field, raw: &str) -> String {
+    match field {
+        Field::RedisPassword => MASK.to_owned(),
+        Field::RedisUrl => mask_url(raw),
+        _ => raw.to_owned(),
+    }
+}
+
+/// Why entry `index` (from 0) of a header list is not a header name, if it is not.
+pub(crate) fn header_item_problem(index: usize, item: &str) -> Option<String> {
+    let item = item.trim();
+    if item.is_empty() {
+        Some(format!("entry {} is empty", index + 1))
+    } else if !is_token(item) {
+        Some(format!("{item:?} is not a header name"))
+    } else {
+        None
+    }
+}
+
+/// What `CACHE_PREFIX` accepts.
+fn prefix_expected() -> String {
+    format!(
+        "1 to {} printable ASCII characters, without spaces, ':', '\\' or any of *?[]{{}}",
+        defaults::PREFIX_MAX_LEN
+    )
+}
+
+/// How a number is written, and how its default reads in an error.
+#[derive(Clone, Copy)]
+enum Unit {
+    Seconds,
+    Bytes,
+    Number,
+}
+
+struct Reader<'a> {
+    lookup: Lookup<'a>,
+    source: Source,
+}
+
+impl Reader<'_> {
+    fn get(&self, field: Field) -> Result<Option<String>, ConfigError> {
+        (self.lookup)(field.env_name())
+    }
+
+    fn name(&self, field: Field) -> &'static str {
+        self.source.name(field)
+    }
+
+    /// An error about the value `raw` given for `field`.
+    fn invalid(&self, field: Field, raw: &str, expected: &str) -> ConfigError {
+        let error = ConfigError::invalid(self.name(field), Some(shown_value(field, raw)), expected);
+        if raw.trim().is_empty() {
+            error.with_detail("got an empty value")
+        } else {
+            error
+        }
+    }
+
+    fn boolean(&self, field: Field, default: bool) -> Result<bool, ConfigError> {
+        match self.get(field)? {
+            None => Ok(default),
+            Some(raw) => parse_bool(&raw).ok_or_else(|| self.invalid(field, &raw, BOOL_EXPECTED)),
+        }
+    }
+
+    /// A whole number within `range`; when unset, `default`, which must also be in `range`
+    /// (another setting may have narrowed it).
+    fn ranged<T: TryFrom<u64>>(
+        &self,
+        field: Field,
+        default: u64,
+        range: RangeInclusive<u64>,
+        expected: &str,
+        unit: Unit,
+    ) -> Result<T, ConfigError> {
+        let accept = |n: u64| {
+            Some(n)
+                .filter(|n| range.contains(n))
+                .and_then(|n| T::try_from(n).ok())
+        };
+        match self.get(field)? {
+            Some(raw) => {
+                let parsed = match unit {
+                    Unit::Bytes => parse_size(&raw),
+                    Unit::Seconds | Unit::Number => parse_whole(&raw),
+                };
+                parsed
+                    .and_then(accept)
+                    .ok_or_else(|| self.invalid(field, &raw, expected))
+            }
+            None => accept(default).ok_or_else(|| {
+                let default = match unit {
+                    Unit::Bytes => describe_size(default),
+                    Unit::Seconds => format!("{default} seconds"),
+                    Unit::Number => default.to_string(),
+                };
+                ConfigError::invalid(self.name(field), None, expected).with_detail(format!(
+                    "not set, and its default of {default} is out of range"
+                ))
+            }),
+        }
+    }
+
+    fn timeout(&self, field: Field, default_ms: u64) -> Result<Duration, ConfigError> {
+        let limit = defaults::TIMEOUT_LIMIT_MS;
+        let expected = format!("a whole number of milliseconds from 1 to {limit}");
+        self.ranged(field, default_ms, 1..=limit, &expected, Unit::Number)
+            .map(Duration::from_millis)
+    }
+
+    fn prefix(&self) -> Result<String, ConfigError> {
+        let Some(raw) = self.get(Field::Prefix)? else {
+            return Ok(defaults::PREFIX.to_owned());
+        };
+        let prefix = raw.trim();
+        match prefix_problem(prefix, defaults::PREFIX_MAX_LEN) {
+            None => Ok(prefix.to_owned()),
+            Some(problem) => Err(self
+                .invalid(Field::Prefix, &raw, &prefix_expected())
+                .with_detail(problem)),
+        }
+    }
+
+    fn header(&self) -> Result<String, ConfigError> {
+        let Some(raw) = self.get(Field::CacheHeader)? else {
+            return Ok(defaults::CACHE_HEADER.to_owned());
+        };
+        let header = raw.trim();
+        if is_token(header) {
+            Ok(header.to_owned())
+        } else {
+            Err(self.invalid(Field::CacheHeader, &raw, HEADER_EXPECTED))
+        }
+    }
+
+    fn header_list(&self) -> Result<Vec<String>, ConfigError> {
+        let Some(raw) = self.get(Field::CredentialHeaders)? else {
+            return Ok(defaults::CREDENTIAL_HEADERS.map(str::to_owned).to_vec());
+        };
+        if raw.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut headers: Vec<String> = Vec::new();
+        for (index, item) in raw.split(',').enumerate() {
+            if let Some(problem) = header_item_problem(index, item) {
+                let field = Field::CredentialHeaders;
+                return Err(self
+                    .invalid(field, &raw, HEADER_LIST_EXPECTED)
+                    .with_detail(problem));
+            }
+            let item = item.trim().to_ascii_lowercase();
+            if !headers.contains(&item) {
+                headers.push(item);
+            }
+        }
+        Ok(headers)
+    }
+
+    fn host(&self) -> Result<String, ConfigError> {
+        let Some(raw) = self.get(Field::RedisHost)? else {
+            return Ok(defaults::REDIS_HOST.to_owned());
+        };
+        check_host(raw.trim()).map_err(|problem| {
+            self.invalid(Field::RedisHost, &raw, HOST_EXPECTED)
+                .with_detail(problem)
+        })
+    }
+
+    fn url(&self) -> Result<Option<super::redis_url::RedisUrl>, ConfigError> {
+        let Some(raw) = self.get(Field::RedisUrl)? else {
+            return Ok(None);
+        };
+        let url = raw.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        parse_redis_url(url).map(Some).map_err(|problem| {
+            self.invalid(Field::RedisUrl, &raw, URL_EXPECTED)
+                .with_detail(problem)
+        })
+    }
+}

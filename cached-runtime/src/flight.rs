@@ -1,0 +1,241 @@
+//! Single flight: N concurrent misses on one key run the function once (per process).
+//!
+//! The first caller to miss becomes the *leader* and computes; the others wait for
+//! what it publishes. A waiter never takes the leader's value blindly: it checks that
+//! no invalidation covering the key happened since the leader's stamp (see
+//! `backend::versions`), so joining a flight can never serve data older than an
+//! invalidation that returned before the waiter started. When the leader's value is
+//! not cacheable (an `Err`, a `None`, a non-2xx response) every waiter runs its own
+//! call; when the leader is cancelled (its future dropped), the waiters elect a new one.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::{Mutex, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::key::CacheKey;
+
+const SHARDS: usize = 16;
+
+/// What a leader publishes.
+#[derive(Debug, Clone)]
+pub(crate) enum Published {
+    /// The encoded value and the stamp taken before it was computed.
+    Value { bytes: Bytes, stamp: u64 },
+    /// Nothing cacheable came out: waiters run their own call.
+    Uncacheable,
+}
+
+type State = Option<Published>;
+
+/// One shard of the in-flight map.
+type Shard = Mutex<HashMap<CacheKey, watch::Receiver<State>>>;
+
+/// The in-flight computations of one cache.
+#[derive(Debug)]
+pub(crate) struct Flights {
+    shards: Box<[Shard]>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// The outcome of [`Flights::join`].
+#[derive(Debug)]
+pub(crate) enum Join<'a> {
+    /// You compute; publish through the guard.
+    Leader(Leader<'a>),
+    /// Somebody else computes; wait for it.
+    Waiter(Waiter),
+}
+
+impl Flights {
+    pub(crate) fn new() -> Self {
+        Flights {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    fn shard(&self, key: &CacheKey) -> &Shard {
+        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
+    }
+
+    /// Joins the flight for `key`, or starts it.
+    pub(crate) fn join(&self, key: &CacheKey) -> Join<'_> {
+        let mut map = self
+            .shard(key)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(rx) = map.get(key) {
+            return Join::Waiter(Waiter { rx: rx.clone() });
+        }
+        let (tx, rx) = watch::channel(None);
+        map.insert(key.clone(), rx);
+        Join::Leader(Leader {
+            flights: self,
+            key: key.clone(),
+            tx: Some(tx),
+        })
+    }
+
+    /// How many flights are running (for tests and stats).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+}
+
+/// The leader's side of a flight. Dropping it without [`Leader::publish`] (the
+/// leader's future was cancelled) lets the waiters elect a new leader.
+#[derive(Debug)]
+pub(crate) struct Leader<'a> {
+    flights: &'a Flights,
+    key: CacheKey,
+    tx: Option<watch::Sender<State>>,
+}
+
+impl Leader<'_> {
+    /// Hands `outcome` to every waiter and ends the flight.
+    pub(crate) fn publish(mut self, outcome: Published) {
+        if let Some(tx) = self.tx.take() {
+            self.remove(&tx);
+            tx.send_replace(Some(outcome));
+        }
+    }
+
+    /// Detaches the flight so it can outlive the borrow of the cache (the HTTP layer
+    /// publishes after the handler returned).
+    #[allow(dead_code)] // used by the HTTP layer
+    pub(crate) fn detach(mut self) -> OwnedLeader {
+        let tx = self.tx.take();
+        OwnedLeader {
+            key: self.key.clone(),
+            tx,
+        }
+    }
+
+    fn remove(&self, tx: &watch::Sender<State>) {
+        let mut map = self
+            .flights
+            .shard(&self.key)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if map
+            .get(&self.key)
+            .is_some_and(|rx| rx.same_channel(&tx.subscribe()))
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            self.remove(&tx);
+            // Dropping `tx` closes the channel: waiters see the leader is gone.
+        }
+    }
+}
+
+/// A leader detached from its cache; [`OwnedLeader::finish`] needs the flights back.
+#[derive(Debug)]
+#[allow(dead_code)] // used by the HTTP layer
+pub(crate) struct OwnedLeader {
+    key: CacheKey,
+    tx: Option<watch::Sender<State>>,
+}
+
+#[allow(dead_code)] // used by the HTTP layer
+impl OwnedLeader {
+    /// Publishes and ends the flight.
+    pub(crate) fn finish(mut self, flights: &Flights, outcome: Option<Published>) {
+        if let Some(tx) = self.tx.take() {
+            let leader = Leader {
+                flights,
+                key: self.key.clone(),
+                tx: Some(tx),
+            };
+            match outcome {
+                Some(outcome) => leader.publish(outcome),
+                None => drop(leader),
+            }
+        }
+    }
+}
+
+/// A waiter's side of a flight.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    rx: watch::Receiver<State>,
+}
+
+impl Waiter {
+    /// What the leader published, or `None` if it was cancelled.
+    pub(crate) async fn wait(mut self) -> Option<Published> {
+        match self.rx.wait_for(Option::is_some).await {
+            Ok(state) => state.clone(),
+            Err(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> CacheKey {
+        CacheKey::from_rest("p", s)
+    }
+
+    #[tokio::test]
+    async fn second_caller_waits_for_the_first() {
+        let flights = Flights::new();
+        let Join::Leader(leader) = flights.join(&key("a")) else {
+            panic!("first caller must lead")
+        };
+        let Join::Waiter(waiter) = flights.join(&key("a")) else {
+            panic!("second caller must wait")
+        };
+        assert!(matches!(flights.join(&key("b")), Join::Leader(_)));
+        leader.publish(Published::Value {
+            bytes: Bytes::from_static(b"v"),
+            stamp: 3,
+        });
+        match waiter.wait().await {
+            Some(Published::Value { bytes, stamp }) => {
+                assert_eq!(&bytes[..], b"v");
+                assert_eq!(stamp, 3);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(flights.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_leader_releases_waiters() {
+        let flights = Flights::new();
+        let leader = flights.join(&key("a"));
+        let Join::Waiter(waiter) = flights.join(&key("a")) else {
+            panic!("second caller must wait")
+        };
+        drop(leader);
+        assert!(waiter.wait().await.is_none());
+        assert!(matches!(flights.join(&key("a")), Join::Leader(_)));
+    }
+
+    #[tokio::test]
+    async fn a_late_waiter_of_a_finished_flight_starts_a_new_one() {
+        let flights = Flights::new();
+        let Join::Leader(leader) = flights.join(&key("a")) else {
+            panic!()
+        };
+        leader.publish(Published::Uncacheable);
+        assert!(matches!(flights.join(&key("a")), Join::Leader(_)));
+    }
+}

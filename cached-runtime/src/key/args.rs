@@ -1,0 +1,89 @@
+//! [`KeyArgs`]: the key-relevant arguments of one call, rendered.
+
+use serde::Serialize;
+
+use super::encode::{escape_into, write_key_part};
+
+/// The key-relevant arguments of one call, rendered into key segments.
+///
+/// Filled by the code `#[cached]` generates, read by key builders through
+/// [`KeyContext`](super::KeyContext).
+#[derive(Debug, Default)]
+pub struct KeyArgs {
+    rendered: String,
+    names: Vec<(&'static str, usize, usize)>,
+    user: Option<String>,
+    needs_request: bool,
+    error: Option<String>,
+}
+
+impl KeyArgs {
+    /// An empty argument list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// All arguments, `:`-separated, in declaration order.
+    pub(crate) fn rendered(&self) -> &str {
+        &self.rendered
+    }
+
+    /// The rendering of the argument called `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, start, end)| &self.rendered[start..end])
+    }
+
+    /// The user id given by a [`CacheUser`](super::CacheUser) argument.
+    pub(crate) fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// `true` when an argument can only be keyed by the HTTP request it came from.
+    pub(crate) fn needs_request(&self) -> bool {
+        self.needs_request
+    }
+
+    /// Why an argument could not be rendered, if one could not.
+    pub(crate) fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    fn begin(&mut self) -> usize {
+        if !self.names.is_empty() {
+            self.rendered.push(':');
+        }
+        self.rendered.len()
+    }
+
+    pub(crate) fn push_value<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) {
+        let start = self.begin();
+        if let Err(e) = write_key_part(&mut self.rendered, value) {
+            self.rendered.truncate(start);
+            self.rendered.push('?');
+            self.error
+                .get_or_insert_with(|| format!("argument `{name}` could not be rendered: {e}"));
+        }
+        let end = self.rendered.len();
+        self.names.push((name, start, end));
+    }
+
+    pub(crate) fn push_user(&mut self, name: &'static str, id: Option<String>) {
+        let start = self.begin();
+        match &id {
+            Some(id) => escape_into(&mut self.rendered, id),
+            None => self.rendered.push('~'),
+        }
+        let end = self.rendered.len();
+        self.names.push((name, start, end));
+        if self.user.is_none() {
+            self.user = id;
+        }
+    }
+
+    pub(crate) fn mark_needs_request(&mut self) {
+        self.needs_request = true;
+    }
+}

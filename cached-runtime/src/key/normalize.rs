@@ -1,0 +1,177 @@
+//! [`CacheKey`]: a finished key, with long segments hashed.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// Segments longer than this are replaced by their hash.
+pub(crate) const MAX_SEGMENT: usize = 128;
+/// Keys with more segments keep `MAX_SEGMENTS - 1` and hash the rest into one.
+pub(crate) const MAX_SEGMENTS: usize = 32;
+
+/// A complete key: `{prefix}:{rest}`, where `rest` (the part namespaces match
+/// against) is normalized by [`normalize_prefix`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CacheKey {
+    full: Box<str>,
+    rest_at: usize,
+}
+
+impl CacheKey {
+    /// The key for `rest` under `prefix`.
+    pub(crate) fn from_rest(prefix: &str, rest: &str) -> CacheKey {
+        let rest = normalize_prefix(rest);
+        let mut full = String::with_capacity(prefix.len() + 1 + rest.len());
+        full.push_str(prefix);
+        full.push(':');
+        full.push_str(&rest);
+        CacheKey {
+            full: full.into_boxed_str(),
+            rest_at: prefix.len() + 1,
+        }
+    }
+
+    /// A key a key builder returned; `None` unless it starts with `{prefix}:`.
+    pub(crate) fn from_full(prefix: &str, full: &str) -> Option<CacheKey> {
+        let rest = full.strip_prefix(prefix)?.strip_prefix(':')?;
+        Some(Self::from_rest(prefix, rest))
+    }
+
+    /// The whole key, as stored.
+    pub(crate) fn full(&self) -> &str {
+        &self.full
+    }
+
+    /// The key after `{prefix}:`: `{namespace}:...`.
+    pub(crate) fn rest(&self) -> &str {
+        &self.full[self.rest_at..]
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.full, f)
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+/// Applies the long-key rules to a key (after the prefix) or to a namespace given to
+/// `invalidate_namespace`: the transformation works segment by segment, so a namespace
+/// that is a segment-aligned prefix of a key stays one after both are normalized.
+pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
+    let mut segments = 0usize;
+    let mut needs_work = false;
+    for segment in rest.split(':') {
+        segments += 1;
+        if segment.len() > MAX_SEGMENT || segments > MAX_SEGMENTS {
+            needs_work = true;
+            break;
+        }
+    }
+    if !needs_work {
+        return Cow::Borrowed(rest);
+    }
+    let mut out = String::with_capacity(rest.len().min(MAX_SEGMENTS * 40));
+    let mut split = rest.splitn(MAX_SEGMENTS, ':');
+    for (i, segment) in split.by_ref().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        if segment.len() > MAX_SEGMENT || (i == MAX_SEGMENTS - 1 && segment.contains(':')) {
+            push_hashed(&mut out, segment);
+        } else {
+            out.push_str(segment);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn push_hashed(out: &mut String, segment: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(segment.as_bytes());
+    // `$` is escaped by the argument encoder, so no argument renders like a hash
+    // (`#` would: it starts byte strings).
+    out.push('$');
+    for byte in &digest[..16] {
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xf)] as char);
+    }
+}
+
+/// The segment-aligned prefixes of `rest` that invalidation can target, shortest
+/// first: for `user:42:get` these are `user`, `user:42` and `user:42:get`.
+pub(crate) fn prefixes(rest: &str) -> impl Iterator<Item = &str> {
+    rest.match_indices(':')
+        .map(move |(i, _)| &rest[..i])
+        .chain(std::iter::once(rest))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_segment_aligned() {
+        let p: Vec<_> = prefixes("user:42:get").collect();
+        assert_eq!(p, ["user", "user:42", "user:42:get"]);
+        let p: Vec<_> = prefixes("user").collect();
+        assert_eq!(p, ["user"]);
+        let p: Vec<_> = prefixes(":f").collect();
+        assert_eq!(p, ["", ":f"]);
+    }
+
+    #[test]
+    fn short_keys_are_left_alone() {
+        let k = CacheKey::from_rest("fastapi-cache", "user:42:get");
+        assert_eq!(k.full(), "fastapi-cache:user:42:get");
+        assert_eq!(k.rest(), "user:42:get");
+    }
+
+    #[test]
+    fn long_segments_are_hashed_not_truncated() {
+        let a = format!("user:{}:f", "a".repeat(500));
+        let b = format!("user:{}b:f", "a".repeat(499));
+        let ka = CacheKey::from_rest("p", &a);
+        let kb = CacheKey::from_rest("p", &b);
+        assert_ne!(ka, kb);
+        assert!(ka.full().len() < 80, "{}", ka.full());
+        assert!(ka.rest().starts_with("user:$"));
+        assert!(ka.rest().ends_with(":f"));
+    }
+
+    #[test]
+    fn normalization_keeps_prefix_relations() {
+        let long = "n".repeat(300);
+        let key = format!("{long}:42:f");
+        let k = CacheKey::from_rest("p", &key);
+        let ns = normalize_prefix(&long);
+        assert!(prefixes(k.rest()).any(|p| p == ns));
+        let ns42 = normalize_prefix(&format!("{long}:42")).into_owned();
+        assert!(prefixes(k.rest()).any(|p| p == ns42));
+    }
+
+    #[test]
+    fn many_segments_keep_the_first_ones() {
+        let many: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let rest = many.join(":");
+        let k = CacheKey::from_rest("p", &rest);
+        assert_eq!(prefixes(k.rest()).count(), MAX_SEGMENTS);
+        assert!(k.rest().starts_with("0:1:2:3"));
+        let other = CacheKey::from_rest("p", &format!("{rest}:100"));
+        assert_ne!(k, other);
+    }
+
+    #[test]
+    fn from_full_requires_the_prefix() {
+        assert!(CacheKey::from_full("fastapi-cache", "fastapi-cache:user:1").is_some());
+        assert!(CacheKey::from_full("fastapi-cache", "fastapi-cacheX:user:1").is_none());
+        assert!(CacheKey::from_full("fastapi-cache", "user:1").is_none());
+    }
+}

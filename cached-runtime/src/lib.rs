@@ -1,0 +1,34 @@
+//! The runtime behind [cachette](https://docs.rs/cachette)'s `#[cached]` attribute:
+//! configuration, the global cache, stores, keys, the value codec and invalidation.
+//!
+//! Applications depend on the `cachette` facade, which re-exports everything public
+//! here next to the attribute; see its documentation.
+
+mod backend;
+mod cache;
+mod cached;
+mod codec;
+pub mod config;
+mod flight;
+mod global;
+#[cfg(feature = "axum")]
+pub mod http;
+mod invalidate;
+pub mod key;
+mod probe;
+mod spec;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use cache::{Cache, MemoryUsage};
+pub use codec::{DecodeError, EncodeError};
+pub use config::{Config, ConfigBuilder, ConfigError, Mode, Password, RedisConfig};
+pub use global::{InitError, global, init, init_from_env};
+pub use invalidate::{
+    invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
+    invalidate_users_list_cache,
+};
+pub use key::{CacheUser, IntoKey, KeyContext};
+pub use spec::Spec;

@@ -1,0 +1,43 @@
+//! What the code `#[cached]` generates calls. Not a public API: names and signatures
+//! change without notice.
+
+pub use crate::cached::cached;
+pub use crate::key::{IntoKey, KeyArgs, KeyContext};
+pub use crate::probe::{
+    ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,
+    KeyProbe, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult, ReturnResultOption,
+    ReturnValue, check_key_arg,
+};
+pub use crate::spec::{KeyBuilderFn, Spec};
+
+/// `false` when no enabled cache can be current, so `#[cached]` calls the function
+/// directly. One relaxed atomic load.
+#[inline(always)]
+pub fn active() -> bool {
+    crate::global::active()
+}
+
+/// Checks that the strategy the probe picked can cache `future`'s output (a
+/// compile error on the return type otherwise).
+#[inline(always)]
+pub fn check_strategy<F, S>(_future: &F, strategy: S) -> S
+where
+    F: std::future::Future,
+    S: CacheStrategy<F::Output>,
+{
+    strategy
+}
+
+/// Adapts a key builder's return value.
+#[inline]
+pub fn into_key<K: IntoKey>(key: K) -> Option<String> {
+    key.into_key()
+}
+
+/// Runs `f` out of line: the key rendering of the enabled path is kept out of the
+/// caller's code, so that the disabled path compiles to almost a plain call.
+#[cold]
+#[inline(never)]
+pub fn cold<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}

@@ -1,0 +1,134 @@
+//! [`Spec`]: what `#[cached]` knows about one function at compile time.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::key::KeyContext;
+
+/// A key builder as stored in a [`Spec`]: the user's function, adapted so that it
+/// returns `None` for "do not cache this call".
+pub type KeyBuilderFn = fn(&KeyContext<'_>) -> Option<String>;
+
+/// The static description of one `#[cached]` function, emitted by the macro as a
+/// `static` next to the function body.
+#[derive(Debug)]
+pub struct Spec {
+    namespace: &'static str,
+    function: &'static str,
+    module: &'static str,
+    expire: Option<u64>,
+    key_builder: Option<KeyBuilderFn>,
+    shared: bool,
+    dotted_path: OnceLock<Box<str>>,
+    warned: AtomicU8,
+}
+
+/// One-time warnings, one bit each, so that a misconfiguration is logged once per
+/// function and not once per call.
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+pub(crate) enum Warning {
+    BeforeInit = 1,
+    NoValueCodec = 2,
+    NoLayer = 4,
+    KeyOutsidePrefix = 8,
+    TtlCapped = 16,
+    NeedsRequest = 32,
+}
+
+impl Spec {
+    /// Creates a spec. Called by the code `#[cached]` generates.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        namespace: &'static str,
+        function: &'static str,
+        module: &'static str,
+        expire: Option<u64>,
+        key_builder: Option<KeyBuilderFn>,
+        shared: bool,
+    ) -> Self {
+        Spec {
+            namespace,
+            function,
+            module,
+            expire,
+            key_builder,
+            shared,
+            dotted_path: OnceLock::new(),
+            warned: AtomicU8::new(0),
+        }
+    }
+
+    /// The namespace given to the attribute (`""` when none was given).
+    pub fn namespace(&self) -> &'static str {
+        self.namespace
+    }
+
+    /// The function's name, e.g. `get_my_user`.
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
+
+    /// The module the function is defined in, e.g. `my_app::users`.
+    pub fn module(&self) -> &'static str {
+        self.module
+    }
+
+    /// `true` when the attribute said `shared`: the entry is the same for every caller
+    /// even when the request carries credentials.
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The `expire` given to the attribute, in seconds.
+    pub fn expire(&self) -> Option<u64> {
+        self.expire
+    }
+
+    pub(crate) fn key_builder(&self) -> Option<KeyBuilderFn> {
+        self.key_builder
+    }
+
+    /// `module.path.function`: the function's identity inside a key. Dots instead of
+    /// `::` keep `:` the only segment separator in keys.
+    pub(crate) fn dotted_path(&self) -> &str {
+        self.dotted_path.get_or_init(|| {
+            let mut s = self.module.replace("::", ".");
+            s.push('.');
+            s.push_str(self.function);
+            s.into_boxed_str()
+        })
+    }
+
+    /// The time to live of this function's entries under `config`: `expire`, or
+    /// `CACHE_DEFAULT_TTL`, capped by `CACHE_MAX_TTL`.
+    pub(crate) fn ttl(&self, config: &Config) -> Duration {
+        let wanted = self
+            .expire
+            .map(Duration::from_secs)
+            .unwrap_or_else(|| config.default_ttl());
+        if wanted > config.max_ttl() {
+            if self.first_time(Warning::TtlCapped) {
+                tracing::warn!(
+                    target: "cache",
+                    function = self.function,
+                    expire = wanted.as_secs(),
+                    max = config.max_ttl().as_secs(),
+                    "expire is above CACHE_MAX_TTL; entries live CACHE_MAX_TTL seconds"
+                );
+            }
+            config.max_ttl()
+        } else {
+            wanted
+        }
+    }
+
+    /// Returns `true` the first time it is called with `warning` for this spec.
+    pub(crate) fn first_time(&self, warning: Warning) -> bool {
+        let bit = warning as u8;
+        self.warned.load(Ordering::Relaxed) & bit == 0
+            && self.warned.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+}

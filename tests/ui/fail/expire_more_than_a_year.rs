@@ -1,0 +1,8 @@
+use cachette::cached;
+
+#[cached(expire = 100000000)]
+async fn get_user(id: u64) -> u64 {
+    id
+}
+
+fn main() {}

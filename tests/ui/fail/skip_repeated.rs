@@ -1,0 +1,9 @@
+use cachette::cached;
+
+#[cached(skip(db, db))]
+async fn get_user(db: u32, id: u64) -> u64 {
+    let _ = db;
+    id
+}
+
+fn main() {}
