@@ -96,17 +96,30 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
         ReturnType::Type(_, ty) if contains_impl_trait(ty) => (ty.span(), TokenStream::new()),
         ReturnType::Type(_, ty) => (ty.span(), fake_return(&ty.to_token_stream(), ty.span())),
     };
+    let impl_trait =
+        matches!(&function.sig.output, ReturnType::Type(_, ty) if contains_impl_trait(ty));
+    let strategy = if impl_trait {
+        // `-> impl IntoResponse`: callers can only use the value as a response, so it
+        // is cached as one, whatever the concrete type behind it.
+        quote_spanned! {ret_span=>
+            ::cachette::__private::http_strategy(&__cachette_fut)
+        }
+    } else {
+        quote_spanned! {ret_span=>
+            {
+                #[allow(unused_imports)]
+                use ::cachette::__private::{
+                    ReturnHttp as _, ReturnNone as _, ReturnOption as _, ReturnResult as _,
+                    ReturnResultOption as _, ReturnValue as _,
+                };
+                (&&&&&&::cachette::__private::ReturnProbe::of(&__cachette_fut)).__cachette_strategy()
+            }
+        }
+    };
     let run = quote_spanned! {ret_span=>
         {
-            #[allow(unused_imports)]
-            use ::cachette::__private::{
-                ReturnHttp as _, ReturnNone as _, ReturnOption as _, ReturnResult as _,
-                ReturnResultOption as _, ReturnValue as _,
-            };
-            let __cachette_strategy = ::cachette::__private::check_strategy(
-                &__cachette_fut,
-                (&&&&&&::cachette::__private::ReturnProbe::of(&__cachette_fut)).__cachette_strategy(),
-            );
+            let __cachette_strategy =
+                ::cachette::__private::check_strategy(&__cachette_fut, #strategy);
             ::cachette::__private::cached(
                 &__CACHETTE_SPEC,
                 __cachette_args,

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::backend::Backend;
 use crate::backend::memory::MemoryStore;
 use crate::config::{Config, Mode};
 use crate::flight::Flights;
@@ -57,14 +58,8 @@ struct Inner {
     config: Config,
     backend: Backend,
     flights: Flights,
-}
-
-/// The store behind a cache.
-pub(crate) enum Backend {
-    /// Caching is off.
-    Disabled,
-    /// moka.
-    Memory(Arc<MemoryStore>),
+    #[cfg(feature = "axum")]
+    header_name: http::HeaderName,
 }
 
 impl Cache {
@@ -108,11 +103,16 @@ impl Cache {
     }
 
     fn with_backend(config: Config, backend: Backend) -> Cache {
+        #[cfg(feature = "axum")]
+        let header_name = http::HeaderName::from_bytes(config.cache_header().as_bytes())
+            .unwrap_or_else(|_| http::HeaderName::from_static("x-fastapi-cache"));
         Cache {
             inner: Arc::new(Inner {
                 config,
                 backend,
                 flights: Flights::new(),
+                #[cfg(feature = "axum")]
+                header_name,
             }),
         }
     }
@@ -143,6 +143,12 @@ impl Cache {
         &self.inner.flights
     }
 
+    /// `CACHE_HEADER` (`X-FastAPI-Cache`), parsed once.
+    #[cfg(feature = "axum")]
+    pub(crate) fn header_name(&self) -> &http::HeaderName {
+        &self.inner.header_name
+    }
+
     /// Runs `future` with this cache as the current cache: `#[cached]` functions and the
     /// invalidation helpers it calls use this instance instead of the global one.
     ///
@@ -166,19 +172,16 @@ impl Cache {
     /// served after it returns). Any string is accepted: it is data, never a pattern.
     /// A no-op when caching is disabled.
     pub async fn invalidate_namespace(&self, namespace: &str) {
-        match &self.inner.backend {
-            Backend::Disabled => {}
-            Backend::Memory(store) => store.invalidate(&normalize_prefix(namespace)),
-        }
+        self.inner
+            .backend
+            .invalidate(&normalize_prefix(namespace))
+            .await;
         tracing::debug!(target: "cache", namespace, "invalidated namespace");
     }
 
     /// Invalidates every entry of this cache.
     pub async fn invalidate_all(&self) {
-        match &self.inner.backend {
-            Backend::Disabled => {}
-            Backend::Memory(store) => store.invalidate_all(),
-        }
+        self.inner.backend.invalidate_all().await;
         tracing::debug!(target: "cache", "invalidated all entries");
     }
 

@@ -10,12 +10,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::backend::Entry;
-use crate::cache::Backend;
 use crate::cache::Cache;
 use crate::codec::ValueCodec;
 use crate::flight::{Join, Published};
@@ -148,10 +145,7 @@ async fn run_value<F: Future>(
     codec: ValueCodec<F::Output>,
     body: F,
 ) -> F::Output {
-    let Backend::Memory(store) = cache.backend() else {
-        return body.await;
-    };
-    let store = Arc::clone(store);
+    let store = cache.backend();
     let mut decision = Decision::Compute;
     let mut leader = None;
     for _ in 0..MAX_ROUNDS {
@@ -173,7 +167,7 @@ async fn run_value<F: Future>(
                 break;
             }
             Join::Waiter(waiter) => match waiter.wait().await {
-                Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp) => {
+                Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
                     if let Ok(value) = (codec.decode)(&bytes) {
                         decision = Decision::Done(value);
                         break;
@@ -188,7 +182,7 @@ async fn run_value<F: Future>(
     if let Decision::Done(value) = decision {
         return value;
     }
-    let stamp = store.stamp();
+    let stamp = store.stamp().await;
     let value = body.await;
     let published = match (codec.encode)(&value) {
         None => Published::Uncacheable,
@@ -200,7 +194,7 @@ async fn run_value<F: Future>(
             let bytes = Bytes::from(bytes);
             if bytes.len() as u64 <= cache.config().max_entry_size() {
                 let ttl = spec.ttl(cache.config());
-                store.put(&key, Entry::new(bytes.clone(), stamp, ttl)).await;
+                store.put(&key, bytes.clone(), stamp, ttl).await;
             } else {
                 tracing::debug!(target: "cache", %key, size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
             }

@@ -27,13 +27,20 @@ pub(crate) enum Kind {
     /// A MessagePack value of the function's return type.
     Value = 1,
     /// An HTTP response: status, headers, body.
-    #[allow(dead_code)] // written by the HTTP layer
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     Http = 2,
 }
 
 /// Why a stored value could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(String);
+
+impl DecodeError {
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn new(reason: String) -> Self {
+        DecodeError(reason)
+    }
+}
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

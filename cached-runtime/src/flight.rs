@@ -15,6 +15,7 @@ use std::sync::{Mutex, PoisonError};
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::cache::Cache;
 use crate::key::CacheKey;
 
 const SHARDS: usize = 16;
@@ -107,14 +108,14 @@ impl Leader<'_> {
         }
     }
 
-    /// Detaches the flight so it can outlive the borrow of the cache (the HTTP layer
-    /// publishes after the handler returned).
-    #[allow(dead_code)] // used by the HTTP layer
-    pub(crate) fn detach(mut self) -> OwnedLeader {
-        let tx = self.tx.take();
+    /// Detaches the flight from the borrow of the cache, so it can outlive the call
+    /// that started it (the HTTP layer publishes after the handler returned).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn detach(mut self, cache: Cache) -> OwnedLeader {
         OwnedLeader {
+            cache,
             key: self.key.clone(),
-            tx,
+            tx: self.tx.take(),
         }
     }
 
@@ -142,28 +143,38 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// A leader detached from its cache; [`OwnedLeader::finish`] needs the flights back.
+/// A leader that owns a handle to its cache (see [`Leader::detach`]). Dropping it
+/// without [`OwnedLeader::publish`] lets the waiters elect a new leader.
 #[derive(Debug)]
-#[allow(dead_code)] // used by the HTTP layer
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) struct OwnedLeader {
+    cache: Cache,
     key: CacheKey,
     tx: Option<watch::Sender<State>>,
 }
 
-#[allow(dead_code)] // used by the HTTP layer
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 impl OwnedLeader {
-    /// Publishes and ends the flight.
-    pub(crate) fn finish(mut self, flights: &Flights, outcome: Option<Published>) {
+    /// Hands `outcome` to every waiter and ends the flight.
+    pub(crate) fn publish(mut self, outcome: Published) {
         if let Some(tx) = self.tx.take() {
-            let leader = Leader {
-                flights,
-                key: self.key.clone(),
-                tx: Some(tx),
-            };
-            match outcome {
-                Some(outcome) => leader.publish(outcome),
-                None => drop(leader),
-            }
+            self.borrowed(tx).publish(outcome);
+        }
+    }
+
+    fn borrowed(&self, tx: watch::Sender<State>) -> Leader<'_> {
+        Leader {
+            flights: self.cache.flights(),
+            key: self.key.clone(),
+            tx: Some(tx),
+        }
+    }
+}
+
+impl Drop for OwnedLeader {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            drop(self.borrowed(tx));
         }
     }
 }

@@ -30,5 +30,8 @@ pub use invalidate::{
     invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
     invalidate_users_list_cache,
 };
-pub use key::{CacheUser, IntoKey, KeyContext};
+pub use key::{
+    CacheUser, IntoKey, KeyContext, api_key_single_key_builder, api_keys_list_key_builder,
+    paginated_key_builder, user_scoped_key_builder, users_list_key_builder,
+};
 pub use spec::Spec;

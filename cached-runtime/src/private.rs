@@ -28,6 +28,17 @@ where
     strategy
 }
 
+/// The strategy of a function declared `-> impl IntoResponse`.
+#[cfg(feature = "axum")]
+#[inline(always)]
+pub fn http_strategy<F>(_future: &F) -> crate::probe::HttpStrategy<F::Output>
+where
+    F: std::future::Future,
+    F::Output: axum::response::IntoResponse,
+{
+    crate::probe::HttpStrategy::new()
+}
+
 /// Adapts a key builder's return value.
 #[inline]
 pub fn into_key<K: IntoKey>(key: K) -> Option<String> {

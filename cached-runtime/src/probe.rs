@@ -60,6 +60,13 @@ impl<R> CacheStrategy<R> for ValueStrategy<R> {
 #[derive(Debug)]
 pub struct HttpStrategy<R>(PhantomData<fn() -> R>);
 
+impl<R> HttpStrategy<R> {
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn new() -> Self {
+        HttpStrategy(PhantomData)
+    }
+}
+
 impl<R> CacheStrategy<R> for HttpStrategy<R> {
     const HTTP: bool = true;
     fn codec(&self) -> Option<ValueCodec<R>> {
@@ -218,7 +225,7 @@ where
     A::Inner: Serialize,
 {
     fn __cachette_key_arg(&self, args: &mut KeyArgs, name: &'static str) -> KeyArgDone {
-        args.push_value(name, self.0.inner());
+        args.push_value_covered(name, self.0.inner(), A::COVERED_BY_REQUEST);
         KeyArgDone
     }
 }
@@ -249,6 +256,8 @@ impl<A: ?Sized> ArgNone<A> for KeyProbe<'_, A> {
 
 /// An extractor that wraps one value.
 pub trait Wrapper {
+    /// `true` when the request URI holds the value (`Path`, `Query`).
+    const COVERED_BY_REQUEST: bool;
     /// The wrapped type.
     type Inner: ?Sized;
     /// The wrapped value.
@@ -276,6 +285,7 @@ mod axum_args {
     macro_rules! request_covered {
         ($($ty:ident),*) => {$(
             impl<T> Wrapper for $ty<T> {
+                const COVERED_BY_REQUEST: bool = true;
                 type Inner = T;
                 fn inner(&self) -> &T {
                     &self.0
@@ -312,6 +322,7 @@ mod axum_args {
     }
 
     impl<T> Wrapper for axum::extract::Extension<T> {
+        const COVERED_BY_REQUEST: bool = false;
         type Inner = T;
         fn inner(&self) -> &T {
             &self.0

@@ -8,9 +8,74 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::key::CacheKey;
+use memory::MemoryStore;
+
+/// The store behind a cache.
+#[derive(Debug)]
+pub(crate) enum Backend {
+    /// Caching is off.
+    Disabled,
+    /// moka.
+    Memory(Arc<MemoryStore>),
+}
+
+impl Backend {
+    /// The fresh entry under `key`, if any.
+    pub(crate) async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+        match self {
+            Backend::Disabled => None,
+            Backend::Memory(store) => store.get(key).await,
+        }
+    }
+
+    /// The stamp for a value about to be computed.
+    pub(crate) async fn stamp(&self) -> u64 {
+        match self {
+            Backend::Disabled => 0,
+            Backend::Memory(store) => store.stamp(),
+        }
+    }
+
+    /// `true` if nothing covering `key` was invalidated after `stamp`.
+    pub(crate) async fn is_fresh(&self, key: &CacheKey, stamp: u64) -> bool {
+        match self {
+            Backend::Disabled => false,
+            Backend::Memory(store) => store.is_fresh(key, stamp),
+        }
+    }
+
+    /// Stores `bytes` under `key` unless an invalidation since `stamp` covers it.
+    pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: u64, ttl: Duration) {
+        match self {
+            Backend::Disabled => {}
+            Backend::Memory(store) => store.put(key, Entry::new(bytes, stamp, ttl)).await,
+        }
+    }
+
+    /// Makes every entry under `prefix` (normalized) stale.
+    pub(crate) async fn invalidate(&self, prefix: &str) {
+        match self {
+            Backend::Disabled => {}
+            Backend::Memory(store) => store.invalidate(prefix),
+        }
+    }
+
+    /// Makes every entry stale.
+    pub(crate) async fn invalidate_all(&self) {
+        match self {
+            Backend::Disabled => {}
+            Backend::Memory(store) => store.invalidate_all(),
+        }
+    }
+}
+
 /// One stored value.
 #[derive(Debug)]
 pub(crate) struct Entry {
+    /// A stored HTTP response, parsed once for all the hits on this entry.
+    #[cfg(feature = "axum")]
+    pub(crate) parsed: std::sync::OnceLock<Arc<crate::http::stored::StoredResponse>>,
     /// Header + payload, as written by `codec`.
     pub(crate) bytes: Bytes,
     /// The epoch read before the value was computed.
@@ -18,13 +83,14 @@ pub(crate) struct Entry {
     /// The time to live it was stored with.
     pub(crate) ttl: Duration,
     /// When it expires.
-    #[allow(dead_code)] // read by the HTTP layer (max-age)
     pub(crate) expires_at: Instant,
 }
 
 impl Entry {
     pub(crate) fn new(bytes: Bytes, stamp: u64, ttl: Duration) -> Arc<Self> {
         Arc::new(Entry {
+            #[cfg(feature = "axum")]
+            parsed: std::sync::OnceLock::new(),
             bytes,
             stamp,
             ttl,
@@ -33,8 +99,14 @@ impl Entry {
     }
 
     /// Time left before it expires.
-    #[allow(dead_code)] // used by the HTTP layer (max-age)
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn remaining(&self) -> Duration {
         self.expires_at.saturating_duration_since(Instant::now())
+    }
+
+    /// Time since it was stored.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn age(&self) -> Duration {
+        self.ttl.saturating_sub(self.remaining())
     }
 }

@@ -1,37 +1,116 @@
-//! HTTP caching for axum handlers (in progress).
+//! HTTP caching for axum handlers.
+//!
+//! # Contents
+//! - [Set-up](#set-up)
+//! - [What is stored](#what-is-stored)
+//! - [Response headers](#response-headers)
+//! - [Conditional requests](#conditional-requests)
+//! - [Request `Cache-Control`](#request-cache-control)
+//! - [Whose entry it is](#whose-entry-it-is)
+//! - [Concurrent requests on the same key](#concurrent-requests-on-the-same-key)
+//! - [Without the layer](#without-the-layer)
+//! - [Logs](#logs)
+//!
+//! # Set-up
+//!
+//! Put `#[cached]` on the handler and [`CacheLayer`] on the router:
+//!
+//! ```
+//! use axum::{Json, Router, extract::Path, routing::get};
+//! use cachette::{cached, http::CacheLayer};
+//! use serde::Serialize;
+//!
+//! #[derive(Serialize)]
+//! struct Product { id: u64, name: String }
+//!
+//! #[cached(expire = 60, namespace = "products")]
+//! async fn get_product(Path(id): Path<u64>) -> Json<Product> {
+//!     Json(Product { id, name: "Lamp".into() })
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/products/{id}", get(get_product))
+//!     .layer(CacheLayer::new());
+//! ```
+//!
+//! The handler keeps its signature (it still routes with `get(handler)`, its future
+//! is still `Send`). A handler returning an axum response type (`Json<T>`, `Html<T>`,
+//! `Response`, `(StatusCode, Json<T>)`, `Result<Json<T>, E>`, `impl IntoResponse`)
+//! is cached as the HTTP response it produces: a hit sends the stored bytes without
+//! running the handler, decoding or re-encoding anything. (A handler returning a plain
+//! serde value such as `String` is cached as a value, like any function.)
+//!
+//! `#[cached]` on a function returning a response caches *the response of the request
+//! it runs in*: put it on the handler, not on a helper the handler calls.
+//!
+//! # What is stored
+//!
+//! Only responses to GET (HEAD requests are answered from GET's entries), only 2xx
+//! (not 206), never a response that sets a cookie, says `Cache-Control: no-store` or
+//! `no-cache`, says `private` for an entry shared between users, or `Vary`s on a header
+//! the key does not cover. A body above `CACHE_MAX_ENTRY_SIZE` is sent but not stored.
+//! So an `Err` that becomes a 404 is never stored.
+//!
+//! # Response headers
+//!
+//! - `X-FastAPI-Cache: HIT` or `MISS` (name: `CACHE_HEADER`); none in disabled mode,
+//!   and none on responses the cache did not handle (other methods, `no-store`).
+//! - `Cache-Control: max-age=<seconds left>`, an integer never below 0;
+//!   `private, max-age=...` for per-user entries.
+//! - `ETag`: strong and quoted, derived from the body bytes (SHA-256), so it is the
+//!   same in every process and after restarts.
+//! - `Age` on hits.
+//!
+//! # Conditional requests
+//!
+//! `If-None-Match` with one tag, a list, weak tags (weak comparison) or `*` gets
+//! `304 Not Modified` with no body when it matches, on a hit and on a miss alike.
+//!
+//! # Request `Cache-Control`
+//!
+//! Parsed as a case-insensitive directive list. `no-cache`, `max-age=0`, or
+//! `Pragma: no-cache` without `Cache-Control`: recompute and refresh the entry.
+//! `no-store`: neither read nor write. Unreadable values are ignored.
+//!
+//! # Whose entry it is
+//!
+//! Private by default: a request that carries credentials (a header listed in
+//! `CACHE_CREDENTIAL_HEADERS`: `Authorization`, `Cookie`, `X-API-Key`) gets an entry
+//! of its own identity, unless the handler says `#[cached(shared)]`. The identity is
+//! the user id when it is known (an argument implementing
+//! [`CacheUser`](crate::CacheUser), or a [`CacheIdentity`] your auth middleware put in
+//! the request extensions), else a hash of the credentials. Such entries are sent
+//! with `Cache-Control: private`. Key formats are described in the `key` module of
+//! this crate's source and in [`crate::key`].
+//!
+//! # Concurrent requests on the same key
+//!
+//! N concurrent misses run the handler once; the other requests are answered with
+//! its stored response (after checking that no invalidation happened since the
+//! handler started). If the response is not stored (a 500, say), each request runs
+//! the handler itself.
+//!
+//! # Without the layer
+//!
+//! A `#[cached]` handler reached without `CacheLayer` runs uncached (one warning
+//! names it): without the request it cannot be keyed safely, so it is never served
+//! from the cache.
+//!
+//! # Logs
+//!
+//! Every cached handler's answer is logged through `tracing` at `INFO` under the
+//! target `cache`: `CACHE HIT: GET /users/ (1.89ms)`, `CACHE MISS: GET /users/
+//! (12.34ms)`: method and path only, never the query, credentials or cookies.
 
-use std::future::Future;
+mod body;
+mod directives;
+mod handler;
+mod key;
+mod layer;
+mod request;
+pub(crate) mod stored;
 
-use crate::global::CacheRef;
-use crate::key::KeyArgs;
-use crate::spec::Spec;
-
-/// What the layer recorded about the request being served.
-#[derive(Debug)]
-pub struct RequestInfo {
-    identity: Option<String>,
-}
-
-impl RequestInfo {
-    pub(crate) fn identity_user(&self) -> Option<&str> {
-        self.identity.as_deref()
-    }
-}
-
-/// Marker for auth middleware.
-#[derive(Debug, Clone)]
-pub struct CacheIdentity(pub String);
-
-pub(crate) fn claim() -> Option<RequestInfo> {
-    None
-}
-
-pub(crate) async fn cached<F: Future>(
-    _cache: CacheRef,
-    _spec: &'static Spec,
-    _args: KeyArgs,
-    _request: RequestInfo,
-    body: F,
-) -> F::Output {
-    body.await
-}
+pub(crate) use handler::cached;
+pub use layer::{CacheLayer, CacheService};
+pub use request::CacheIdentity;
+pub(crate) use request::{RequestInfo, claim};

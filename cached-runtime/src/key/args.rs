@@ -11,7 +11,8 @@ use super::encode::{escape_into, write_key_part};
 #[derive(Debug, Default)]
 pub struct KeyArgs {
     rendered: String,
-    names: Vec<(&'static str, usize, usize)>,
+    /// Name, range in `rendered`, and whether the request URI already covers it.
+    names: Vec<(&'static str, usize, usize, bool)>,
     user: Option<String>,
     needs_request: bool,
     error: Option<String>,
@@ -32,8 +33,24 @@ impl KeyArgs {
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.names
             .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|&(_, start, end)| &self.rendered[start..end])
+            .find(|(n, ..)| *n == name)
+            .map(|&(_, start, end, _)| &self.rendered[start..end])
+    }
+
+    /// The arguments the request URI does not cover (not from `Path` / `Query`),
+    /// `:`-separated.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn uncovered(&self) -> String {
+        let mut out = String::new();
+        for &(_, start, end, covered) in &self.names {
+            if !covered {
+                if !out.is_empty() {
+                    out.push(':');
+                }
+                out.push_str(&self.rendered[start..end]);
+            }
+        }
+        out
     }
 
     /// The user id given by a [`CacheUser`](super::CacheUser) argument.
@@ -59,6 +76,16 @@ impl KeyArgs {
     }
 
     pub(crate) fn push_value<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) {
+        self.push_value_covered(name, value, false);
+    }
+
+    /// Like [`KeyArgs::push_value`]; `covered` says the request URI already holds it.
+    pub(crate) fn push_value_covered<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+        covered: bool,
+    ) {
         let start = self.begin();
         if let Err(e) = write_key_part(&mut self.rendered, value) {
             self.rendered.truncate(start);
@@ -67,7 +94,7 @@ impl KeyArgs {
                 .get_or_insert_with(|| format!("argument `{name}` could not be rendered: {e}"));
         }
         let end = self.rendered.len();
-        self.names.push((name, start, end));
+        self.names.push((name, start, end, covered));
     }
 
     pub(crate) fn push_user(&mut self, name: &'static str, id: Option<String>) {
@@ -77,7 +104,7 @@ impl KeyArgs {
             None => self.rendered.push('~'),
         }
         let end = self.rendered.len();
-        self.names.push((name, start, end));
+        self.names.push((name, start, end, false));
         if self.user.is_none() {
             self.user = id;
         }

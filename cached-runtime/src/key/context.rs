@@ -1,6 +1,7 @@
 //! [`KeyContext`]: what a key builder can read, and [`IntoKey`]: what it may return.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::KeyArgs;
 use crate::Spec;
@@ -31,6 +32,7 @@ pub struct KeyContext<'a> {
     args: &'a KeyArgs,
     #[cfg(feature = "axum")]
     request: Option<&'a crate::http::RequestInfo>,
+    identity_used: Cell<bool>,
 }
 
 impl<'a> KeyContext<'a> {
@@ -46,20 +48,65 @@ impl<'a> KeyContext<'a> {
             args,
             #[cfg(feature = "axum")]
             request: None,
+            identity_used: Cell::new(false),
         }
     }
 
+    /// `true` once [`KeyContext::user_id`] returned a user: the key the builder made
+    /// is per user by construction.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn identity_used(&self) -> bool {
+        self.identity_used.get()
+    }
+
     #[cfg(feature = "axum")]
-    #[allow(dead_code)] // used by the HTTP layer
     pub(crate) fn with_request(mut self, request: &'a crate::http::RequestInfo) -> Self {
         self.request = Some(request);
         self
     }
 
+    /// The request's method, when the call serves an HTTP request.
     #[cfg(feature = "axum")]
-    #[allow(dead_code)] // used by the HTTP layer
-    pub(crate) fn request(&self) -> Option<&'a crate::http::RequestInfo> {
+    pub fn method(&self) -> Option<&'a http::Method> {
+        self.request.map(|r| &r.method)
+    }
+
+    /// The request's original URI (before `Router::nest` stripped a prefix).
+    #[cfg(feature = "axum")]
+    pub fn uri(&self) -> Option<&'a http::Uri> {
+        self.request.map(|r| &r.uri)
+    }
+
+    /// The request's path, e.g. `/users/42`.
+    #[cfg(feature = "axum")]
+    pub fn path(&self) -> Option<&'a str> {
+        self.request.map(|r| r.uri.path())
+    }
+
+    /// The request's raw query string, without `?`.
+    #[cfg(feature = "axum")]
+    pub fn query(&self) -> Option<&'a str> {
+        self.request.and_then(|r| r.uri.query())
+    }
+
+    /// The first value of query parameter `name`, percent-decoded.
+    #[cfg(feature = "axum")]
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.request.and_then(|r| r.query_param(name))
+    }
+
+    /// The request header `name`, if present and valid text.
+    #[cfg(feature = "axum")]
+    pub fn header(&self, name: &str) -> Option<&'a str> {
         self.request
+            .and_then(|r| r.headers.get(name))
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// All request headers.
+    #[cfg(feature = "axum")]
+    pub fn headers(&self) -> Option<&'a http::HeaderMap> {
+        self.request.map(|r| &r.headers)
     }
 
     /// `{prefix}:{namespace}`, e.g. `fastapi-cache:user`: what fastapi-cache2 passes to
@@ -93,14 +140,13 @@ impl<'a> KeyContext<'a> {
     /// [`CacheIdentity`](crate::http::CacheIdentity) your auth middleware put in the
     /// request extensions. `None` when there is no user.
     pub fn user_id(&self) -> Option<&str> {
-        if let Some(user) = self.args.user() {
-            return Some(user);
-        }
+        let user = self.args.user();
         #[cfg(feature = "axum")]
-        if let Some(request) = self.request {
-            return request.identity_user();
+        let user = user.or_else(|| self.request.and_then(|r| r.identity_user()));
+        if user.is_some() {
+            self.identity_used.set(true);
         }
-        None
+        user
     }
 
     /// The rendering of the argument called `name` (its binding name: `id` for

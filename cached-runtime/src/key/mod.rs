@@ -59,13 +59,17 @@
 //! transformation to the namespace it is given, so it still matches.
 
 mod args;
+pub mod builders;
 mod context;
 mod encode;
 pub(crate) mod normalize;
 
 pub use args::KeyArgs;
+pub use builders::{
+    api_key_single_key_builder, api_keys_list_key_builder, paginated_key_builder,
+    user_scoped_key_builder, users_list_key_builder,
+};
 pub use context::{IntoKey, KeyContext};
-#[allow(unused_imports)] // used by the HTTP layer
 pub(crate) use encode::escape_into;
 pub(crate) use normalize::{CacheKey, normalize_prefix};
 

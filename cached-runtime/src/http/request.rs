@@ -1,0 +1,210 @@
+//! The per-request context the layer shares with `#[cached]` handlers.
+//!
+//! The layer puts a [`RequestState`] in a task-local for the time it polls the
+//! handler. The first `#[cached]` function returning an HTTP response *claims* it:
+//! that function's key is built from the request, and what it decides (hit, miss to
+//! store, bypass) is written back for the layer to act on.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+
+use super::directives::{IfNoneMatch, RequestDirectives};
+use super::stored::StoredResponse;
+use crate::cache::Cache;
+use crate::flight::OwnedLeader;
+use crate::key::CacheKey;
+use crate::spec::Spec;
+
+tokio::task_local! {
+    static REQUEST: Arc<RequestState>;
+}
+
+/// The user's identity for cache keys, put in the request extensions by your
+/// authentication middleware.
+///
+/// With it, per-user entries are keyed by the user id (so `invalidate_user_cache(id)`
+/// reaches them, and `user_scoped_key_builder` finds the user) rather than by a hash
+/// of the request's credentials. The middleware must run before `CacheLayer`, i.e. be
+/// added *after* it (`.layer(CacheLayer::new()).layer(auth)`).
+///
+/// ```
+/// use axum::{extract::Request, middleware::Next, response::Response};
+/// use cachette::http::CacheIdentity;
+///
+/// async fn auth(mut request: Request, next: Next) -> Response {
+///     // ... authenticate, then:
+///     let user_id = 42;
+///     request.extensions_mut().insert(CacheIdentity::new(user_id.to_string()));
+///     next.run(request).await
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheIdentity(String);
+
+impl CacheIdentity {
+    /// The identity of the user with this (stable, unique) id.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        CacheIdentity(user_id.into())
+    }
+
+    /// The user id.
+    pub fn user_id(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the layer recorded about the request being served.
+#[derive(Debug)]
+pub(crate) struct RequestInfo {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    identity: Option<String>,
+    pub(crate) directives: RequestDirectives,
+    pub(crate) if_none_match: Option<IfNoneMatch>,
+}
+
+impl RequestInfo {
+    pub(crate) fn new<B>(request: &Request<B>) -> Self {
+        let uri = request
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| request.uri().clone(), |o| o.0.clone());
+        let headers = request.headers().clone();
+        RequestInfo {
+            method: request.method().clone(),
+            uri,
+            identity: request
+                .extensions()
+                .get::<CacheIdentity>()
+                .map(|i| i.0.clone()),
+            directives: RequestDirectives::from_headers(&headers),
+            if_none_match: IfNoneMatch::from_headers(&headers),
+            headers,
+        }
+    }
+
+    /// The user id a middleware put in the extensions.
+    pub(crate) fn identity_user(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// The request's credentials: the values of the configured headers it carries.
+    pub(crate) fn credentials<'a>(
+        &'a self,
+        names: &'a [String],
+    ) -> impl Iterator<Item = (&'a str, &'a HeaderValue)> + 'a {
+        names.iter().flat_map(move |name| {
+            self.headers
+                .get_all(name.as_str())
+                .iter()
+                .map(move |v| (name.as_str(), v))
+        })
+    }
+
+    /// The first value of query parameter `name`, percent-decoded.
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
+        super::key::query_pairs(self.uri.query()?)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// What the claiming handler decided, for the layer to carry out.
+#[derive(Debug, Default)]
+pub(crate) enum Outcome {
+    /// No `#[cached]` handler ran: the response passes through untouched.
+    #[default]
+    Untouched,
+    /// Not cacheable (method, `no-store`, no key): passes through untouched.
+    Bypass,
+    /// Serve this stored response.
+    Hit(Hit),
+    /// The handler ran; store its response if it qualifies.
+    Miss(PendingStore),
+    /// The handler ran and its response is not stored (marked `MISS`).
+    MissNotStored,
+}
+
+/// A stored response to serve.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    pub(crate) response: Arc<StoredResponse>,
+    pub(crate) remaining: Duration,
+    pub(crate) age: Duration,
+    pub(crate) private: bool,
+}
+
+/// Where and how to store the handler's response.
+#[derive(Debug)]
+pub(crate) struct PendingStore {
+    pub(crate) cache: Cache,
+    pub(crate) spec: &'static Spec,
+    pub(crate) key: CacheKey,
+    pub(crate) stamp: u64,
+    pub(crate) ttl: Duration,
+    /// Keyed by identity: `Cache-Control: private`, and the handler's own `private`
+    /// responses may be stored.
+    pub(crate) private: bool,
+    pub(crate) leader: Option<OwnedLeader>,
+}
+
+/// The shared per-request state.
+#[derive(Debug)]
+pub(crate) struct RequestState {
+    pub(crate) info: RequestInfo,
+    pub(crate) started: Instant,
+    claimed: AtomicBool,
+    outcome: Mutex<Outcome>,
+}
+
+impl RequestState {
+    pub(crate) fn new(info: RequestInfo) -> Arc<Self> {
+        Arc::new(RequestState {
+            info,
+            started: Instant::now(),
+            claimed: AtomicBool::new(false),
+            outcome: Mutex::new(Outcome::Untouched),
+        })
+    }
+
+    pub(crate) fn set(&self, outcome: Outcome) {
+        *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = outcome;
+    }
+
+    pub(crate) fn take(&self) -> Outcome {
+        std::mem::take(&mut *self.outcome.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The hit, if the handler decided on one.
+    pub(crate) fn take_hit(&self) -> Option<Hit> {
+        let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::take(&mut *outcome) {
+            Outcome::Hit(hit) => Some(hit),
+            other => {
+                *outcome = other;
+                None
+            }
+        }
+    }
+}
+
+/// Runs `future` with `state` as the current request.
+pub(crate) fn scope<F: std::future::Future>(
+    state: Arc<RequestState>,
+    future: F,
+) -> tokio::task::futures::TaskLocalFuture<Arc<RequestState>, F> {
+    REQUEST.scope(state, future)
+}
+
+/// The current request, if the layer is serving one and no other `#[cached]`
+/// function claimed it yet.
+pub(crate) fn claim() -> Option<Arc<RequestState>> {
+    REQUEST
+        .try_with(|state| (!state.claimed.swap(true, Ordering::AcqRel)).then(|| Arc::clone(state)))
+        .ok()
+        .flatten()
+}

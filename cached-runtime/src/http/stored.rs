@@ -1,0 +1,240 @@
+//! A stored HTTP response: what is kept, how it is laid out, how a hit is rebuilt.
+//!
+//! The layout after the codec header (kind `Http`) is plain length-prefixed binary,
+//! so a hit reads the body without copying it:
+//!
+//! ```text
+//! u16 status | u16 header count | (u16 name len, name, u32 value len, value)* |
+//! u16 etag len, etag | body
+//! ```
+//!
+//! Kept: the status, the end-to-end headers the handler set (`Content-Type`, `Vary`,
+//! custom ones), the body, and an ETag computed from the body. Dropped: hop-by-hop
+//! headers, `Date`, `Age`, `Content-Length` (recomputed), and the headers the cache
+//! sets itself (`Cache-Control`, `ETag`, the `X-FastAPI-Cache` header).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use sha2::{Digest, Sha256};
+
+use crate::codec::{self, DecodeError, Kind};
+
+/// The type name written in the codec header of HTTP entries.
+const TYPE_NAME: &str = "cachette::http::StoredResponse";
+
+/// A response as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) etag: HeaderValue,
+}
+
+/// Headers never stored (hop-by-hop, or set by the cache on every answer).
+fn is_dropped(name: &HeaderName, cache_header: &str) -> bool {
+    matches!(
+        *name,
+        header::CONNECTION
+            | header::TRANSFER_ENCODING
+            | header::TE
+            | header::TRAILER
+            | header::UPGRADE
+            | header::PROXY_AUTHENTICATE
+            | header::PROXY_AUTHORIZATION
+            | header::DATE
+            | header::AGE
+            | header::CONTENT_LENGTH
+            | header::CACHE_CONTROL
+            | header::ETAG
+            | header::SET_COOKIE
+    ) || name.as_str() == "keep-alive"
+        || name.as_str().eq_ignore_ascii_case(cache_header)
+}
+
+/// A strong ETag from the body: the same in every process and after every restart.
+pub(crate) fn etag_of(body: &[u8]) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(body);
+    let mut tag = Vec::with_capacity(34);
+    tag.push(b'"');
+    for byte in &digest[..16] {
+        tag.push(HEX[usize::from(byte >> 4)]);
+        tag.push(HEX[usize::from(byte & 0xf)]);
+    }
+    tag.push(b'"');
+    HeaderValue::from_bytes(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
+impl StoredResponse {
+    /// What to store of a response.
+    pub(crate) fn new(
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Bytes,
+        cache_header: &str,
+    ) -> Self {
+        let mut kept = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            if !is_dropped(name, cache_header) {
+                kept.append(name.clone(), value.clone());
+            }
+        }
+        let etag = etag_of(&body);
+        StoredResponse {
+            status,
+            headers: kept,
+            body,
+            etag,
+        }
+    }
+
+    /// Header + binary layout.
+    pub(crate) fn encode(&self) -> Bytes {
+        let mut out = Vec::with_capacity(64 + self.body.len());
+        codec::write_header(&mut out, Kind::Http, TYPE_NAME);
+        let mut buf = BytesMut::from(&out[..]);
+        buf.put_u16(self.status.as_u16());
+        let count = self.headers.len().min(usize::from(u16::MAX));
+        buf.put_u16(count as u16);
+        for (name, value) in self.headers.iter().take(count) {
+            buf.put_u16(name.as_str().len() as u16);
+            buf.put_slice(name.as_str().as_bytes());
+            buf.put_u32(value.len() as u32);
+            buf.put_slice(value.as_bytes());
+        }
+        buf.put_u16(self.etag.len() as u16);
+        buf.put_slice(self.etag.as_bytes());
+        buf.put_slice(&self.body);
+        buf.freeze()
+    }
+
+    /// Reads what [`StoredResponse::encode`] wrote; the body is not copied.
+    pub(crate) fn decode(bytes: &Bytes) -> Result<Self, DecodeError> {
+        let payload = codec::read_header(bytes, Kind::Http, TYPE_NAME)?;
+        let start = bytes.len() - payload.len();
+        let mut r = Reader { bytes, pos: start };
+        let status = StatusCode::from_u16(r.u16()?).map_err(|_| bad("status"))?;
+        let count = r.u16()?;
+        let mut headers = HeaderMap::with_capacity(usize::from(count));
+        for _ in 0..count {
+            let len = usize::from(r.u16()?);
+            let name = HeaderName::from_bytes(r.take(len)?).map_err(|_| bad("header name"))?;
+            let len = r.u32()? as usize;
+            let value =
+                HeaderValue::from_maybe_shared(r.slice(len)?).map_err(|_| bad("header value"))?;
+            headers.append(name, value);
+        }
+        let len = usize::from(r.u16()?);
+        let etag = HeaderValue::from_maybe_shared(r.slice(len)?).map_err(|_| bad("etag"))?;
+        let body = bytes.slice(r.pos..);
+        Ok(StoredResponse {
+            status,
+            headers,
+            body,
+            etag,
+        })
+    }
+}
+
+fn bad(what: &str) -> DecodeError {
+    DecodeError::new(format!("stored HTTP response has an invalid {what}"))
+}
+
+struct Reader<'a> {
+    bytes: &'a Bytes,
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, len: usize) -> Result<&[u8], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| DecodeError::new("stored HTTP response is truncated".into()))?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn slice(&mut self, len: usize) -> Result<Bytes, DecodeError> {
+        let start = self.pos;
+        self.take(len)?;
+        Ok(self.bytes.slice(start..self.pos))
+    }
+
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_end_to_end_headers_only() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert("x-custom", HeaderValue::from_static("1"));
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
+        h.insert("x-fastapi-cache", HeaderValue::from_static("MISS"));
+        let stored = StoredResponse::new(
+            StatusCode::OK,
+            &h,
+            Bytes::from_static(b"{\"a\":1}"),
+            "X-FastAPI-Cache",
+        );
+        let back = StoredResponse::decode(&stored.encode()).unwrap();
+        assert_eq!(back.status, StatusCode::OK);
+        assert_eq!(back.body, Bytes::from_static(b"{\"a\":1}"));
+        assert_eq!(back.etag, stored.etag);
+        assert_eq!(back.headers.len(), 2);
+        assert_eq!(back.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(back.headers["x-custom"], "1");
+    }
+
+    #[test]
+    fn etags_are_strong_quoted_and_stable() {
+        let a = etag_of(b"hello");
+        assert_eq!(a, etag_of(b"hello"));
+        assert_ne!(a, etag_of(b"hellp"));
+        let s = a.to_str().unwrap();
+        assert!(s.starts_with('"') && s.ends_with('"') && !s.starts_with("W/"));
+        // sha256("hello") starts with 2cf24dba5fb0a30e26e83b2ac5b9e29e.
+        assert_eq!(s, "\"2cf24dba5fb0a30e26e83b2ac5b9e29e\"");
+    }
+
+    #[test]
+    fn truncated_or_foreign_bytes_do_not_decode() {
+        let stored = StoredResponse::new(
+            StatusCode::OK,
+            &HeaderMap::new(),
+            Bytes::from_static(b"body"),
+            "x",
+        );
+        let bytes = stored.encode();
+        for cut in 0..bytes.len() - 4 {
+            assert!(
+                StoredResponse::decode(&bytes.slice(..cut)).is_err(),
+                "cut at {cut}"
+            );
+        }
+        assert!(StoredResponse::decode(&Bytes::from_static(b"garbage")).is_err());
+        let value = Bytes::from(codec::encode(&5u32).unwrap());
+        assert!(StoredResponse::decode(&value).is_err());
+    }
+}

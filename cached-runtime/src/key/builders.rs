@@ -1,0 +1,215 @@
+//! The key builders of the FastAPI template, with exactly its key strings.
+//!
+//! `{ns}` is [`KeyContext::namespace`]: `{prefix}:{namespace}`, e.g.
+//! `fastapi-cache:user`.
+//!
+//! | builder | key |
+//! |---|---|
+//! | [`user_scoped_key_builder`] | `{ns}:{user_id}:{func}` |
+//! | [`paginated_key_builder`] | `{ns}:{func}:page:{page}:size:{size}` (defaults 1 and 50) |
+//! | [`users_list_key_builder`] | `{ns}:{user_id}:single` with a `user_id` query parameter, else `{ns}:list:page:{page}:size:{size}` |
+//! | [`api_keys_list_key_builder`] | `{ns}:{user_id}:{func}`: the `user_id` path or query parameter (admin routes), else the caller |
+//! | [`api_key_single_key_builder`] | `{ns}:{user_id}:{key_id}` |
+//!
+//! Values come from the request's query string (HTTP handlers) or from the arguments
+//! of the same name (`KeyContext::arg`), and are escaped like every key segment, so a
+//! value containing `:` cannot forge another key. The user is the caller
+//! ([`KeyContext::user_id`]); a builder that needs the user and finds none returns
+//! `None`: the call is not cached (never one shared "anonymous" entry).
+//!
+//! When an HTTP request carries credentials and the builder did not read the user
+//! (the paginated and list builders), the cache appends the caller's identity to the
+//! key, so two users never share an entry unless the handler is `#[cached(shared)]`.
+
+use super::{KeyContext, escape_into};
+
+/// A parameter from the query string, else from the argument of that name.
+fn param(cx: &KeyContext<'_>, name: &str) -> Option<String> {
+    #[cfg(feature = "axum")]
+    if let Some(value) = cx.query_param(name) {
+        let mut out = String::new();
+        escape_into(&mut out, &value);
+        return Some(out);
+    }
+    cx.arg(name).map(str::to_owned)
+}
+
+fn escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    escape_into(&mut out, value);
+    out
+}
+
+/// `{ns}:{user_id}:{func}`; not cached without a user.
+///
+/// ```
+/// use axum::Json;
+/// use cachette::{cached, user_scoped_key_builder, CacheUser};
+/// # use serde::{Serialize, Deserialize};
+/// # #[derive(Serialize, Deserialize)] struct Me { id: i64 }
+/// struct CurrentUser { id: i64 }
+/// impl CacheUser for CurrentUser {
+///     fn cache_user_id(&self) -> String { self.id.to_string() }
+/// }
+///
+/// #[cached(expire = 300, namespace = "user", key_builder = user_scoped_key_builder)]
+/// async fn get_my_user(user: CurrentUser) -> Json<Me> {
+///     Json(Me { id: user.id })
+/// }
+/// ```
+pub fn user_scoped_key_builder(cx: &KeyContext<'_>) -> Option<String> {
+    let user = escaped(cx.user_id()?);
+    Some(format!(
+        "{}:{}:{}",
+        cx.namespace(),
+        user,
+        cx.function_name()
+    ))
+}
+
+/// `{ns}:{func}:page:{page}:size:{size}`, with `page` 1 and `size` 50 by default.
+pub fn paginated_key_builder(cx: &KeyContext<'_>) -> String {
+    let page = param(cx, "page").unwrap_or_else(|| "1".to_owned());
+    let size = param(cx, "size").unwrap_or_else(|| "50".to_owned());
+    format!(
+        "{}:{}:page:{page}:size:{size}",
+        cx.namespace(),
+        cx.function_name()
+    )
+}
+
+/// `{ns}:{user_id}:single` when a `user_id` parameter is given, else
+/// `{ns}:list:page:{page}:size:{size}`.
+pub fn users_list_key_builder(cx: &KeyContext<'_>) -> String {
+    if let Some(user_id) = param(cx, "user_id") {
+        return format!("{}:{user_id}:single", cx.namespace());
+    }
+    let page = param(cx, "page").unwrap_or_else(|| "1".to_owned());
+    let size = param(cx, "size").unwrap_or_else(|| "50".to_owned());
+    format!("{}:list:page:{page}:size:{size}", cx.namespace())
+}
+
+/// `{ns}:{user_id}:{func}`: the `user_id` path or query parameter (admin routes),
+/// else the caller; not cached without either.
+pub fn api_keys_list_key_builder(cx: &KeyContext<'_>) -> Option<String> {
+    let user_id = match param(cx, "user_id") {
+        Some(user_id) => user_id,
+        None => escaped(cx.user_id()?),
+    };
+    Some(format!(
+        "{}:{user_id}:{}",
+        cx.namespace(),
+        cx.function_name()
+    ))
+}
+
+/// `{ns}:{user_id}:{key_id}`: the caller and the `key_id` (or `id`) parameter; not
+/// cached without both.
+pub fn api_key_single_key_builder(cx: &KeyContext<'_>) -> Option<String> {
+    let key_id = param(cx, "key_id").or_else(|| param(cx, "id"))?;
+    let user_id = escaped(cx.user_id()?);
+    Some(format!("{}:{user_id}:{key_id}", cx.namespace()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::key::KeyArgs;
+    use crate::spec::Spec;
+
+    static SPEC: Spec = Spec::new("user", "get_my_user", "app::users", None, None, false);
+
+    fn with<R>(args: &KeyArgs, uri: Option<&str>, f: impl FnOnce(&KeyContext<'_>) -> R) -> R {
+        let cx = KeyContext::new("fastapi-cache", &SPEC, args);
+        #[cfg(feature = "axum")]
+        if let Some(uri) = uri {
+            let request = http::Request::builder().uri(uri).body(()).unwrap();
+            let info = crate::http::RequestInfo::new(&request);
+            let cx = cx.with_request(&info);
+            return f(&cx);
+        }
+        let _ = uri;
+        f(&cx)
+    }
+
+    fn user(id: &str) -> KeyArgs {
+        let mut args = KeyArgs::new();
+        args.push_user("user", Some(id.to_owned()));
+        args
+    }
+
+    #[test]
+    fn user_scoped() {
+        assert_eq!(
+            with(&user("42"), None, user_scoped_key_builder).as_deref(),
+            Some("fastapi-cache:user:42:get_my_user")
+        );
+        assert_eq!(with(&KeyArgs::new(), None, user_scoped_key_builder), None);
+        assert_eq!(
+            with(&user("a:b"), None, user_scoped_key_builder).as_deref(),
+            Some("fastapi-cache:user:a%3Ab:get_my_user")
+        );
+    }
+
+    #[test]
+    fn paginated_from_arguments() {
+        let mut args = KeyArgs::new();
+        args.push_value("page", &3u32);
+        args.push_value("size", &20u32);
+        assert_eq!(
+            with(&args, None, paginated_key_builder),
+            "fastapi-cache:user:get_my_user:page:3:size:20"
+        );
+        assert_eq!(
+            with(&KeyArgs::new(), None, paginated_key_builder),
+            "fastapi-cache:user:get_my_user:page:1:size:50"
+        );
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn from_the_query_string() {
+        let none = KeyArgs::new();
+        assert_eq!(
+            with(
+                &none,
+                Some("/users/?size=10&page=2"),
+                users_list_key_builder
+            ),
+            "fastapi-cache:user:list:page:2:size:10"
+        );
+        assert_eq!(
+            with(&none, Some("/users/?user_id=7"), users_list_key_builder),
+            "fastapi-cache:user:7:single"
+        );
+        assert_eq!(
+            with(
+                &user("42"),
+                Some("/api/keys?user_id=9"),
+                api_keys_list_key_builder
+            )
+            .as_deref(),
+            Some("fastapi-cache:user:9:get_my_user")
+        );
+        assert_eq!(
+            with(&user("42"), Some("/api/keys"), api_keys_list_key_builder).as_deref(),
+            Some("fastapi-cache:user:42:get_my_user")
+        );
+        assert_eq!(
+            with(&none, Some("/api/keys"), api_keys_list_key_builder),
+            None
+        );
+    }
+
+    #[test]
+    fn api_key_single() {
+        let mut args = user("42");
+        args.push_value("key_id", &5u64);
+        assert_eq!(
+            with(&args, None, api_key_single_key_builder).as_deref(),
+            Some("fastapi-cache:user:42:5")
+        );
+        assert_eq!(with(&user("42"), None, api_key_single_key_builder), None);
+    }
+}
