@@ -449,3 +449,45 @@ async fn the_template_builders_make_the_template_keys() {
         Some("fastapi-cache:users:7%3Asingle%3Ax:single")
     );
 }
+
+// --- key builders that read request headers ------------------------------------------
+
+fn by_language(cx: &KeyContext<'_>) -> Option<String> {
+    let language = cx.header("accept-language").unwrap_or("en");
+    Some(format!(
+        "{}:{}:{}",
+        cx.namespace(),
+        language,
+        cx.function_name()
+    ))
+}
+
+#[cached(namespace = "greeting", key_builder = by_language, skip(headers))]
+async fn greeting(State(runs): State<Runs>, headers: axum::http::HeaderMap) -> String2 {
+    let _ = runs.tick();
+    let language = headers
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("en")
+        .to_owned();
+    String2(format!("hello in {language}"))
+}
+
+#[tokio::test]
+async fn a_builder_reading_headers_never_gets_a_wrong_key() {
+    let runs = Runs::default();
+    let app = Router::new()
+        .route("/greeting", get(greeting))
+        .with_state(runs.clone())
+        .layer(CacheLayer::with_cache(Cache::in_memory(Config::memory())));
+    // The layer keeps request headers only once a builder asked: that first request
+    // runs uncached rather than being keyed without its header.
+    let first = send_get(&app, "/greeting", &[("accept-language", "fr")]).await;
+    assert_eq!(first.text(), "hello in fr");
+    assert!(first.cache().is_none());
+    for (language, expected) in [("fr", "MISS"), ("de", "MISS"), ("fr", "HIT"), ("de", "HIT")] {
+        let a = send_get(&app, "/greeting", &[("accept-language", language)]).await;
+        assert_eq!(a.text(), format!("hello in {language}"));
+        assert_eq!(a.cache(), Some(expected), "{language}");
+    }
+}

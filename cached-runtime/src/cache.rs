@@ -60,6 +60,11 @@ struct Inner {
     flights: Flights,
     #[cfg(feature = "axum")]
     header_name: http::HeaderName,
+    #[cfg(feature = "axum")]
+    credential_headers: Vec<http::HeaderName>,
+    /// Set once a key builder asked for request headers: the layer then keeps them.
+    #[cfg(feature = "axum")]
+    keep_request_headers: std::sync::atomic::AtomicBool,
 }
 
 impl Cache {
@@ -106,6 +111,12 @@ impl Cache {
         #[cfg(feature = "axum")]
         let header_name = http::HeaderName::from_bytes(config.cache_header().as_bytes())
             .unwrap_or_else(|_| http::HeaderName::from_static("x-fastapi-cache"));
+        #[cfg(feature = "axum")]
+        let credential_headers = config
+            .credential_headers()
+            .iter()
+            .filter_map(|name| http::HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect();
         Cache {
             inner: Arc::new(Inner {
                 config,
@@ -113,6 +124,10 @@ impl Cache {
                 flights: Flights::new(),
                 #[cfg(feature = "axum")]
                 header_name,
+                #[cfg(feature = "axum")]
+                credential_headers,
+                #[cfg(feature = "axum")]
+                keep_request_headers: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -147,6 +162,28 @@ impl Cache {
     #[cfg(feature = "axum")]
     pub(crate) fn header_name(&self) -> &http::HeaderName {
         &self.inner.header_name
+    }
+
+    /// Whether the layer keeps request headers for key builders.
+    #[cfg(feature = "axum")]
+    pub(crate) fn keeps_request_headers(&self) -> bool {
+        self.inner
+            .keep_request_headers
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// From now on, keep request headers for key builders.
+    #[cfg(feature = "axum")]
+    pub(crate) fn keep_request_headers(&self) {
+        self.inner
+            .keep_request_headers
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `CACHE_CREDENTIAL_HEADERS`, parsed once.
+    #[cfg(feature = "axum")]
+    pub(crate) fn credential_headers(&self) -> &[http::HeaderName] {
+        &self.inner.credential_headers
     }
 
     /// Runs `future` with this cache as the current cache: `#[cached]` functions and the
@@ -191,7 +228,7 @@ impl Cache {
         match &self.inner.backend {
             Backend::Disabled => None,
             Backend::Memory(store) => {
-                let (entries, bytes) = store.usage().await;
+                let (entries, bytes) = store.usage();
                 Some(MemoryUsage { entries, bytes })
             }
         }

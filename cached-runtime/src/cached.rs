@@ -112,24 +112,28 @@ fn value_key(cache: &Cache, spec: &'static Spec, args: &KeyArgs) -> Option<Cache
         Some(builder) => {
             let cx = KeyContext::new(prefix, spec, args);
             let built = builder(&cx)?;
-            from_builder(prefix, spec, &built)
+            from_builder(prefix, spec, built)
         }
     }
 }
 
 /// Checks a key a key builder returned.
-pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: &str) -> Option<CacheKey> {
-    let key = CacheKey::from_full(prefix, built);
-    if key.is_none() && spec.first_time(Warning::KeyOutsidePrefix) {
-        tracing::warn!(
-            target: "cache",
-            function = spec.function(),
-            key = built,
-            prefix,
-            "the key builder returned a key that does not start with `{{prefix}}:`; build it from KeyContext::namespace(). The call runs uncached"
-        );
+pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: String) -> Option<CacheKey> {
+    let outside = !built
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.starts_with(':'));
+    if outside {
+        if spec.first_time(Warning::KeyOutsidePrefix) {
+            tracing::warn!(
+                target: "cache",
+                function = spec.function(),
+                prefix,
+                "the key builder returned a key that does not start with `{{prefix}}:`; build it from KeyContext::namespace(). The call runs uncached"
+            );
+        }
+        return None;
     }
-    key
+    CacheKey::from_full(prefix, built)
 }
 
 /// What the lookup rounds decided.

@@ -25,7 +25,7 @@ impl Backend {
     pub(crate) async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         match self {
             Backend::Disabled => None,
-            Backend::Memory(store) => store.get(key).await,
+            Backend::Memory(store) => store.get(key),
         }
     }
 
@@ -49,7 +49,7 @@ impl Backend {
     pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: u64, ttl: Duration) {
         match self {
             Backend::Disabled => {}
-            Backend::Memory(store) => store.put(key, Entry::new(bytes, stamp, ttl)).await,
+            Backend::Memory(store) => store.put(key, Entry::new(bytes, stamp, ttl)),
         }
     }
 

@@ -39,57 +39,61 @@ pub(crate) fn http_key(
 ) -> Option<(CacheKey, bool)> {
     let config = cache.config();
     let prefix = config.prefix();
-    let credentials = !spec.shared()
-        && info
-            .credentials(config.credential_headers())
-            .next()
-            .is_some();
+    let credentials = !spec.shared() && info.has_credentials;
     let user = args.user().or(info.identity_user());
     let private = credentials || args.user().is_some();
     match spec.key_builder() {
         Some(builder) => {
             let cx = KeyContext::new(prefix, spec, args).with_request(info);
-            let built = builder(&cx)?;
-            if credentials && !cx.identity_used() {
-                let mut with_identity = built;
-                with_identity.push(':');
-                push_identity(&mut with_identity, user, info, config.credential_headers());
-                return Some((from_builder(prefix, spec, &with_identity)?, private));
+            let built = builder(&cx);
+            if cx.headers_missing() {
+                // The builder wanted headers the layer did not keep: its key may be
+                // wrong, so this request runs uncached, and from now on the layer
+                // keeps every request's headers for key builders.
+                cache.keep_request_headers();
+                return None;
             }
-            Some((from_builder(prefix, spec, &built)?, private))
+            let mut built = built?;
+            if credentials && !cx.identity_used() {
+                built.push(':');
+                push_identity(&mut built, user, info);
+            }
+            Some((from_builder(prefix, spec, built)?, private))
         }
         None => {
-            let mut rest = String::with_capacity(96);
-            rest.push_str(spec.namespace());
-            rest.push(':');
+            let mut key = String::with_capacity(prefix.len() + 96);
+            key.push_str(prefix);
+            key.push(':');
+            key.push_str(spec.namespace());
+            key.push(':');
             if credentials {
-                push_identity(&mut rest, user, info, config.credential_headers());
-                rest.push(':');
+                push_identity(&mut key, user, info);
+                key.push(':');
             }
-            rest.push_str(spec.function());
-            rest.push(':');
-            escape_into(&mut rest, info.uri.path());
-            rest.push(':');
-            push_query(&mut rest, info.uri.query().unwrap_or(""));
+            key.push_str(spec.function());
+            key.push(':');
+            escape_into(&mut key, info.uri.path());
+            key.push(':');
+            push_query(&mut key, info.uri.query().unwrap_or(""));
             let uncovered = args.uncovered();
             if !uncovered.is_empty() {
-                rest.push(':');
-                rest.push_str(&uncovered);
+                key.push(':');
+                key.push_str(&uncovered);
             }
-            Some((CacheKey::from_rest(prefix, &rest), private))
+            Some((CacheKey::from_string(key, prefix.len() + 1), private))
         }
     }
 }
 
 /// The user id, or `$` + a hash of the credentials.
-fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo, names: &[String]) {
+fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
     if let Some(user) = user {
         escape_into(out, user);
         return;
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Sha256::new();
-    for (name, value) in info.credentials(names) {
+    for (name, value) in info.credentials() {
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(value.as_bytes());
@@ -104,6 +108,9 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo, names
 
 /// The query string, canonical: pairs decoded, sorted by name (stable), re-escaped.
 fn push_query(out: &mut String, query: &str) {
+    if query.is_empty() {
+        return;
+    }
     let mut pairs: Vec<(String, String)> = query_pairs(query).collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (name, value)) in pairs.iter().enumerate() {

@@ -17,6 +17,7 @@ use super::body::{Buffered, buffer};
 use super::directives::ResponseDirectives;
 use super::request::{self, Hit, Outcome, PendingStore, RequestInfo, RequestState};
 use super::stored::StoredResponse;
+use super::values;
 use crate::cache::Cache;
 use crate::flight::Published;
 use crate::global::{self, CacheRef};
@@ -101,7 +102,12 @@ where
             let future = inner.call(request);
             return Box::pin(async move { Ok(future.await?.map(Body::new)) });
         };
-        let state = RequestState::new(RequestInfo::new(&request));
+        let info = RequestInfo::new(
+            &request,
+            cache.credential_headers(),
+            cache.keeps_request_headers(),
+        );
+        let state = RequestState::new(info);
         let future = request::scope(Arc::clone(&state), inner.call(request));
         if scoped {
             let scoped_future = cache.scope(future);
@@ -153,6 +159,9 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
     let mut response = if not_modified {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
+        let headers = r.headers_mut();
+        headers.insert(cache.header_name().clone(), HeaderValue::from_static("HIT"));
+        headers.insert(header::ETAG, stored.etag.clone());
         r
     } else {
         let body = if head {
@@ -162,21 +171,17 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
         };
         let mut r = Response::new(body);
         *r.status_mut() = stored.status;
-        *r.headers_mut() = stored.headers.clone();
-        if head {
-            r.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
-        }
+        // The stored headers with HIT, the ETag and slots for the two that change:
+        // cloning it and replacing two values does not grow the map.
+        *r.headers_mut() = stored.hit_headers(cache.header_name()).clone();
         r
     };
     let headers = response.headers_mut();
-    headers.insert(cache.header_name().clone(), HeaderValue::from_static("HIT"));
     headers.insert(
         header::CACHE_CONTROL,
-        cache_control(hit.private, hit.remaining),
+        values::cache_control(hit.private, hit.remaining),
     );
-    headers.insert(header::ETAG, stored.etag.clone());
-    headers.insert(header::AGE, HeaderValue::from(hit.age.as_secs()));
+    headers.insert(header::AGE, values::age(hit.age));
     log("HIT", state);
     response
 }
@@ -204,7 +209,7 @@ async fn store(
     response: Response,
 ) -> Response {
     let (parts, body) = response.into_parts();
-    if let Err(reason) = storable(&parts, pending.private, cache.config().credential_headers()) {
+    if let Err(reason) = storable(&parts, pending.private, cache.credential_headers()) {
         tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
         if let Some(leader) = pending.leader.take() {
             leader.publish(Published::Uncacheable);
@@ -287,7 +292,7 @@ fn hit_response_parts(
 fn storable(
     parts: &http::response::Parts,
     private_entry: bool,
-    credential_headers: &[String],
+    credential_headers: &[HeaderName],
 ) -> Result<(), &'static str> {
     let status = parts.status;
     if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
@@ -312,23 +317,16 @@ fn storable(
             .map(str::trim)
             .filter(|h| !h.is_empty())
             .any(|h| {
-                !(private_entry && credential_headers.iter().any(|c| c.eq_ignore_ascii_case(h)))
+                !(private_entry
+                    && credential_headers
+                        .iter()
+                        .any(|c| c.as_str().eq_ignore_ascii_case(h)))
             });
         if uncovered {
             return Err("it varies on a header the key does not cover");
         }
     }
     Ok(())
-}
-
-fn cache_control(private: bool, remaining: Duration) -> HeaderValue {
-    let seconds = remaining.as_secs();
-    let text = if private {
-        format!("private, max-age={seconds}")
-    } else {
-        format!("max-age={seconds}")
-    };
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("max-age=0"))
 }
 
 fn with_header(mut response: Response, name: &HeaderName, value: &'static str) -> Response {

@@ -109,6 +109,7 @@ mod key;
 mod layer;
 mod request;
 pub(crate) mod stored;
+mod values;
 
 pub(crate) use handler::cached;
 pub use layer::{CacheLayer, CacheService};

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
 
 use super::directives::{IfNoneMatch, RequestDirectives};
 use super::stored::StoredResponse;
@@ -61,29 +61,63 @@ impl CacheIdentity {
 pub(crate) struct RequestInfo {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
+    /// All request headers, kept only once a key builder asked for them (see
+    /// `Cache::keep_request_headers`).
+    pub(crate) headers: Option<HeaderMap>,
+    /// The credential headers it carries (usually none).
+    credentials: Vec<(HeaderName, HeaderValue)>,
     identity: Option<String>,
+    /// It carries one of the credential headers.
+    pub(crate) has_credentials: bool,
     pub(crate) directives: RequestDirectives,
     pub(crate) if_none_match: Option<IfNoneMatch>,
 }
 
 impl RequestInfo {
-    pub(crate) fn new<B>(request: &Request<B>) -> Self {
+    /// `credential_headers`: the headers that make a request's entries per identity;
+    /// `keep_headers`: keep a copy of all headers for key builders.
+    pub(crate) fn new<B>(
+        request: &Request<B>,
+        credential_headers: &[HeaderName],
+        keep_headers: bool,
+    ) -> Self {
         let uri = request
             .extensions()
             .get::<axum::extract::OriginalUri>()
             .map_or_else(|| request.uri().clone(), |o| o.0.clone());
-        let headers = request.headers().clone();
+        let headers = request.headers();
+        // One pass over the (few) headers: most requests carry none of these.
+        let mut credentials = Vec::new();
+        let (mut directives, mut conditional) = (false, false);
+        for (name, value) in headers {
+            if name == header::CACHE_CONTROL || name == header::PRAGMA {
+                directives = true;
+            } else if name == header::IF_NONE_MATCH {
+                conditional = true;
+            } else if credential_headers.contains(name) {
+                credentials.push((name.clone(), value.clone()));
+            }
+        }
         RequestInfo {
+            has_credentials: !credentials.is_empty(),
+            credentials,
             method: request.method().clone(),
             uri,
             identity: request
                 .extensions()
                 .get::<CacheIdentity>()
                 .map(|i| i.0.clone()),
-            directives: RequestDirectives::from_headers(&headers),
-            if_none_match: IfNoneMatch::from_headers(&headers),
-            headers,
+            directives: if directives {
+                RequestDirectives::from_headers(headers)
+            } else {
+                RequestDirectives::default()
+            },
+            if_none_match: if conditional {
+                IfNoneMatch::from_headers(headers)
+            } else {
+                None
+            },
+            headers: keep_headers.then(|| headers.clone()),
         }
     }
 
@@ -93,16 +127,8 @@ impl RequestInfo {
     }
 
     /// The request's credentials: the values of the configured headers it carries.
-    pub(crate) fn credentials<'a>(
-        &'a self,
-        names: &'a [String],
-    ) -> impl Iterator<Item = (&'a str, &'a HeaderValue)> + 'a {
-        names.iter().flat_map(move |name| {
-            self.headers
-                .get_all(name.as_str())
-                .iter()
-                .map(move |v| (name.as_str(), v))
-        })
+    pub(crate) fn credentials(&self) -> impl Iterator<Item = (&str, &HeaderValue)> {
+        self.credentials.iter().map(|(n, v)| (n.as_str(), v))
     }
 
     /// The first value of query parameter `name`, percent-decoded.

@@ -13,6 +13,8 @@
 //! headers, `Date`, `Age`, `Content-Length` (recomputed), and the headers the cache
 //! sets itself (`Cache-Control`, `ETag`, the `X-FastAPI-Cache` header).
 
+use std::sync::OnceLock;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -30,6 +32,9 @@ pub(crate) struct StoredResponse {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) etag: HeaderValue,
+    /// `headers` plus the cache header, the ETag and placeholders for
+    /// `Cache-Control` and `Age`: what a hit clones.
+    hit_headers: OnceLock<HeaderMap>,
 }
 
 /// Headers never stored (hop-by-hop, or set by the cache on every answer).
@@ -87,7 +92,27 @@ impl StoredResponse {
             headers: kept,
             body,
             etag,
+            hit_headers: OnceLock::new(),
         }
+    }
+
+    /// The headers of a hit, but for `Cache-Control` and `Age`, whose slots hold
+    /// placeholders to be replaced.
+    pub(crate) fn hit_headers(&self, cache_header: &HeaderName) -> &HeaderMap {
+        self.hit_headers.get_or_init(|| {
+            let mut map = HeaderMap::with_capacity(self.headers.len() + 4);
+            for (name, value) in &self.headers {
+                map.append(name.clone(), value.clone());
+            }
+            map.insert(cache_header.clone(), HeaderValue::from_static("HIT"));
+            map.insert(header::ETAG, self.etag.clone());
+            map.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=0"));
+            map.insert(header::AGE, HeaderValue::from_static("0"));
+            // axum sets it from the body's size when absent; present, the map
+            // does not have to grow.
+            map.insert(header::CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+            map
+        })
     }
 
     /// Header + binary layout.
@@ -134,6 +159,7 @@ impl StoredResponse {
             headers,
             body,
             etag,
+            hit_headers: OnceLock::new(),
         })
     }
 }

@@ -125,7 +125,7 @@ mod tests {
         #[cfg(feature = "axum")]
         if let Some(uri) = uri {
             let request = http::Request::builder().uri(uri).body(()).unwrap();
-            let info = crate::http::RequestInfo::new(&request);
+            let info = crate::http::RequestInfo::new(&request, &[], false);
             let cx = cx.with_request(&info);
             return f(&cx);
         }

@@ -33,6 +33,8 @@ pub struct KeyContext<'a> {
     #[cfg(feature = "axum")]
     request: Option<&'a crate::http::RequestInfo>,
     identity_used: Cell<bool>,
+    #[cfg(feature = "axum")]
+    headers_missing: Cell<bool>,
 }
 
 impl<'a> KeyContext<'a> {
@@ -49,7 +51,25 @@ impl<'a> KeyContext<'a> {
             #[cfg(feature = "axum")]
             request: None,
             identity_used: Cell::new(false),
+            #[cfg(feature = "axum")]
+            headers_missing: Cell::new(false),
         }
+    }
+
+    /// `true` when the builder asked for headers the layer did not keep.
+    #[cfg(feature = "axum")]
+    pub(crate) fn headers_missing(&self) -> bool {
+        self.headers_missing.get()
+    }
+
+    #[cfg(feature = "axum")]
+    fn kept_headers(&self) -> Option<&'a http::HeaderMap> {
+        let request = self.request?;
+        let headers = request.headers.as_ref();
+        if headers.is_none() {
+            self.headers_missing.set(true);
+        }
+        headers
     }
 
     /// `true` once [`KeyContext::user_id`] returned a user: the key the builder made
@@ -96,17 +116,21 @@ impl<'a> KeyContext<'a> {
     }
 
     /// The request header `name`, if present and valid text.
+    ///
+    /// The layer keeps a copy of the request headers only once a key builder asked
+    /// for them: the first request whose builder reads a header runs uncached (its
+    /// key could not be built correctly), and from then on every request's headers
+    /// are kept. Builders that only read the path, query, arguments and user cost
+    /// no header copy.
     #[cfg(feature = "axum")]
     pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.request
-            .and_then(|r| r.headers.get(name))
-            .and_then(|v| v.to_str().ok())
+        self.kept_headers()?.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// All request headers.
+    /// All request headers (see [`KeyContext::header`] for when they are kept).
     #[cfg(feature = "axum")]
     pub fn headers(&self) -> Option<&'a http::HeaderMap> {
-        self.request.map(|r| &r.headers)
+        self.kept_headers()
     }
 
     /// `{prefix}:{namespace}`, e.g. `fastapi-cache:user`: what fastapi-cache2 passes to

@@ -14,28 +14,42 @@ pub(crate) const MAX_SEGMENTS: usize = 32;
 /// against) is normalized by [`normalize_prefix`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct CacheKey {
-    full: Box<str>,
+    full: String,
     rest_at: usize,
 }
 
 impl CacheKey {
     /// The key for `rest` under `prefix`.
     pub(crate) fn from_rest(prefix: &str, rest: &str) -> CacheKey {
-        let rest = normalize_prefix(rest);
         let mut full = String::with_capacity(prefix.len() + 1 + rest.len());
         full.push_str(prefix);
         full.push(':');
-        full.push_str(&rest);
-        CacheKey {
-            full: full.into_boxed_str(),
-            rest_at: prefix.len() + 1,
+        full.push_str(rest);
+        Self::from_string(full, prefix.len() + 1)
+    }
+
+    /// The key `full`, whose part after the prefix starts at byte `rest_at`;
+    /// normalized in place (no copy when it is short, the common case).
+    pub(crate) fn from_string(full: String, rest_at: usize) -> CacheKey {
+        let normalized = match normalize_prefix(&full[rest_at..]) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(rest) => Some(rest),
+        };
+        match normalized {
+            None => CacheKey { full, rest_at },
+            Some(rest) => {
+                let mut out = String::with_capacity(rest_at + rest.len());
+                out.push_str(&full[..rest_at]);
+                out.push_str(&rest);
+                CacheKey { full: out, rest_at }
+            }
         }
     }
 
     /// A key a key builder returned; `None` unless it starts with `{prefix}:`.
-    pub(crate) fn from_full(prefix: &str, full: &str) -> Option<CacheKey> {
-        let rest = full.strip_prefix(prefix)?.strip_prefix(':')?;
-        Some(Self::from_rest(prefix, rest))
+    pub(crate) fn from_full(prefix: &str, full: String) -> Option<CacheKey> {
+        full.strip_prefix(prefix)?.strip_prefix(':')?;
+        Some(Self::from_string(full, prefix.len() + 1))
     }
 
     /// The whole key, as stored.
@@ -65,6 +79,10 @@ impl fmt::Display for CacheKey {
 /// `invalidate_namespace`: the transformation works segment by segment, so a namespace
 /// that is a segment-aligned prefix of a key stays one after both are normalized.
 pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
+    if rest.len() <= MAX_SEGMENT && rest.len() < MAX_SEGMENTS {
+        // No segment can be too long, nor can there be too many.
+        return Cow::Borrowed(rest);
+    }
     let mut segments = 0usize;
     let mut needs_work = false;
     for segment in rest.split(':') {
@@ -170,8 +188,8 @@ mod tests {
 
     #[test]
     fn from_full_requires_the_prefix() {
-        assert!(CacheKey::from_full("fastapi-cache", "fastapi-cache:user:1").is_some());
-        assert!(CacheKey::from_full("fastapi-cache", "fastapi-cacheX:user:1").is_none());
-        assert!(CacheKey::from_full("fastapi-cache", "user:1").is_none());
+        assert!(CacheKey::from_full("fastapi-cache", "fastapi-cache:user:1".into()).is_some());
+        assert!(CacheKey::from_full("fastapi-cache", "fastapi-cacheX:user:1".into()).is_none());
+        assert!(CacheKey::from_full("fastapi-cache", "user:1".into()).is_none());
     }
 }
