@@ -26,7 +26,8 @@ need_debian_package() { # <command> <package>
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
     fi
 }
-# (Redis arrives with the Redis backend; nothing else is needed yet.)
+# The Redis tests start their own redis-server processes.
+need_debian_package redis-server redis-server
 
 if cargo nextest --version >/dev/null 2>&1; then
     echo "==> cargo nextest run"

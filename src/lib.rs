@@ -129,6 +129,9 @@ pub use cachette_runtime::{config, key};
 #[cfg(feature = "axum")]
 pub use cachette_runtime::http;
 
+#[cfg(feature = "redis")]
+pub use cachette_runtime::RedisHealth;
+
 #[doc(hidden)]
 pub use cachette_runtime::__private;
 

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::backend::memory::MemoryStore;
+#[cfg(feature = "redis")]
+use crate::backend::redis::RedisHealth;
 use crate::config::{Config, Mode};
 use crate::flight::Flights;
 use crate::global;
@@ -73,10 +75,16 @@ impl Cache {
         match config.mode() {
             Mode::Disabled => Self::with_backend(config, Backend::Disabled),
             Mode::Memory => Self::in_memory(config),
+            #[cfg(feature = "redis")]
+            Mode::Redis => {
+                let store = crate::backend::redis::RedisStore::connect(&config).await;
+                Self::with_backend(config, Backend::Redis(store))
+            }
+            #[cfg(not(feature = "redis"))]
             Mode::Redis => {
                 tracing::warn!(
                     target: "cache",
-                    "REDIS_ENABLED=true, but this build has no Redis backend yet; using the in-memory store"
+                    "REDIS_ENABLED=true, but cachette was built without its `redis` feature; using the in-memory store"
                 );
                 Self::in_memory(config)
             }
@@ -142,6 +150,8 @@ impl Cache {
         match self.inner.backend {
             Backend::Disabled => Mode::Disabled,
             Backend::Memory(_) => Mode::Memory,
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => Mode::Redis,
         }
     }
 
@@ -222,15 +232,36 @@ impl Cache {
         tracing::debug!(target: "cache", "invalidated all entries");
     }
 
-    /// The number of entries held in memory and their weight in bytes (bounded by
-    /// `CACHE_MAX_MEMORY`); `None` in disabled mode.
+    /// The number of entries held in memory (in Redis mode: in the fallback) and
+    /// their weight in bytes (bounded by `CACHE_MAX_MEMORY`); `None` in disabled mode.
     pub async fn memory_usage(&self) -> Option<MemoryUsage> {
+        let (entries, bytes) = match &self.inner.backend {
+            Backend::Disabled => return None,
+            Backend::Memory(store) => store.usage(),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.fallback().usage(),
+        };
+        Some(MemoryUsage { entries, bytes })
+    }
+
+    /// In Redis mode, whether Redis serves the cache ([`RedisHealth::Up`]) or the
+    /// memory fallback does ([`RedisHealth::Down`]), as a watch channel to read or
+    /// await; `None` in the other modes.
+    ///
+    /// ```no_run
+    /// # async fn f(cache: cachette::Cache) {
+    /// use cachette::RedisHealth;
+    /// if let Some(mut health) = cache.redis_health() {
+    ///     // e.g. in a readiness probe, or to wait for recovery:
+    ///     let _ = health.wait_for(|h| *h == RedisHealth::Up).await;
+    /// }
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_health(&self) -> Option<tokio::sync::watch::Receiver<RedisHealth>> {
         match &self.inner.backend {
-            Backend::Disabled => None,
-            Backend::Memory(store) => {
-                let (entries, bytes) = store.usage();
-                Some(MemoryUsage { entries, bytes })
-            }
+            Backend::Redis(store) => Some(store.health()),
+            _ => None,
         }
     }
 }

@@ -13,6 +13,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
+use crate::backend::{Lookup, Stamp};
 use crate::cache::Cache;
 use crate::codec::ValueCodec;
 use crate::flight::{Join, Published};
@@ -136,12 +137,6 @@ pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: String) -> Option<C
     CacheKey::from_full(prefix, built)
 }
 
-/// What the lookup rounds decided.
-enum Decision<R> {
-    Done(R),
-    Compute,
-}
-
 async fn run_value<F: Future>(
     cache: CacheRef,
     spec: &'static Spec,
@@ -150,31 +145,52 @@ async fn run_value<F: Future>(
     body: F,
 ) -> F::Output {
     let store = cache.backend();
-    let mut decision = Decision::Compute;
     let mut leader = None;
+    let mut stamp = None;
     for _ in 0..MAX_ROUNDS {
-        if let Some(entry) = store.get(&key).await {
-            match (codec.decode)(&entry.bytes) {
+        match store.lookup(&key).await {
+            Lookup::Hit(entry) => match (codec.decode)(&entry.bytes) {
                 Ok(value) => {
-                    tracing::trace!(target: "cache", %key, "hit");
-                    decision = Decision::Done(value);
-                    break;
+                    tracing::trace!(target: "cache", namespace = spec.namespace(), function = spec.function(), "hit");
+                    return value;
                 }
                 Err(error) => {
-                    tracing::warn!(target: "cache", %key, %error, "stored value does not decode; recomputing and overwriting it");
+                    tracing::warn!(
+                        target: "cache",
+                        namespace = spec.namespace(),
+                        function = spec.function(),
+                        %error,
+                        "stored value does not decode; recomputing and overwriting it"
+                    );
+                    // Overwrite it: stamp as of now.
+                    stamp = Some(fresh_stamp(store, &key).await);
                 }
-            }
+            },
+            Lookup::Miss(miss) => stamp = Some(miss),
         }
         match cache.flights().join(&key) {
             Join::Leader(lead) => {
+                // A previous computation may have stored the value between our
+                // lookup and our joining: look once more before computing.
+                match store.lookup(&key).await {
+                    Lookup::Hit(entry) => {
+                        if let Ok(value) = (codec.decode)(&entry.bytes) {
+                            lead.publish(Published::Value {
+                                bytes: entry.bytes.clone(),
+                                stamp: entry.stamp,
+                            });
+                            return value;
+                        }
+                    }
+                    Lookup::Miss(miss) => stamp = Some(miss),
+                }
                 leader = Some(lead);
                 break;
             }
             Join::Waiter(waiter) => match waiter.wait().await {
                 Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
                     if let Ok(value) = (codec.decode)(&bytes) {
-                        decision = Decision::Done(value);
-                        break;
+                        return value;
                     }
                 }
                 Some(Published::Uncacheable) => break,
@@ -183,15 +199,15 @@ async fn run_value<F: Future>(
             },
         }
     }
-    if let Decision::Done(value) = decision {
-        return value;
-    }
-    let stamp = store.stamp().await;
+    let stamp = match stamp {
+        Some(stamp) => stamp,
+        None => fresh_stamp(store, &key).await,
+    };
     let value = body.await;
     let published = match (codec.encode)(&value) {
         None => Published::Uncacheable,
         Some(Err(error)) => {
-            tracing::warn!(target: "cache", %key, %error, "value could not be encoded; not cached");
+            tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
             Published::Uncacheable
         }
         Some(Ok(bytes)) => {
@@ -200,7 +216,7 @@ async fn run_value<F: Future>(
                 let ttl = spec.ttl(cache.config());
                 store.put(&key, bytes.clone(), stamp, ttl).await;
             } else {
-                tracing::debug!(target: "cache", %key, size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
+                tracing::debug!(target: "cache", function = spec.function(), size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
             }
             Published::Value { bytes, stamp }
         }
@@ -209,4 +225,12 @@ async fn run_value<F: Future>(
         leader.publish(published);
     }
     value
+}
+
+/// A stamp taken now (when no lookup of this call provided one).
+async fn fresh_stamp(store: &crate::backend::Backend, key: &CacheKey) -> Stamp {
+    match store.lookup(key).await {
+        Lookup::Miss(stamp) => stamp,
+        Lookup::Hit(entry) => entry.stamp,
+    }
 }

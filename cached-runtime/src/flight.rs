@@ -15,6 +15,7 @@ use std::sync::{Mutex, PoisonError};
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::backend::Stamp;
 use crate::cache::Cache;
 use crate::key::CacheKey;
 
@@ -24,7 +25,7 @@ const SHARDS: usize = 16;
 #[derive(Debug, Clone)]
 pub(crate) enum Published {
     /// The encoded value and the stamp taken before it was computed.
-    Value { bytes: Bytes, stamp: u64 },
+    Value { bytes: Bytes, stamp: Stamp },
     /// Nothing cacheable came out: waiters run their own call.
     Uncacheable,
 }
@@ -216,12 +217,12 @@ mod tests {
         assert!(matches!(flights.join(&key("b")), Join::Leader(_)));
         leader.publish(Published::Value {
             bytes: Bytes::from_static(b"v"),
-            stamp: 3,
+            stamp: Stamp::memory(3),
         });
         match waiter.wait().await {
             Some(Published::Value { bytes, stamp }) => {
                 assert_eq!(&bytes[..], b"v");
-                assert_eq!(stamp, 3);
+                assert_eq!(stamp, Stamp::memory(3));
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -22,6 +22,8 @@ mod spec;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "redis")]
+pub use backend::redis::RedisHealth;
 pub use cache::{Cache, MemoryUsage};
 pub use codec::{DecodeError, EncodeError};
 pub use config::{Config, ConfigBuilder, ConfigError, Mode, Password, RedisConfig};

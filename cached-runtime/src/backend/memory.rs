@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::sync::Cache as Moka;
 
-use super::Entry;
 use super::versions::Versions;
+use super::{Entry, Lookup, Source, Stamp};
 use crate::key::CacheKey;
 
 /// Rough fixed cost of one entry beyond its key and value bytes (moka's node, the
@@ -89,29 +89,39 @@ impl MemoryStore {
         store
     }
 
-    /// The fresh entry under `key`, if any.
-    pub(crate) fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
-        let entry = self.entries.get(key.full())?;
-        self.versions
-            .is_fresh(key.rest(), entry.stamp)
-            .then_some(entry)
+    /// The fresh entry under `key`, or the stamp to compute one under (read before
+    /// the lookup, so before the caller reads any data).
+    pub(crate) fn lookup(&self, key: &CacheKey) -> Lookup {
+        let stamp = self.versions.stamp();
+        match self.entries.get(key.full()) {
+            Some(entry) if self.is_fresh(key, entry.stamp) => Lookup::Hit(entry),
+            _ => Lookup::Miss(Stamp::memory(stamp)),
+        }
     }
 
     /// The stamp for a value about to be computed.
-    pub(crate) fn stamp(&self) -> u64 {
-        self.versions.stamp()
+    #[cfg(test)]
+    pub(crate) fn stamp(&self) -> Stamp {
+        Stamp::memory(self.versions.stamp())
     }
 
     /// `true` if nothing covering `key` was invalidated after `stamp`.
-    pub(crate) fn is_fresh(&self, key: &CacheKey, stamp: u64) -> bool {
-        self.versions.is_fresh(key.rest(), stamp)
+    pub(crate) fn is_fresh(&self, key: &CacheKey, stamp: Stamp) -> bool {
+        stamp.source == Source::Memory && self.versions.is_fresh(key.rest(), stamp.value)
     }
 
-    /// Stores `entry` unless it is already stale.
+    /// Stores `entry` unless it is already stale (or stamped by another store).
     pub(crate) fn put(&self, key: &CacheKey, entry: Arc<Entry>) {
-        if self.versions.is_fresh(key.rest(), entry.stamp) {
+        if self.is_fresh(key, entry.stamp) {
             self.entries.insert(Arc::from(key.full()), entry);
         }
+    }
+
+    /// Drops every entry (the Redis fallback, when Redis is back).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn flush(&self) {
+        self.versions.invalidate_all();
+        self.entries.invalidate_all();
     }
 
     /// Makes every entry under `prefix` (normalized, after the key prefix) stale.
@@ -161,11 +171,11 @@ mod tests {
             &key("user:1:f"),
             Entry::new(Bytes::from_static(b"x"), s, Duration::from_secs(60)),
         );
-        assert!(store.get(&key("user:1:f")).is_some());
+        assert!(matches!(store.lookup(&key("user:1:f")), Lookup::Hit(_)));
         store.invalidate("user:10");
-        assert!(store.get(&key("user:1:f")).is_some());
+        assert!(matches!(store.lookup(&key("user:1:f")), Lookup::Hit(_)));
         store.invalidate("user:1");
-        assert!(store.get(&key("user:1:f")).is_none());
+        assert!(matches!(store.lookup(&key("user:1:f")), Lookup::Miss(_)));
     }
 
     #[tokio::test]

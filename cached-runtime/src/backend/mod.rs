@@ -1,6 +1,8 @@
 //! Where entries live: the store of each mode.
 
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 pub(crate) mod versions;
 
 use std::sync::Arc;
@@ -11,6 +13,41 @@ use bytes::Bytes;
 use crate::key::CacheKey;
 use memory::MemoryStore;
 
+/// Which store issued a [`Stamp`]: stamps of one store mean nothing to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The in-memory store (or the Redis mode's fallback).
+    Memory,
+    /// Redis.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis,
+}
+
+/// The epoch a store reported before a value was computed (see `versions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) source: Source,
+    pub(crate) value: u64,
+}
+
+impl Stamp {
+    pub(crate) fn memory(value: u64) -> Self {
+        Stamp {
+            source: Source::Memory,
+            value,
+        }
+    }
+}
+
+/// The result of a lookup.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// A fresh entry.
+    Hit(Arc<Entry>),
+    /// No fresh entry; the stamp to compute a new one under.
+    Miss(Stamp),
+}
+
 /// The store behind a cache.
 #[derive(Debug)]
 pub(crate) enum Backend {
@@ -18,38 +55,39 @@ pub(crate) enum Backend {
     Disabled,
     /// moka.
     Memory(Arc<MemoryStore>),
+    /// Redis, with a memory fallback.
+    #[cfg(feature = "redis")]
+    Redis(Arc<redis::RedisStore>),
 }
 
 impl Backend {
-    /// The fresh entry under `key`, if any.
-    pub(crate) async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+    /// The fresh entry under `key`, or the stamp to compute one under.
+    pub(crate) async fn lookup(&self, key: &CacheKey) -> Lookup {
         match self {
-            Backend::Disabled => None,
-            Backend::Memory(store) => store.get(key),
-        }
-    }
-
-    /// The stamp for a value about to be computed.
-    pub(crate) async fn stamp(&self) -> u64 {
-        match self {
-            Backend::Disabled => 0,
-            Backend::Memory(store) => store.stamp(),
+            Backend::Disabled => Lookup::Miss(Stamp::memory(0)),
+            Backend::Memory(store) => store.lookup(key),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.lookup(key).await,
         }
     }
 
     /// `true` if nothing covering `key` was invalidated after `stamp`.
-    pub(crate) async fn is_fresh(&self, key: &CacheKey, stamp: u64) -> bool {
+    pub(crate) async fn is_fresh(&self, key: &CacheKey, stamp: Stamp) -> bool {
         match self {
             Backend::Disabled => false,
             Backend::Memory(store) => store.is_fresh(key, stamp),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.is_fresh(key, stamp).await,
         }
     }
 
     /// Stores `bytes` under `key` unless an invalidation since `stamp` covers it.
-    pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: u64, ttl: Duration) {
+    pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: Stamp, ttl: Duration) {
         match self {
             Backend::Disabled => {}
             Backend::Memory(store) => store.put(key, Entry::new(bytes, stamp, ttl)),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.put(key, bytes, stamp, ttl).await,
         }
     }
 
@@ -58,6 +96,8 @@ impl Backend {
         match self {
             Backend::Disabled => {}
             Backend::Memory(store) => store.invalidate(prefix),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.invalidate(Some(prefix)).await,
         }
     }
 
@@ -66,6 +106,8 @@ impl Backend {
         match self {
             Backend::Disabled => {}
             Backend::Memory(store) => store.invalidate_all(),
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.invalidate(None).await,
         }
     }
 }
@@ -79,7 +121,7 @@ pub(crate) struct Entry {
     /// Header + payload, as written by `codec`.
     pub(crate) bytes: Bytes,
     /// The epoch read before the value was computed.
-    pub(crate) stamp: u64,
+    pub(crate) stamp: Stamp,
     /// The time to live it was stored with.
     pub(crate) ttl: Duration,
     /// When it expires.
@@ -87,7 +129,7 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn new(bytes: Bytes, stamp: u64, ttl: Duration) -> Arc<Self> {
+    pub(crate) fn new(bytes: Bytes, stamp: Stamp, ttl: Duration) -> Arc<Self> {
         Arc::new(Entry {
             #[cfg(feature = "axum")]
             parsed: std::sync::OnceLock::new(),
@@ -96,6 +138,24 @@ impl Entry {
             ttl,
             expires_at: Instant::now() + ttl,
         })
+    }
+
+    /// An entry read back from a store that knows its time left.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn with_remaining(
+        bytes: Bytes,
+        stamp: Stamp,
+        ttl: Duration,
+        remaining: Duration,
+    ) -> Self {
+        Entry {
+            #[cfg(feature = "axum")]
+            parsed: std::sync::OnceLock::new(),
+            bytes,
+            stamp,
+            ttl,
+            expires_at: Instant::now() + remaining,
+        }
     }
 
     /// Time left before it expires.

@@ -9,7 +9,7 @@ use http::Method;
 use super::key::http_key;
 use super::request::{Hit, Outcome, PendingStore, RequestState};
 use super::stored::StoredResponse;
-use crate::backend::Entry;
+use crate::backend::{Entry, Lookup};
 use crate::flight::{Join, Published};
 use crate::global::CacheRef;
 use crate::key::KeyArgs;
@@ -46,45 +46,67 @@ pub(crate) async fn cached<F: Future>(
     };
     let store = cache.backend();
     let mut leader = None;
-    if !info.directives.no_cache {
-        for _ in 0..MAX_ROUNDS {
-            if let Some(entry) = store.get(&key).await
-                && let Some(hit) = hit_from_entry(&entry, private, spec)
-            {
-                return serve(&state, hit).await;
-            }
-            if head {
-                break;
-            }
-            match cache.flights().join(&key) {
-                Join::Leader(lead) => {
-                    leader = Some(lead.detach((*cache).clone()));
-                    break;
+    let mut stamp = None;
+    for _ in 0..MAX_ROUNDS {
+        match store.lookup(&key).await {
+            Lookup::Hit(entry) => {
+                if !info.directives.no_cache
+                    && let Some(hit) = hit_from_entry(&entry, private, spec)
+                {
+                    return serve(&state, hit).await;
                 }
-                Join::Waiter(waiter) => match waiter.wait().await {
-                    Some(Published::Value { bytes, stamp })
-                        if store.is_fresh(&key, stamp).await =>
-                    {
-                        let entry = Entry::new(bytes, stamp, spec.ttl(cache.config()));
+                stamp.get_or_insert(entry.stamp);
+            }
+            Lookup::Miss(miss) => stamp = Some(miss),
+        }
+        if head || info.directives.no_cache {
+            // HEAD: nothing to store. no-cache: recompute rather than wait for
+            // a computation that may have started before this request.
+            break;
+        }
+        match cache.flights().join(&key) {
+            Join::Leader(lead) => {
+                // A previous computation may have stored the response between our
+                // lookup and our joining: look once more before computing.
+                match store.lookup(&key).await {
+                    Lookup::Hit(entry) => {
                         if let Some(hit) = hit_from_entry(&entry, private, spec) {
+                            lead.publish(Published::Value {
+                                bytes: entry.bytes.clone(),
+                                stamp: entry.stamp,
+                            });
                             return serve(&state, hit).await;
                         }
                     }
-                    Some(Published::Uncacheable) => {
-                        state.set(Outcome::MissNotStored);
-                        return body.await;
-                    }
-                    Some(Published::Value { .. }) | None => {}
-                },
+                    Lookup::Miss(miss) => stamp = Some(miss),
+                }
+                leader = Some(lead.detach((*cache).clone()));
+                break;
             }
+            Join::Waiter(waiter) => match waiter.wait().await {
+                Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
+                    let entry = Entry::new(bytes, stamp, spec.ttl(cache.config()));
+                    if let Some(hit) = hit_from_entry(&entry, private, spec) {
+                        return serve(&state, hit).await;
+                    }
+                }
+                Some(Published::Uncacheable) => {
+                    state.set(Outcome::MissNotStored);
+                    return body.await;
+                }
+                Some(Published::Value { .. }) | None => {}
+            },
         }
     }
+    let Some(stamp) = stamp else {
+        state.set(Outcome::MissNotStored);
+        return body.await;
+    };
     if head {
         // A HEAD response has no body to store; GET requests fill the entry.
         state.set(Outcome::MissNotStored);
         return body.await;
     }
-    let stamp = store.stamp().await;
     state.set(Outcome::Miss(PendingStore {
         cache: (*cache).clone(),
         spec,

@@ -170,7 +170,7 @@ pub(crate) struct PendingStore {
     pub(crate) cache: Cache,
     pub(crate) spec: &'static Spec,
     pub(crate) key: CacheKey,
-    pub(crate) stamp: u64,
+    pub(crate) stamp: crate::backend::Stamp,
     pub(crate) ttl: Duration,
     /// Keyed by identity: `Cache-Control: private`, and the handler's own `private`
     /// responses may be stored.

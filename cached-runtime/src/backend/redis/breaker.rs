@@ -1,0 +1,172 @@
+//! The circuit breaker: when Redis fails repeatedly, requests are served from the
+//! memory fallback without waiting on Redis at all, until a background probe sees
+//! Redis answer again.
+//!
+//! Invalidations made while the breaker is open are applied to the fallback and
+//! remembered; the probe replays them to Redis *before* closing the breaker, so an
+//! entry written before the outage can never come back stale after it. When it
+//! closes, the fallback is flushed: it missed other instances' invalidations.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::watch;
+
+/// Consecutive failures that open the breaker.
+pub(super) const THRESHOLD: u32 = 3;
+
+/// Pending invalidations beyond this collapse into one "invalidate everything".
+const MAX_PENDING: usize = 10_000;
+
+/// Whether Redis is in use, as seen by [`Cache::redis_health`](crate::Cache::redis_health).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisHealth {
+    /// Redis serves the cache.
+    Up,
+    /// Redis failed: the cache serves from its memory fallback and probes Redis.
+    Down,
+}
+
+/// Invalidations to replay to Redis.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Normalized namespace prefixes.
+    pub(super) namespaces: HashSet<String>,
+    /// "Invalidate everything" was asked (or too many namespaces piled up).
+    pub(super) all: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct Breaker {
+    open: AtomicBool,
+    failures: AtomicU32,
+    pending: Mutex<Pending>,
+    health: watch::Sender<RedisHealth>,
+}
+
+impl Breaker {
+    pub(super) fn new(open: bool) -> Self {
+        let (health, _) = watch::channel(if open {
+            RedisHealth::Down
+        } else {
+            RedisHealth::Up
+        });
+        Breaker {
+            open: AtomicBool::new(open),
+            failures: AtomicU32::new(0),
+            pending: Mutex::new(Pending::default()),
+            health,
+        }
+    }
+
+    pub(super) fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
+    pub(super) fn subscribe(&self) -> watch::Receiver<RedisHealth> {
+        self.health.subscribe()
+    }
+
+    /// A call succeeded.
+    pub(super) fn success(&self) {
+        if self.failures.load(Ordering::Relaxed) != 0 {
+            self.failures.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// A call failed; returns `true` if this opened the breaker.
+    pub(super) fn failure(&self) -> bool {
+        let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
+        failures >= THRESHOLD && self.trip()
+    }
+
+    /// Opens the breaker now; returns `true` if it was closed.
+    pub(super) fn trip(&self) -> bool {
+        let opened = !self.open.swap(true, Ordering::AcqRel);
+        if opened {
+            self.health.send_replace(RedisHealth::Down);
+        }
+        opened
+    }
+
+    /// Closes the breaker (after the replay and the flush).
+    pub(super) fn close(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+        self.open.store(false, Ordering::Release);
+        self.health.send_replace(RedisHealth::Up);
+    }
+
+    /// Remembers an invalidation for the replay (`None`: everything).
+    pub(super) fn remember(&self, prefix: Option<&str>) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match prefix {
+            None => pending.all = true,
+            Some(_) if pending.all => {}
+            Some(prefix) => {
+                if pending.namespaces.len() >= MAX_PENDING {
+                    pending.all = true;
+                    pending.namespaces.clear();
+                } else {
+                    pending.namespaces.insert(prefix.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Takes what is to be replayed.
+    pub(super) fn take_pending(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts back what could not be replayed.
+    pub(super) fn restore_pending(&self, failed: Pending) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.all |= failed.all;
+        if !pending.all {
+            pending.namespaces.extend(failed.namespaces);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_the_threshold_and_reports_it() {
+        let b = Breaker::new(false);
+        let health = b.subscribe();
+        for _ in 1..THRESHOLD {
+            assert!(!b.failure());
+        }
+        b.success();
+        for _ in 1..THRESHOLD {
+            assert!(!b.failure());
+        }
+        assert!(b.failure());
+        assert!(b.is_open());
+        assert_eq!(*health.borrow(), RedisHealth::Down);
+        b.close();
+        assert!(!b.is_open());
+        assert_eq!(*health.borrow(), RedisHealth::Up);
+    }
+
+    #[test]
+    fn pending_invalidations_are_bounded() {
+        let b = Breaker::new(true);
+        for i in 0..MAX_PENDING + 5 {
+            b.remember(Some(&format!("user:{i}")));
+        }
+        let p = b.take_pending();
+        assert!(p.all);
+        assert!(p.namespaces.is_empty());
+        b.remember(Some("a"));
+        b.restore_pending(Pending {
+            namespaces: ["b".to_owned()].into(),
+            all: false,
+        });
+        let p = b.take_pending();
+        assert_eq!(p.namespaces.len(), 2);
+    }
+}

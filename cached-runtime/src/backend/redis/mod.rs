@@ -1,0 +1,544 @@
+//! The Redis store: a cache shared by every process using the same Redis.
+//!
+//! # Contents
+//! - [Layout](#layout)
+//! - [One round trip per lookup](#one-round-trip-per-lookup)
+//! - [Failures](#failures)
+//! - [Across processes](#across-processes)
+//!
+//! # Layout
+//!
+//! | key | value | TTL |
+//! |---|---|---|
+//! | `{prefix}:{rest}` (an entry) | stamp (u64) · TTL in ms (u64) · codec bytes | the entry's TTL |
+//! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
+//! | `{prefix}#all` | the epoch at the last `invalidate_all` | `CACHE_MAX_TTL` + 60 s |
+//! | `{prefix}#epoch` | a counter | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
+//!
+//! Every key has a TTL, so nothing the cache writes grows without bound. Versions
+//! outlive every entry they could make stale (entries live at most `CACHE_MAX_TTL`,
+//! and an entry is only written if it is fresh at that moment). The epoch can only
+//! expire when nothing was written for twice the longest TTL, by which time every
+//! entry is gone. Version keys must not be evicted early: run Redis with
+//! `maxmemory-policy noeviction` (or give the cache its own Redis); a warning at
+//! start-up says so when the policy is `allkeys-*`.
+//!
+//! # One round trip per lookup
+//!
+//! A lookup pipelines `GET entry`, `PTTL entry`, `MGET` of the versions of every
+//! namespace prefix of the key, and `GET epoch`: one round trip tells whether the
+//! entry is fresh and, on a miss, gives the stamp to compute under. A store is a
+//! Lua script that checks the versions and writes atomically (the slow-miss race
+//! cannot write stale data back); an invalidation is a script that records one new
+//! version: O(1), no `KEYS`, no `SCAN`, visible to every process when it returns.
+//!
+//! # Failures
+//!
+//! Every command has a timeout (`REDIS_TIMEOUT_MS`). After three consecutive
+//! failures the circuit breaker opens (see `breaker`): requests are served from the
+//! in-memory fallback (entries live at most 60 s there) without waiting on Redis,
+//! and a probe pings Redis every 250 ms. When Redis answers, the invalidations made
+//! meanwhile are replayed, the fallback is flushed, and Redis serves again. A failed
+//! invalidation opens the breaker at once. Redis unreachable at start-up: a warning,
+//! and the same path. No request ever fails because of Redis.
+//!
+//! # Across processes
+//!
+//! Entries and invalidations are shared. Concurrent misses on one key run the
+//! function once *per process*: two processes missing at the same moment both
+//! compute (and both store the same fresh value); there is no distributed lock.
+
+mod breaker;
+mod scripts;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::watch;
+
+pub use breaker::RedisHealth;
+use breaker::{Breaker, Pending};
+
+use super::memory::MemoryStore;
+use super::{Entry, Lookup, Source, Stamp};
+use crate::config::Config;
+use crate::key::CacheKey;
+use crate::key::normalize::prefixes;
+
+/// How often the probe pings Redis while the breaker is open.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// The longest an entry lives in the fallback.
+const FALLBACK_TTL: Duration = Duration::from_secs(60);
+
+/// Bytes before the codec bytes in an entry's value: stamp, TTL.
+const VALUE_HEADER: usize = 16;
+
+/// The Redis mode's store.
+#[derive(Debug)]
+pub(crate) struct RedisStore {
+    me: Weak<RedisStore>,
+    connection: Option<ConnectionManager>,
+    fallback: Arc<MemoryStore>,
+    breaker: Breaker,
+    probing: AtomicBool,
+    prefix: String,
+    timeout: Duration,
+    version_ttl_ms: u64,
+    epoch_ttl_ms: u64,
+    url_for_logs: String,
+}
+
+impl RedisStore {
+    /// Connects (bounded by `REDIS_CONNECT_TIMEOUT_MS`). Redis unreachable is a
+    /// warning and the memory fallback, never an error.
+    pub(crate) async fn connect(config: &Config) -> Arc<RedisStore> {
+        let redis = config.redis();
+        let url_for_logs = redis.redacted_url();
+        let connection = match redis::Client::open(redis.connection_url()) {
+            Ok(client) => {
+                let settings = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(redis.connect_timeout()))
+                    .set_response_timeout(Some(redis.timeout()))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_secs(1));
+                match ConnectionManager::new_lazy_with_config(client, settings) {
+                    Ok(connection) => Some(connection),
+                    Err(error) => {
+                        tracing::error!(target: "cache", url = %url_for_logs, %error, "cannot set up the Redis client; using the memory fallback");
+                        None
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(target: "cache", url = %url_for_logs, %error, "the Redis URL is not usable (REDIS_URL / REDIS_HOST); using the memory fallback");
+                None
+            }
+        };
+        let max_ttl_ms = u64::try_from(config.max_ttl().as_millis()).unwrap_or(u64::MAX / 4);
+        let store = Arc::new_cyclic(|me| RedisStore {
+            me: me.clone(),
+            connection,
+            fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
+            breaker: Breaker::new(false),
+            probing: AtomicBool::new(false),
+            prefix: config.prefix().to_owned(),
+            timeout: redis.timeout(),
+            version_ttl_ms: max_ttl_ms + 60_000,
+            epoch_ttl_ms: max_ttl_ms * 2 + 60_000,
+            url_for_logs,
+        });
+        match store.check(redis.connect_timeout(), config).await {
+            Ok(()) => {
+                tracing::info!(target: "cache", url = %store.url_for_logs, "connected to Redis");
+                store.warn_about_eviction().await;
+            }
+            Err(problem) => {
+                tracing::warn!(
+                    target: "cache",
+                    url = %store.url_for_logs,
+                    "Redis is not usable at start-up: {problem}; serving from the memory fallback until it answers"
+                );
+                store.trip();
+            }
+        }
+        store
+    }
+
+    /// Pings Redis; the reason it is not usable, in words that name the setting.
+    async fn check(&self, limit: Duration, config: &Config) -> Result<(), String> {
+        let Some(mut connection) = self.connection.clone() else {
+            return Err("the client could not be set up".to_owned());
+        };
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<String>(&mut connection);
+        match tokio::time::timeout(limit, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(describe(&error, config)),
+            Err(_) => Err(format!(
+                "no answer within REDIS_CONNECT_TIMEOUT_MS ({} ms)",
+                limit.as_millis()
+            )),
+        }
+    }
+
+    async fn warn_about_eviction(&self) {
+        let Some(mut connection) = self.connection.clone() else {
+            return;
+        };
+        let mut command = redis::cmd("CONFIG");
+        command.arg("GET").arg("maxmemory-policy");
+        let query = command.query_async::<Vec<String>>(&mut connection);
+        if let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await
+            && let Some(policy) = reply.get(1)
+            && policy.starts_with("allkeys")
+        {
+            tracing::warn!(
+                target: "cache",
+                policy = %policy,
+                "Redis may evict any key under memory pressure, including the cache's namespace versions, which would let invalidated entries be served again; use maxmemory-policy noeviction (or volatile-*) for the cache's Redis"
+            );
+        }
+    }
+
+    /// Whether Redis is in use, and its changes.
+    pub(crate) fn health(&self) -> watch::Receiver<RedisHealth> {
+        self.breaker.subscribe()
+    }
+
+    /// The fallback's usage.
+    pub(crate) fn fallback(&self) -> &MemoryStore {
+        &self.fallback
+    }
+
+    fn entry_key(key: &CacheKey) -> &str {
+        key.full()
+    }
+
+    fn version_key(&self, prefix: Option<&str>) -> String {
+        match prefix {
+            Some(prefix) => format!("{}#v:{prefix}", self.prefix),
+            None => format!("{}#all", self.prefix),
+        }
+    }
+
+    fn epoch_key(&self) -> String {
+        format!("{}#epoch", self.prefix)
+    }
+
+    /// The version keys an entry's freshness depends on: "all", then every prefix.
+    fn version_keys(&self, key: &CacheKey) -> Vec<String> {
+        std::iter::once(self.version_key(None))
+            .chain(prefixes(key.rest()).map(|p| self.version_key(Some(p))))
+            .collect()
+    }
+
+    /// Runs `command` with the timeout, feeding the breaker.
+    async fn call<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Option<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.connection.clone()?;
+        match tokio::time::timeout(self.timeout, command(connection)).await {
+            Ok(Ok(value)) => {
+                self.breaker.success();
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                self.failed(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("timed out (REDIS_TIMEOUT_MS)");
+                None
+            }
+        }
+    }
+
+    fn failed(&self, what: &str) {
+        tracing::debug!(target: "cache", url = %self.url_for_logs, error = what, "Redis call failed");
+        if self.breaker.failure() {
+            tracing::warn!(
+                target: "cache",
+                url = %self.url_for_logs,
+                error = what,
+                "Redis keeps failing; serving from the memory fallback until it answers again"
+            );
+            self.start_probe();
+        }
+    }
+
+    /// Opens the breaker (if it is not) and makes sure a probe runs.
+    fn trip(&self) {
+        self.breaker.trip();
+        self.start_probe();
+    }
+
+    fn start_probe(&self) {
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let me = self.me.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(probe(me));
+            }
+            Err(_) => self.probing.store(false, Ordering::Release),
+        }
+    }
+
+    /// The fresh entry under `key`, or the stamp to compute one under.
+    pub(crate) async fn lookup(&self, key: &CacheKey) -> Lookup {
+        if self.breaker.is_open() {
+            return self.fallback.lookup(key);
+        }
+        let entry_key = Self::entry_key(key).to_owned();
+        let versions = self.version_keys(key);
+        let epoch = self.epoch_key();
+        let reply = self
+            .call(|mut connection| async move {
+                let mut pipe = redis::pipe();
+                pipe.cmd("GET")
+                    .arg(&entry_key)
+                    .cmd("PTTL")
+                    .arg(&entry_key)
+                    .cmd("MGET")
+                    .arg(&versions)
+                    .cmd("GET")
+                    .arg(&epoch);
+                pipe.query_async::<(Option<Vec<u8>>, i64, Vec<Option<u64>>, Option<u64>)>(
+                    &mut connection,
+                )
+                .await
+            })
+            .await;
+        let Some((value, pttl, versions, epoch)) = reply else {
+            return self.fallback.lookup(key);
+        };
+        let newest = versions.into_iter().flatten().max().unwrap_or(0);
+        let miss = Lookup::Miss(Stamp {
+            source: Source::Redis,
+            value: epoch.unwrap_or(0).max(newest),
+        });
+        let Some(value) = value else {
+            return miss;
+        };
+        let Some((stamp, ttl)) = read_value_header(&value) else {
+            tracing::warn!(target: "cache", "a Redis entry has no cachette header; recomputing and overwriting it");
+            return miss;
+        };
+        if stamp < newest {
+            return miss;
+        }
+        let ttl = Duration::from_millis(ttl);
+        let remaining = Duration::from_millis(u64::try_from(pttl).unwrap_or(0));
+        let mut bytes = Bytes::from(value);
+        let bytes = bytes.split_off(VALUE_HEADER);
+        Lookup::Hit(Arc::new(Entry::with_remaining(
+            bytes,
+            Stamp {
+                source: Source::Redis,
+                value: stamp,
+            },
+            ttl,
+            remaining.min(ttl),
+        )))
+    }
+
+    /// `true` if nothing covering `key` was invalidated after `stamp`.
+    pub(crate) async fn is_fresh(&self, key: &CacheKey, stamp: Stamp) -> bool {
+        match stamp.source {
+            Source::Memory => self.fallback.is_fresh(key, stamp),
+            Source::Redis if self.breaker.is_open() => false,
+            Source::Redis => {
+                let versions = self.version_keys(key);
+                let reply = self
+                    .call(|mut connection| async move {
+                        redis::cmd("MGET")
+                            .arg(&versions)
+                            .query_async::<Vec<Option<u64>>>(&mut connection)
+                            .await
+                    })
+                    .await;
+                reply.is_some_and(|v| v.into_iter().flatten().all(|v| v <= stamp.value))
+            }
+        }
+    }
+
+    /// Stores `bytes` unless an invalidation since `stamp` covers `key`.
+    pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: Stamp, ttl: Duration) {
+        match stamp.source {
+            Source::Memory => {
+                if self.breaker.is_open() {
+                    self.fallback
+                        .put(key, Entry::new(bytes, stamp, ttl.min(FALLBACK_TTL)));
+                }
+            }
+            Source::Redis if self.breaker.is_open() => {}
+            Source::Redis => {
+                let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                let mut value = Vec::with_capacity(VALUE_HEADER + bytes.len());
+                value.extend_from_slice(&stamp.value.to_be_bytes());
+                value.extend_from_slice(&ttl_ms.to_be_bytes());
+                value.extend_from_slice(&bytes);
+                let mut keys = vec![Self::entry_key(key).to_owned(), self.epoch_key()];
+                keys.extend(self.version_keys(key));
+                let epoch_ttl = self.epoch_ttl_ms;
+                let stored = self
+                    .call(|mut connection| async move {
+                        let mut invocation = scripts::PUT.prepare_invoke();
+                        for k in &keys {
+                            invocation.key(k);
+                        }
+                        invocation
+                            .arg(stamp.value)
+                            .arg(ttl_ms)
+                            .arg(value)
+                            .arg(epoch_ttl);
+                        invocation.invoke_async::<i64>(&mut connection).await
+                    })
+                    .await;
+                if stored == Some(0) {
+                    tracing::debug!(target: "cache", "value computed before an invalidation: not stored");
+                }
+            }
+        }
+    }
+
+    /// Invalidates `prefix` (normalized), or everything. Never fails the caller:
+    /// when Redis does not take it, it is applied to the fallback and replayed.
+    pub(crate) async fn invalidate(&self, prefix: Option<&str>) {
+        match prefix {
+            Some(prefix) => self.fallback.invalidate(prefix),
+            None => self.fallback.flush(),
+        }
+        if self.breaker.is_open() {
+            tracing::info!(
+                target: "cache",
+                namespace = prefix.unwrap_or("*"),
+                "Redis is down: invalidation applied locally, to be replayed to Redis"
+            );
+            self.breaker.remember(prefix);
+            if !self.breaker.is_open() {
+                // The breaker closed meanwhile: replay now, not later.
+                self.replay().await;
+            }
+            return;
+        }
+        if !self.invalidate_remote(prefix).await {
+            tracing::warn!(
+                target: "cache",
+                namespace = prefix.unwrap_or("*"),
+                "Redis did not take an invalidation: applied locally, serving from the memory fallback until it is replayed"
+            );
+            self.breaker.remember(prefix);
+            self.trip();
+        }
+    }
+
+    /// One invalidation script call; `true` if Redis took it.
+    async fn invalidate_remote(&self, prefix: Option<&str>) -> bool {
+        let epoch = self.epoch_key();
+        let version = self.version_key(prefix);
+        let (version_ttl, epoch_ttl) = (self.version_ttl_ms, self.epoch_ttl_ms);
+        self.call(|mut connection| async move {
+            scripts::INVALIDATE
+                .key(&epoch)
+                .key(&version)
+                .arg(version_ttl)
+                .arg(epoch_ttl)
+                .invoke_async::<u64>(&mut connection)
+                .await
+        })
+        .await
+        .is_some()
+    }
+
+    /// Replays what the breaker remembered; on failure puts it back and opens the
+    /// breaker. Returns `true` when nothing is left to replay.
+    async fn replay(&self) -> bool {
+        let pending = self.breaker.take_pending();
+        let mut failed = Pending::default();
+        if pending.all && !self.invalidate_remote(None).await {
+            failed.all = true;
+        }
+        for prefix in pending.namespaces {
+            if failed.all
+                || !failed.namespaces.is_empty()
+                || !self.invalidate_remote(Some(&prefix)).await
+            {
+                failed.namespaces.insert(prefix);
+            }
+        }
+        if failed.all || !failed.namespaces.is_empty() {
+            self.breaker.restore_pending(failed);
+            self.trip();
+            return false;
+        }
+        true
+    }
+
+    /// One probe: if Redis answers, replay, flush the fallback, close.
+    async fn recover(&self) -> bool {
+        let Some(mut connection) = self.connection.clone() else {
+            return false;
+        };
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<String>(&mut connection);
+        if !matches!(tokio::time::timeout(self.timeout, ping).await, Ok(Ok(_))) {
+            return false;
+        }
+        if !self.replay().await {
+            return false;
+        }
+        // The fallback missed other instances' invalidations: it must not serve
+        // again after a later outage.
+        self.fallback.flush();
+        self.breaker.close();
+        // Invalidations remembered while we were closing.
+        self.replay().await;
+        tracing::info!(target: "cache", url = %self.url_for_logs, "Redis answers again; serving from Redis");
+        true
+    }
+}
+
+async fn probe(store: Weak<RedisStore>) {
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(store) = store.upgrade() else { return };
+        if !store.breaker.is_open() || store.recover().await {
+            store.probing.store(false, Ordering::Release);
+            // A trip between the check and here would have found `probing` set.
+            if store.breaker.is_open() {
+                store.start_probe();
+            }
+            return;
+        }
+    }
+}
+
+fn read_value_header(value: &[u8]) -> Option<(u64, u64)> {
+    let stamp = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    let ttl = u64::from_be_bytes(value.get(8..16)?.try_into().ok()?);
+    Some((stamp, ttl))
+}
+
+/// Why Redis refused, naming the setting at fault (never the password).
+fn describe(error: &redis::RedisError, config: &Config) -> String {
+    let text = error.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("wrongpass")
+        || lower.contains("noauth")
+        || lower.contains("invalid password")
+        || lower.contains("invalid username-password")
+        || matches!(error.kind(), redis::ErrorKind::AuthenticationFailed)
+    {
+        "Redis refused the credentials: check REDIS_PASSWORD (or the user and password in REDIS_URL)".to_owned()
+    } else if lower.contains("db index is out of range") || lower.contains("invalid db index") {
+        format!(
+            "REDIS_DB={} is out of range for this Redis server (see its `databases` setting)",
+            config.redis().db()
+        )
+    } else if lower.contains("connection refused") {
+        "nothing accepts connections there: check REDIS_HOST and REDIS_PORT (or REDIS_URL)"
+            .to_owned()
+    } else {
+        format!(
+            "it did not answer like a Redis server ({})",
+            redact(&text, config)
+        )
+    }
+}
+
+/// `text` with the password, if any, replaced.
+fn redact(text: &str, config: &Config) -> String {
+    match config.redis().password() {
+        Some(password) if !password.expose().is_empty() => text.replace(password.expose(), "***"),
+        _ => text.to_owned(),
+    }
+}
