@@ -442,6 +442,15 @@ async fn the_template_builders_make_the_template_keys() {
         assert_eq!(a.status, StatusCode::OK, "{uri}");
         assert_eq!(LAST_KEY.lock().unwrap().as_deref(), Some(expected), "{uri}");
     }
+    // A query parameter never points the key away from the path argument the
+    // handler reads.
+    send_get(&app, "/api/keys/5?key_id=6", &auth).await;
+    assert_eq!(LAST_KEY.lock().unwrap().as_deref(), Some("fastapi-cache:apikey:42:5"));
+    send_get(&app, "/admin/users/9/keys?user_id=10", &auth).await;
+    assert_eq!(
+        LAST_KEY.lock().unwrap().as_deref(),
+        Some("fastapi-cache:apikeys:9:list_user_api_keys")
+    );
     // A value that tries to forge segments is escaped.
     send_get(&app, "/users/?user_id=7:single:x", &[]).await;
     assert_eq!(

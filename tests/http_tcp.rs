@@ -90,6 +90,10 @@ async fn a_real_server_and_client() {
     assert!(text.contains("CACHE MISS: GET /items/1 ("), "{text}");
     assert!(text.contains("CACHE HIT: GET /items/1 ("), "{text}");
     assert!(text.contains("ms)"), "{text}");
+    // One line per request: with credentials a miss then a hit; without them (the
+    // ETag fetch, the conditional request) another identity: a miss then a hit.
+    assert_eq!(text.matches("CACHE MISS:").count(), 2, "{text}");
+    assert_eq!(text.matches("CACHE HIT:").count(), 2, "{text}");
     for secret in ["secret-token-123", "cookie-secret", "query-secret"] {
         assert!(!text.contains(secret), "a log line leaks {secret}:\n{text}");
     }

@@ -100,7 +100,15 @@ where
         };
         let Some((cache, scoped)) = cache.filter(|(c, _)| c.is_enabled()) else {
             let future = inner.call(request);
-            return Box::pin(async move { Ok(future.await?.map(Body::new)) });
+            return match &self.cache {
+                // A disabled cache given to the layer is still the current cache of
+                // the request (so invalidation helpers reach it, not the global one).
+                Some(cache) => {
+                    let future = cache.scope(future);
+                    Box::pin(async move { Ok(future.await?.map(Body::new)) })
+                }
+                None => Box::pin(async move { Ok(future.await?.map(Body::new)) }),
+            };
         };
         let info = RequestInfo::new(
             &request,
@@ -139,7 +147,10 @@ where
     })
     .await;
     match outcome {
-        Err(hit) => Ok(hit_response(&cache, &state, &hit)),
+        Err(hit) => {
+            log("HIT", &state);
+            Ok(hit_response(&cache, &state, &hit))
+        }
         Ok(result) => {
             let response = result?.map(Body::new);
             Ok(finish(&cache, &state, response).await)
@@ -182,7 +193,6 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
         values::cache_control(hit.private, hit.remaining),
     );
     headers.insert(header::AGE, values::age(hit.age));
-    log("HIT", state);
     response
 }
 
@@ -190,7 +200,10 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
 async fn finish(cache: &Cache, state: &RequestState, response: Response) -> Response {
     match state.take() {
         Outcome::Untouched | Outcome::Bypass => response,
-        Outcome::Hit(hit) => hit_response(cache, state, &hit),
+        Outcome::Hit(hit) => {
+            log("HIT", state);
+            hit_response(cache, state, &hit)
+        }
         Outcome::MissNotStored => {
             log("MISS", state);
             with_header(response, cache.header_name(), "MISS")

@@ -11,9 +11,12 @@
 //! | [`api_keys_list_key_builder`] | `{ns}:{user_id}:{func}`: the `user_id` path or query parameter (admin routes), else the caller |
 //! | [`api_key_single_key_builder`] | `{ns}:{user_id}:{key_id}` |
 //!
-//! Values come from the request's query string (HTTP handlers) or from the arguments
-//! of the same name (`KeyContext::arg`), and are escaped like every key segment, so a
-//! value containing `:` cannot forge another key. The user is the caller
+//! Values come from the arguments of the same name (`KeyContext::arg`: a path
+//! parameter bound as `Path(key_id)`, a plain function's argument) or, when there is
+//! no such argument, from the request's query string. Arguments win, so a query
+//! parameter cannot point the key at another value than the one the handler reads.
+//! Values are escaped like every key segment, so a value containing `:` cannot
+//! forge another key. The user is the caller
 //! ([`KeyContext::user_id`]); a builder that needs the user and finds none returns
 //! `None`: the call is not cached (never one shared "anonymous" entry).
 //!
@@ -23,15 +26,22 @@
 
 use super::{KeyContext, escape_into};
 
-/// A parameter from the query string, else from the argument of that name.
+/// The argument of that name (what the handler actually uses, e.g. a path
+/// parameter bound as `Path(key_id)`), else the query parameter.
+///
+/// Arguments come first: a query parameter must never redirect the key away from
+/// the value the handler reads (`/api/keys/5?key_id=6` is key 5's entry).
 fn param(cx: &KeyContext<'_>, name: &str) -> Option<String> {
+    if let Some(arg) = cx.arg(name) {
+        return Some(arg.to_owned());
+    }
     #[cfg(feature = "axum")]
     if let Some(value) = cx.query_param(name) {
         let mut out = String::new();
         escape_into(&mut out, &value);
         return Some(out);
     }
-    cx.arg(name).map(str::to_owned)
+    None
 }
 
 fn escaped(value: &str) -> String {
