@@ -25,7 +25,7 @@ use crate::key::CacheKey;
 
 /// Rough fixed cost of one entry beyond its key and value bytes (moka's node, the
 /// `Arc<Entry>`, the map slot, timers), so that many tiny entries still count.
-const ENTRY_OVERHEAD: usize = 160;
+pub(crate) const ENTRY_OVERHEAD: usize = 160;
 
 /// How often the sweeper runs moka's maintenance.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -33,7 +33,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// Told when moka removes an entry (tests use it to await expiry).
 type Listener = Box<dyn Fn(Arc<Arc<str>>, moka::notification::RemovalCause) + Send + Sync>;
 
-struct PerEntryTtl;
+pub(crate) struct PerEntryTtl;
 
 impl Expiry<Arc<str>, Arc<Entry>> for PerEntryTtl {
     fn expire_after_create(

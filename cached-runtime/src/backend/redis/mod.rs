@@ -10,7 +10,7 @@
 //!
 //! | key | value | TTL |
 //! |---|---|---|
-//! | `{prefix}:{rest}` (an entry) | stamp (u64) · TTL in ms (u64) · codec bytes | the entry's TTL |
+//! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes | the entry's TTL |
 //! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#all` | the epoch at the last `invalidate_all` | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#epoch` | a counter | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
@@ -25,9 +25,12 @@
 //!
 //! # One round trip per lookup
 //!
-//! A lookup pipelines `GET entry`, `PTTL entry`, `MGET` of the versions of every
-//! namespace prefix of the key, and `GET epoch`: one round trip tells whether the
-//! entry is fresh and, on a miss, gives the stamp to compute under. A store is a
+//! A lookup is one script call (`EVALSHA`) that reads the versions of every
+//! namespace prefix of the key on the server and answers with the entry if it is
+//! fresh, else with the stamp to compute a new one under: one command, one round
+//! trip, one reply element to parse (redis-rs's reply parser costs about a thousand
+//! instructions per array element, measured, so the check is done where the data
+//! is). The time left comes from the time stored in the value (no `PTTL`). A store is a
 //! Lua script that checks the versions and writes atomically (the slow-miss race
 //! cannot write stale data back); an invalidation is a script that records one new
 //! version: O(1), no `KEYS`, no `SCAN`, visible to every process when it returns.
@@ -74,8 +77,42 @@ const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// The longest an entry lives in the fallback.
 const FALLBACK_TTL: Duration = Duration::from_secs(60);
 
-/// Bytes before the codec bytes in an entry's value: stamp, TTL.
-const VALUE_HEADER: usize = 16;
+/// Bytes before the codec bytes in an entry's value: stamp (20 ASCII digits, read
+/// by the READ script), TTL, time stored.
+const VALUE_HEADER: usize = 36;
+
+/// A value this process read from (or wrote to) Redis, with its header: the near
+/// copy that spares fetching the value again while Redis says it is current.
+#[derive(Debug)]
+struct Near {
+    header: [u8; VALUE_HEADER],
+    len: usize,
+    entry: Arc<Entry>,
+}
+
+/// Near copies expire with their entries.
+struct NearTtl;
+
+impl moka::Expiry<Arc<str>, Arc<Near>> for NearTtl {
+    fn expire_after_create(
+        &self,
+        _: &Arc<str>,
+        near: &Arc<Near>,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(near.entry.remaining())
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Arc<str>,
+        near: &Arc<Near>,
+        _: std::time::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(near.entry.remaining())
+    }
+}
 
 /// The Redis mode's store.
 #[derive(Debug)]
@@ -83,6 +120,9 @@ pub(crate) struct RedisStore {
     me: Weak<RedisStore>,
     connection: Option<ConnectionManager>,
     fallback: Arc<MemoryStore>,
+    /// Values recently read or written, validated against Redis on every lookup
+    /// (bounded by a quarter of `CACHE_MAX_MEMORY`).
+    near: moka::sync::Cache<Arc<str>, Arc<Near>>,
     breaker: Breaker,
     probing: AtomicBool,
     prefix: String,
@@ -123,6 +163,14 @@ impl RedisStore {
             me: me.clone(),
             connection,
             fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
+            near: moka::sync::Cache::builder()
+                .max_capacity(config.max_memory() / 4)
+                .weigher(|key: &Arc<str>, near: &Arc<Near>| {
+                    u32::try_from(key.len() + near.len + super::memory::ENTRY_OVERHEAD)
+                        .unwrap_or(u32::MAX)
+                })
+                .expire_after(NearTtl)
+                .build(),
             breaker: Breaker::new(false),
             probing: AtomicBool::new(false),
             prefix: config.prefix().to_owned(),
@@ -199,14 +247,22 @@ impl RedisStore {
     }
 
     fn version_key(&self, prefix: Option<&str>) -> String {
-        match prefix {
-            Some(prefix) => format!("{}#v:{prefix}", self.prefix),
-            None => format!("{}#all", self.prefix),
-        }
+        let (tag, rest) = match prefix {
+            Some(prefix) => ("#v:", prefix),
+            None => ("#all", ""),
+        };
+        let mut key = String::with_capacity(self.prefix.len() + tag.len() + rest.len());
+        key.push_str(&self.prefix);
+        key.push_str(tag);
+        key.push_str(rest);
+        key
     }
 
     fn epoch_key(&self) -> String {
-        format!("{}#epoch", self.prefix)
+        let mut key = String::with_capacity(self.prefix.len() + 6);
+        key.push_str(&self.prefix);
+        key.push_str("#epoch");
+        key
     }
 
     /// The version keys an entry's freshness depends on: "all", then every prefix.
@@ -214,6 +270,29 @@ impl RedisStore {
         std::iter::once(self.version_key(None))
             .chain(prefixes(key.rest()).map(|p| self.version_key(Some(p))))
             .collect()
+    }
+
+    /// `EVALSHA <script> <n> <entry> <epoch> <all> <versions of key's prefixes...>`,
+    /// written straight into the command (no key strings allocated).
+    fn script_command(&self, script: &redis::Script, key: &CacheKey) -> redis::Cmd {
+        let mut command = redis::cmd("EVALSHA");
+        command.arg(script.get_hash());
+        command.arg(3 + prefixes(key.rest()).count());
+        command.arg(Self::entry_key(key));
+        let mut scratch = String::with_capacity(self.prefix.len() + key.rest().len() + 8);
+        scratch.push_str(&self.prefix);
+        scratch.push_str("#epoch");
+        command.arg(scratch.as_str());
+        scratch.truncate(self.prefix.len());
+        scratch.push_str("#all");
+        command.arg(scratch.as_str());
+        for prefix in prefixes(key.rest()) {
+            scratch.truncate(self.prefix.len());
+            scratch.push_str("#v:");
+            scratch.push_str(prefix);
+            command.arg(scratch.as_str());
+        }
+        command
     }
 
     /// Runs `command` with the timeout, feeding the breaker.
@@ -275,57 +354,87 @@ impl RedisStore {
         if self.breaker.is_open() {
             return self.fallback.lookup(key);
         }
-        let entry_key = Self::entry_key(key).to_owned();
-        let versions = self.version_keys(key);
-        let epoch = self.epoch_key();
+        let near = self.near.get(key.full());
+        let (known_header, known_len) = match &near {
+            Some(near) => (&near.header[..], near.len),
+            None => (&[][..], 0),
+        };
+        let mut command = self.script_command(&scripts::READ, key);
+        command.arg(known_header).arg(known_len);
         let reply = self
             .call(|mut connection| async move {
-                let mut pipe = redis::pipe();
-                pipe.cmd("GET")
-                    .arg(&entry_key)
-                    .cmd("PTTL")
-                    .arg(&entry_key)
-                    .cmd("MGET")
-                    .arg(&versions)
-                    .cmd("GET")
-                    .arg(&epoch);
-                pipe.query_async::<(Option<Vec<u8>>, i64, Vec<Option<u64>>, Option<u64>)>(
-                    &mut connection,
-                )
-                .await
+                run_script(&scripts::READ, &command, &mut connection).await
             })
             .await;
-        let Some((value, pttl, versions, epoch)) = reply else {
-            return self.fallback.lookup(key);
+        let value = match reply {
+            None => return self.fallback.lookup(key),
+            Some(redis::Value::BulkString(value)) => value,
+            Some(redis::Value::Okay | redis::Value::SimpleString(_)) if near.is_some() => {
+                // Redis holds the very value this process has: no need to send it.
+                return match near {
+                    Some(near) => Lookup::Hit(Arc::clone(&near.entry)),
+                    None => self.fallback.lookup(key),
+                };
+            }
+            Some(redis::Value::Int(epoch)) => {
+                return Lookup::Miss(Stamp {
+                    source: Source::Redis,
+                    value: u64::try_from(epoch).unwrap_or(0),
+                });
+            }
+            Some(other) => {
+                tracing::warn!(target: "cache", reply = ?other, "unexpected reply to the read script");
+                return self.fallback.lookup(key);
+            }
         };
-        let newest = versions.into_iter().flatten().max().unwrap_or(0);
-        let miss = Lookup::Miss(Stamp {
-            source: Source::Redis,
-            value: epoch.unwrap_or(0).max(newest),
-        });
-        let Some(value) = value else {
-            return miss;
+        let Some((stamp, ttl_ms, stored_ms)) = read_value_header(&value) else {
+            tracing::warn!(target: "cache", "a Redis entry is too short for a cachette value; recomputing and overwriting it");
+            // The script returned it, so its leading stamp is at least as new as
+            // every version it lives under: a stamp the overwrite may use.
+            let stamp = std::str::from_utf8(value.get(..20).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            return Lookup::Miss(Stamp {
+                source: Source::Redis,
+                value: stamp,
+            });
         };
-        let Some((stamp, ttl)) = read_value_header(&value) else {
-            tracing::warn!(target: "cache", "a Redis entry has no cachette header; recomputing and overwriting it");
-            return miss;
-        };
-        if stamp < newest {
-            return miss;
-        }
-        let ttl = Duration::from_millis(ttl);
-        let remaining = Duration::from_millis(u64::try_from(pttl).unwrap_or(0));
+        let ttl = Duration::from_millis(ttl_ms);
+        let age = Duration::from_millis(now_ms().saturating_sub(stored_ms));
+        let len = value.len();
+        let mut header = [0u8; VALUE_HEADER];
+        header.copy_from_slice(&value[..VALUE_HEADER]);
         let mut bytes = Bytes::from(value);
         let bytes = bytes.split_off(VALUE_HEADER);
-        Lookup::Hit(Arc::new(Entry::with_remaining(
+        let entry = Arc::new(Entry::with_remaining(
             bytes,
             Stamp {
                 source: Source::Redis,
                 value: stamp,
             },
             ttl,
-            remaining.min(ttl),
-        )))
+            ttl.saturating_sub(age),
+        ));
+        self.remember_near(key, header, len, &entry);
+        Lookup::Hit(entry)
+    }
+
+    fn remember_near(
+        &self,
+        key: &CacheKey,
+        header: [u8; VALUE_HEADER],
+        len: usize,
+        entry: &Arc<Entry>,
+    ) {
+        self.near.insert(
+            Arc::from(key.full()),
+            Arc::new(Near {
+                header,
+                len,
+                entry: Arc::clone(entry),
+            }),
+        );
     }
 
     /// `true` if nothing covering `key` was invalidated after `stamp`.
@@ -361,28 +470,31 @@ impl RedisStore {
             Source::Redis => {
                 let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
                 let mut value = Vec::with_capacity(VALUE_HEADER + bytes.len());
-                value.extend_from_slice(&stamp.value.to_be_bytes());
+                value.extend_from_slice(format!("{:020}", stamp.value).as_bytes());
                 value.extend_from_slice(&ttl_ms.to_be_bytes());
+                value.extend_from_slice(&now_ms().to_be_bytes());
+                let mut header = [0u8; VALUE_HEADER];
+                header.copy_from_slice(&value[..VALUE_HEADER]);
+                let len = VALUE_HEADER + bytes.len();
+                let entry = Arc::new(Entry::new(bytes.clone(), stamp, ttl));
                 value.extend_from_slice(&bytes);
-                let mut keys = vec![Self::entry_key(key).to_owned(), self.epoch_key()];
-                keys.extend(self.version_keys(key));
-                let epoch_ttl = self.epoch_ttl_ms;
+                let mut command = self.script_command(&scripts::PUT, key);
+                command
+                    .arg(stamp.value)
+                    .arg(ttl_ms)
+                    .arg(value)
+                    .arg(self.epoch_ttl_ms);
                 let stored = self
                     .call(|mut connection| async move {
-                        let mut invocation = scripts::PUT.prepare_invoke();
-                        for k in &keys {
-                            invocation.key(k);
-                        }
-                        invocation
-                            .arg(stamp.value)
-                            .arg(ttl_ms)
-                            .arg(value)
-                            .arg(epoch_ttl);
-                        invocation.invoke_async::<i64>(&mut connection).await
+                        run_script::<i64>(&scripts::PUT, &command, &mut connection).await
                     })
                     .await;
-                if stored == Some(0) {
-                    tracing::debug!(target: "cache", "value computed before an invalidation: not stored");
+                match stored {
+                    Some(1) => self.remember_near(key, header, len, &entry),
+                    Some(_) => {
+                        tracing::debug!(target: "cache", "value computed before an invalidation: not stored")
+                    }
+                    None => {}
                 }
             }
         }
@@ -485,6 +597,24 @@ impl RedisStore {
     }
 }
 
+/// Runs an `EVALSHA` command; loads the script first if Redis does not know it
+/// (after a restart, say) and tries once more.
+async fn run_script<T: redis::FromRedisValue>(
+    script: &redis::Script,
+    command: &redis::Cmd,
+    connection: &mut ConnectionManager,
+) -> redis::RedisResult<T> {
+    match command.query_async(connection).await {
+        Err(error)
+            if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+        {
+            script.load_async(connection).await?;
+            command.query_async(connection).await
+        }
+        other => other,
+    }
+}
+
 async fn probe(store: Weak<RedisStore>) {
     let mut tick = tokio::time::interval(PROBE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -502,10 +632,19 @@ async fn probe(store: Weak<RedisStore>) {
     }
 }
 
-fn read_value_header(value: &[u8]) -> Option<(u64, u64)> {
-    let stamp = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
-    let ttl = u64::from_be_bytes(value.get(8..16)?.try_into().ok()?);
-    Some((stamp, ttl))
+fn read_value_header(value: &[u8]) -> Option<(u64, u64, u64)> {
+    let stamp = std::str::from_utf8(value.get(..20)?).ok()?.parse().ok()?;
+    let field = |at: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(value.get(at..at + 8)?.try_into().ok()?))
+    };
+    Some((stamp, field(20)?, field(28)?))
+}
+
+/// Milliseconds since 1970 (for the age of Redis entries).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Why Redis refused, naming the setting at fault (never the password).

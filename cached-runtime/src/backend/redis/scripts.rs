@@ -6,13 +6,52 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// Reads an entry if it is fresh: the namespace versions are checked on the server,
+/// so the reply is one value (the entry) or one integer (the stamp to compute a new
+/// one under): one command, one round trip, one element to parse.
+///
+/// `KEYS[1]` entry, `KEYS[2]` epoch, `KEYS[3..]` the "all" version and the versions
+/// of every namespace prefix. `ARGV[1]`, `ARGV[2]`: the header and length of the
+/// copy this process already holds (empty when none); when the fresh value is that
+/// copy, the reply is the status `SAME` instead of the value, so it is not sent
+/// again. The entry's value starts with its stamp as 20 ASCII digits.
+pub(super) static READ: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local newest = 0
+for i = 3, #KEYS do
+  local version = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if version > newest then
+    newest = version
+  end
+end
+local value = redis.call('GET', KEYS[1])
+if value then
+  local stamp = tonumber(string.sub(value, 1, 20))
+  if stamp and stamp >= newest then
+    if ARGV[1] ~= '' and #value == tonumber(ARGV[2]) and string.sub(value, 1, #ARGV[1]) == ARGV[1] then
+      return {ok = 'SAME'}
+    end
+    return value
+  end
+end
+local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+if newest > epoch then
+  epoch = newest
+end
+return epoch
+",
+    )
+});
+
 /// Stores an entry unless a namespace it lives under was invalidated after the
 /// entry's stamp (the slow-miss race), and keeps the epoch alive while entries are
 /// written.
 ///
 /// `KEYS[1]` entry, `KEYS[2]` epoch, `KEYS[3..]` the "all" version and the versions
-/// of every namespace prefix of the entry's key. `ARGV[1]` stamp, `ARGV[2]` TTL in
-/// ms, `ARGV[3]` value, `ARGV[4]` epoch TTL in ms. Returns 1 if stored, 0 if stale.
+/// of every namespace prefix of the entry's key (the same keys as `READ`). `ARGV[1]`
+/// stamp, `ARGV[2]` TTL in ms, `ARGV[3]` value, `ARGV[4]` epoch TTL in ms. Returns 1
+/// if stored, 0 if stale.
 pub(super) static PUT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
