@@ -43,6 +43,17 @@
 //! `#[cached]` on a function returning a response caches *the response of the request
 //! it runs in*: put it on the handler, not on a helper the handler calls.
 //!
+//! Two rules follow from "a hit does not run the handler's body":
+//!
+//! - **Authorize in extractors**, not in the body. axum runs extractors before the
+//!   handler (and so before the cache lookup); a permission check in the body is
+//!   skipped on hits. (Entries are per identity, so a hit is never another user's
+//!   data; but an admin-only check in the body would not stop a user whose own
+//!   entry exists.)
+//! - **Read the data in the body**, not in an extractor. The race protection covers
+//!   what the body reads after the lookup; a value an extractor loaded before it
+//!   could be older than an invalidation that happened in between.
+//!
 //! # What is stored
 //!
 //! Only responses to GET (HEAD requests are answered from GET's entries), only 2xx
