@@ -1,0 +1,149 @@
+//! `redis-server` processes for tests: each on a free loopback port, stopped by PID.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `redis-server`, killed when dropped.
+pub(crate) struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    args: Vec<String>,
+}
+
+const INSTALL: &str = "redis-server is not installed: install it with `apt-get install redis-server` \
+                       (Debian/Ubuntu), or run ./scripts/test.sh, which installs it when missing";
+
+impl RedisServer {
+    /// Starts `redis-server` on a free port, with extra arguments.
+    pub(crate) fn start(extra: &[&str]) -> RedisServer {
+        for _ in 0..5 {
+            let port = free_port();
+            let args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+            if let Some(child) = spawn(port, &args) {
+                return RedisServer {
+                    child: Some(child),
+                    port,
+                    args,
+                };
+            }
+        }
+        panic!("redis-server did not start on a free port after 5 attempts");
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Kills the server (SIGKILL) and waits for it.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, with the same arguments.
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        for _ in 0..50 {
+            if let Some(child) = spawn(self.port, &self.args) {
+                self.child = Some(child);
+                return;
+            }
+        }
+        panic!("redis-server did not restart on port {}", self.port);
+    }
+
+    /// SIGSTOP: the process freezes; connections stay open, nothing answers.
+    pub(crate) fn freeze(&self) {
+        signal("-STOP", self.pid());
+    }
+
+    /// SIGCONT.
+    pub(crate) fn thaw(&self) {
+        signal("-CONT", self.pid());
+    }
+
+    /// A plain client, for looking at what the cache wrote.
+    pub(crate) async fn client(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .expect("a valid URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a connection to the test Redis")
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            signal("-CONT", child.id());
+        }
+        self.kill();
+    }
+}
+
+fn signal(which: &str, pid: u32) {
+    let _ = Command::new("kill")
+        .arg(which)
+        .arg(pid.to_string())
+        .status();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Starts the server and waits for "Ready to accept connections"; `None` if it
+/// exited (the port was taken meanwhile).
+fn spawn(port: u16, extra: &[String]) -> Option<Child> {
+    let mut child = match Command::new("redis-server")
+        .args(["--port", &port.to_string()])
+        .args(["--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args(["--daemonize", "no", "--protected-mode", "no"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("{INSTALL}"),
+        Err(e) => panic!("cannot start redis-server: {e}"),
+    };
+    let stdout = child.stdout.take()?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("Ready to accept connections") {
+                let _ = tx.send(true);
+            }
+        }
+        let _ = tx.send(false);
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(true) => Some(child),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
+}
