@@ -9,7 +9,12 @@
 //! invalidations of the namespace while N entries live under it (plus 10^4 bystander
 //! entries in another namespace); SCAN+UNLINK deletes the N entries once, in batches
 //! of 1,000, on a second connection.
-#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(
+    missing_docs,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::print_stdout
+)]
 
 #[path = "../tests/support/redis.rs"]
 mod redis_support;
@@ -35,7 +40,10 @@ async fn bystander(i: u64) -> u64 {
 fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    (us(samples[samples.len() / 2]), us(samples[samples.len() * 99 / 100]))
+    (
+        us(samples[samples.len() / 2]),
+        us(samples[samples.len() * 99 / 100]),
+    )
 }
 
 async fn time_invalidations(cache: &Cache) -> (f64, f64) {
@@ -86,7 +94,11 @@ async fn scan_unlink(redis: &mut redis::aio::MultiplexedConnection, namespace: &
             .await
             .unwrap();
         if !keys.is_empty() {
-            let _: () = redis::cmd("UNLINK").arg(&keys).query_async(redis).await.unwrap();
+            let _: () = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(redis)
+                .await
+                .unwrap();
         }
         cursor = next;
         if cursor == 0 {

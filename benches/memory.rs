@@ -30,7 +30,8 @@ fn users() -> Vec<User> {
             id: i,
             email: format!("user{i:03}@example.com"),
             first_name: ["Ada", "Grace", "Alan", "Linus", "Barbara"][i as usize % 5].into(),
-            last_name: ["Lovelace", "Hopper", "Turing", "Torvalds", "Liskov"][i as usize % 5].into(),
+            last_name: ["Lovelace", "Hopper", "Turing", "Torvalds", "Liskov"][i as usize % 5]
+                .into(),
             role: if i % 10 == 1 { "admin" } else { "user" }.into(),
             is_verified: i % 3 != 0,
             created: format!("2024-01-01T{:02}:00:00", i % 24),
@@ -70,7 +71,9 @@ fn memory(c: &mut Criterion) {
             runtime.block_on(cache.scope(list_users_miss(black_box(n))))
         })
     });
-    group.bench_function("compute_50_users_uncached", |b| b.iter(|| black_box(users())));
+    group.bench_function("compute_50_users_uncached", |b| {
+        b.iter(|| black_box(users()))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("codec");

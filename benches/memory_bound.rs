@@ -4,7 +4,12 @@
 //! ```text
 //! cargo bench --bench memory_bound
 //! ```
-#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(
+    missing_docs,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::print_stdout
+)]
 
 use cachette::{Cache, Config, cached};
 

@@ -4,7 +4,12 @@
 //! ```text
 //! cargo bench --bench stampede              # starts its own redis-server
 //! ```
-#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(
+    missing_docs,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::print_stdout
+)]
 
 #[path = "../tests/support/redis.rs"]
 mod redis_support;

@@ -445,7 +445,10 @@ async fn the_template_builders_make_the_template_keys() {
     // A query parameter never points the key away from the path argument the
     // handler reads.
     send_get(&app, "/api/keys/5?key_id=6", &auth).await;
-    assert_eq!(LAST_KEY.lock().unwrap().as_deref(), Some("fastapi-cache:apikey:42:5"));
+    assert_eq!(
+        LAST_KEY.lock().unwrap().as_deref(),
+        Some("fastapi-cache:apikey:42:5")
+    );
     send_get(&app, "/admin/users/9/keys?user_id=10", &auth).await;
     assert_eq!(
         LAST_KEY.lock().unwrap().as_deref(),

@@ -501,7 +501,9 @@ async fn query_parameters_cannot_redirect_the_key_builders() {
     // `api_key_single_key_builder` reads the path's `key_id` binding, never a
     // `key_id` in the query: each request gets the key it names in its path.
     for query in [format!("key_id={second}"), format!("key%5Fid={second}")] {
-        let answer = app.get(&format!("/api/keys/{first}?{query}"), &ada.auth()).await;
+        let answer = app
+            .get(&format!("/api/keys/{first}?{query}"), &ada.auth())
+            .await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.json["id"], first);
         let answer = app.get(&format!("/api/keys/{second}"), &ada.auth()).await;
