@@ -182,10 +182,9 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
         };
         let mut r = Response::new(body);
         *r.status_mut() = stored.status;
-        // The stored headers with HIT, the ETag and slots for the two that change:
-        // cloning it and replacing two values does not grow the map.
-        *r.headers_mut() = stored.hit_headers(cache.header_name()).clone();
-        r
+        *r.headers_mut() =
+            stored.hit_headers_at(cache.header_name(), hit.private, hit.remaining, hit.age);
+        return r;
     };
     let headers = response.headers_mut();
     headers.insert(
@@ -352,6 +351,9 @@ fn with_header(mut response: Response, name: &HeaderName, value: &'static str) -
 /// `CACHE HIT: GET /users/ (1.89ms)`: method and path only (the query may carry
 /// secrets; credentials never appear).
 fn log(status: &str, state: &RequestState) {
+    if !tracing::enabled!(target: "cache", tracing::Level::INFO) {
+        return;
+    }
     let millis = state.started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(
         target: "cache",

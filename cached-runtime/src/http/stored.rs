@@ -13,7 +13,8 @@
 //! headers, `Date`, `Age`, `Content-Length` (recomputed), and the headers the cache
 //! sets itself (`Cache-Control`, `ETag`, the `X-FastAPI-Cache` header).
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{self, HeaderName};
@@ -26,7 +27,7 @@ use crate::codec::{self, DecodeError, Kind};
 const TYPE_NAME: &str = "cachette::http::StoredResponse";
 
 /// A response as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct StoredResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
@@ -35,6 +36,18 @@ pub(crate) struct StoredResponse {
     /// `headers` plus the cache header, the ETag and placeholders for
     /// `Cache-Control` and `Age`: what a hit clones.
     hit_headers: OnceLock<HeaderMap>,
+    /// The headers of the last hit, for the `Cache-Control` and `Age` values it
+    /// carried: the next hits in the same second clone it as it is.
+    snapshot: Mutex<Option<Snapshot>>,
+}
+
+/// The full header map of a hit, for one `(private, seconds left, age)`.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    private: bool,
+    remaining: u64,
+    age: u64,
+    headers: HeaderMap,
 }
 
 /// Headers never stored (hop-by-hop, or set by the cache on every answer).
@@ -93,12 +106,46 @@ impl StoredResponse {
             body,
             etag,
             hit_headers: OnceLock::new(),
+            snapshot: Mutex::new(None),
         }
+    }
+
+    /// The headers of a hit with these `Cache-Control` and `Age` values. Hits in the
+    /// same second share one map, so a hit clones it and inserts nothing.
+    pub(crate) fn hit_headers_at(
+        &self,
+        cache_header: &HeaderName,
+        private: bool,
+        remaining: Duration,
+        age: Duration,
+    ) -> HeaderMap {
+        let (remaining, age) = (remaining.as_secs(), age.as_secs());
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = snapshot.as_ref()
+            && s.private == private
+            && s.remaining == remaining
+            && s.age == age
+        {
+            return s.headers.clone();
+        }
+        let mut headers = self.hit_headers(cache_header).clone();
+        headers.insert(
+            header::CACHE_CONTROL,
+            super::values::cache_control(private, Duration::from_secs(remaining)),
+        );
+        headers.insert(header::AGE, super::values::age(Duration::from_secs(age)));
+        *snapshot = Some(Snapshot {
+            private,
+            remaining,
+            age,
+            headers: headers.clone(),
+        });
+        headers
     }
 
     /// The headers of a hit, but for `Cache-Control` and `Age`, whose slots hold
     /// placeholders to be replaced.
-    pub(crate) fn hit_headers(&self, cache_header: &HeaderName) -> &HeaderMap {
+    fn hit_headers(&self, cache_header: &HeaderName) -> &HeaderMap {
         self.hit_headers.get_or_init(|| {
             let mut map = HeaderMap::with_capacity(self.headers.len() + 4);
             for (name, value) in &self.headers {
@@ -160,6 +207,7 @@ impl StoredResponse {
             body,
             etag,
             hit_headers: OnceLock::new(),
+            snapshot: Mutex::new(None),
         })
     }
 }
