@@ -3,7 +3,8 @@
 //! One test function, because the global cache is once per process.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+#[path = "support/logs.rs"]
+mod logs;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,7 +20,7 @@ async fn lifecycle(x: u32) -> u32 {
 
 #[tokio::test]
 async fn before_init_init_and_init_again() {
-    let logs = support::Logs::capture();
+    let logs = logs::Logs::capture();
     assert!(cachette::global().is_none());
 
     // Before init: runs uncached, warns once (not once per call), fails nothing.

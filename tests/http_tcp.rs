@@ -1,45 +1,26 @@
 //! Over a real TCP listener with a real HTTP client, with the log lines checked.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/logs.rs"]
+mod logs;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use cachette::http::CacheLayer;
 use cachette::{Cache, Config, cached};
+use logs::Logs;
 
 #[cached(expire = 120, namespace = "items")]
 async fn item(Path(id): Path<u64>) -> axum::Json<Vec<u64>> {
     axum::Json(vec![id; 3])
 }
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // Single-threaded: the connection tasks run on this thread, under this test's
 // log subscriber.
 #[tokio::test]
 async fn a_real_server_and_client() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture_here();
 
     let app = Router::new()
         .route("/items/{id}", get(item))
@@ -86,7 +67,7 @@ async fn a_real_server_and_client() {
     assert_eq!(not_modified.status(), 304);
     server.abort();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("CACHE MISS: GET /items/1 ("), "{text}");
     assert!(text.contains("CACHE HIT: GET /items/1 ("), "{text}");
     assert!(text.contains("ms)"), "{text}");

@@ -2,12 +2,14 @@
 //! request may fail, none may hang, and nothing invalidated may come back.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/redis.rs"]
 mod redis_support;
 
-use std::io::Write;
+use std::io::Write as _;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cachette::{Cache, Config, RedisHealth, cached};
@@ -151,34 +153,9 @@ async fn redis_down_at_start_up_then_back() {
 
 // --- bad settings: a clear warning naming the setting, never the password --------
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// Creates a cache with `config` and returns what it logged.
 async fn start_up_logs(config: Config) -> (Cache, String) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = logs::Logs::capture_here();
     let cache = Cache::new(config).await;
     (cache, logs.text())
 }

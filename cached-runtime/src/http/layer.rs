@@ -222,29 +222,14 @@ async fn store(
 ) -> Response {
     let (parts, body) = response.into_parts();
     if let Err(reason) = storable(&parts, pending.private, cache.credential_headers()) {
-        tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
-        if let Some(leader) = pending.leader.take() {
-            leader.publish(Published::Uncacheable);
-        }
-        return with_header(
-            Response::from_parts(parts, body),
-            cache.header_name(),
-            "MISS",
-        );
+        return not_stored(cache, pending, Response::from_parts(parts, body), reason);
     }
     let limit = usize::try_from(cache.config().max_entry_size()).unwrap_or(usize::MAX);
     let bytes = match buffer(body, limit).await {
         Buffered::Complete(bytes) => bytes,
         Buffered::Partial(body) => {
-            tracing::debug!(target: "cache", function = pending.spec.function(), "response body above CACHE_MAX_ENTRY_SIZE, failed, or has trailers: not stored");
-            if let Some(leader) = pending.leader.take() {
-                leader.publish(Published::Uncacheable);
-            }
-            return with_header(
-                Response::from_parts(parts, body),
-                cache.header_name(),
-                "MISS",
-            );
+            let reason = "the body is above CACHE_MAX_ENTRY_SIZE, failed, or has trailers";
+            return not_stored(cache, pending, Response::from_parts(parts, body), reason);
         }
     };
     let stored = StoredResponse::new(
@@ -278,6 +263,20 @@ async fn store(
     );
     response.headers_mut().remove(header::AGE);
     response
+}
+
+/// A miss whose response is not stored: waiting requests run their own handler.
+fn not_stored(
+    cache: &Cache,
+    mut pending: PendingStore,
+    response: Response,
+    reason: &str,
+) -> Response {
+    tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
+    if let Some(leader) = pending.leader.take() {
+        leader.publish(Published::Uncacheable);
+    }
+    with_header(response, cache.header_name(), "MISS")
 }
 
 /// A fresh miss answered like a hit (304 when `If-None-Match` matches), keeping the

@@ -3,7 +3,7 @@
 //! Redis failing under traffic without a request failing or stale data coming back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/redis.rs"]
+#[path = "../../../tests/support/redis.rs"]
 mod redis_support;
 mod support;
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests.
+//! Log lines captured from `tracing`, for tests that assert on what is logged.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -20,6 +20,19 @@ impl Logs {
             .with_max_level(tracing::Level::TRACE)
             .init();
         logs
+    }
+
+    /// Makes a subscriber writing into the returned buffer the default of this
+    /// thread until the guard is dropped (single-threaded tests).
+    pub(crate) fn capture_here() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
     }
 
     /// Everything logged so far.
