@@ -23,6 +23,19 @@ pub(crate) fn check(function: &ItemFn, args: &CachedArgs, params: &[Param], erro
             "#[cached] does not support variadic functions",
         ));
     }
+    if let syn::ReturnType::Type(_, ty) = &sig.output
+        && let syn::Type::Path(path) = &**ty
+        && path.qself.is_none()
+        && let Some(ident) = path.path.get_ident()
+        && sig.generics.type_params().any(|p| p.ident == *ident)
+    {
+        errors.push(syn::Error::new_spanned(
+            ty,
+            format!(
+                "#[cached] cannot tell at compile time whether `{ident}` is a `Result` or an `Option` (whose `Err` and `None` must not be cached): return a concrete shape, e.g. `Result<{ident}, E>` or `Option<{ident}>`, or `Vec<{ident}>`"
+            ),
+        ));
+    }
     if let Some(namespace) = &args.namespace
         && let Err(message) = check_namespace(&namespace.value())
     {

@@ -219,6 +219,13 @@ impl Cache {
     /// served after it returns). Any string is accepted: it is data, never a pattern.
     /// A no-op when caching is disabled.
     pub async fn invalidate_namespace(&self, namespace: &str) {
+        if namespace.split(':').count() >= crate::key::normalize::MAX_SEGMENTS {
+            tracing::warn!(
+                target: "cache",
+                segments = namespace.split(':').count(),
+                "a namespace of 32 segments or more cannot be matched segment by segment (keys keep 31 and hash the rest); only keys equal to it are invalidated"
+            );
+        }
         self.inner
             .backend
             .invalidate(&normalize_prefix(namespace))

@@ -112,7 +112,27 @@ fn value_key(cache: &Cache, spec: &'static Spec, args: &KeyArgs) -> Option<Cache
         None => Some(key::default_value_key(prefix, spec, args)),
         Some(builder) => {
             let cx = KeyContext::new(prefix, spec, args);
-            let built = builder(&cx)?;
+            let mut built = builder(&cx)?;
+            // A builder that ignored the user must not make an entry shared between
+            // users: a user argument, or the identity of the request being served
+            // (a serde-value handler), goes at the end of its key.
+            if !spec.shared() && !cx.identity_used() {
+                let identity = match args.user() {
+                    Some(user) => {
+                        let mut out = String::new();
+                        key::escape_into(&mut out, user);
+                        Some(out)
+                    }
+                    #[cfg(feature = "axum")]
+                    None => crate::http::current_identity(),
+                    #[cfg(not(feature = "axum"))]
+                    None => None,
+                };
+                if let Some(identity) = identity {
+                    built.push(':');
+                    built.push_str(&identity);
+                }
+            }
             from_builder(prefix, spec, built)
         }
     }

@@ -41,11 +41,18 @@ pub async fn invalidate_namespace(namespace: &str) {
 /// (what `user_scoped_key_builder` and `users_list_key_builder` write).
 pub async fn invalidate_user_cache(user_id: impl Display) {
     if let Some(cache) = current() {
-        cache.invalidate_namespace(&format!("user:{user_id}")).await;
-        cache
-            .invalidate_namespace(&format!("users:{user_id}"))
-            .await;
+        let id = escaped(user_id);
+        cache.invalidate_namespace(&format!("user:{id}")).await;
+        cache.invalidate_namespace(&format!("users:{id}")).await;
     }
+}
+
+/// An id as keys hold it: escaped like every key segment (`auth0|42` is stored as
+/// `auth0%7C42`), so these helpers reach the entries of any id.
+fn escaped(id: impl Display) -> String {
+    let mut out = String::new();
+    crate::key::escape_into(&mut out, &id.to_string());
+    out
 }
 
 /// Invalidates the paginated users list: namespace `users:list`.
@@ -59,7 +66,7 @@ pub async fn invalidate_users_list_cache() {
 pub async fn invalidate_api_keys_cache(user_id: impl Display) {
     if let Some(cache) = current() {
         cache
-            .invalidate_namespace(&format!("apikeys:{user_id}"))
+            .invalidate_namespace(&format!("apikeys:{}", escaped(user_id)))
             .await;
     }
 }

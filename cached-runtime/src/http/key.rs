@@ -6,11 +6,12 @@
 //! {prefix}:{namespace}[:{identity}]:{handler}:{path}:{query}[:{arguments}]
 //! ```
 //!
-//! - `identity` is present when the request carries credentials (a header of
-//!   `CACHE_CREDENTIAL_HEADERS`: `Authorization`, `Cookie`, `X-API-Key` by default) and
-//!   the handler is not declared `shared`: the user id when one is known (an argument
-//!   implementing `CacheUser`, or a `CacheIdentity` extension), otherwise `$` and a
-//!   hash of the credentials. So the first segment after the namespace is the user,
+//! - `identity` is present when the request says whose it is (it carries
+//!   credentials, a header of `CACHE_CREDENTIAL_HEADERS`: `Authorization`, `Cookie`,
+//!   `X-API-Key` by default; or the handler has an argument implementing
+//!   `CacheUser`; or the auth middleware put a `CacheIdentity` in the extensions) and
+//!   the handler is not declared `shared`: the user id when one is known, otherwise
+//!   `$` and a hash of the credentials. So the first segment after the namespace is the user,
 //!   like `user_scoped_key_builder`'s keys, and `invalidate_user_cache(id)` reaches it.
 //! - `path` is the request's original path (before `Router::nest` stripped it).
 //! - `query` is the full query string, with parameters sorted by name (the order of
@@ -19,8 +20,8 @@
 //!   already cover (an `Extension<T: Serialize>`, a user), rendered as in plain keys.
 //! - GET and HEAD share entries; only they are cached.
 //!
-//! A key builder's key gets the identity segment appended when the request carries
-//! credentials, unless the builder itself read the user (`KeyContext::user_id`).
+//! A key builder's key gets the identity segment appended in the same cases, unless
+//! the builder itself read the user (`KeyContext::user_id`).
 
 use sha2::{Digest, Sha256};
 
@@ -39,9 +40,11 @@ pub(crate) fn http_key(
 ) -> Option<(CacheKey, bool)> {
     let config = cache.config();
     let prefix = config.prefix();
-    let credentials = !spec.shared() && info.has_credentials;
     let user = args.user().or(info.identity_user());
-    let private = credentials || args.user().is_some();
+    // Per identity whenever the request says whose it is: credentials, a user
+    // argument, or a CacheIdentity from the auth middleware.
+    let identity = !spec.shared() && (info.has_credentials || user.is_some());
+    let private = identity;
     match spec.key_builder() {
         Some(builder) => {
             let cx = KeyContext::new(prefix, spec, args).with_request(info);
@@ -54,7 +57,7 @@ pub(crate) fn http_key(
                 return None;
             }
             let mut built = built?;
-            if credentials && !cx.identity_used() {
+            if identity && !cx.identity_used() {
                 built.push(':');
                 push_identity(&mut built, user, info);
             }
@@ -66,7 +69,7 @@ pub(crate) fn http_key(
             key.push(':');
             key.push_str(spec.namespace());
             key.push(':');
-            if credentials {
+            if identity {
                 push_identity(&mut key, user, info);
                 key.push(':');
             }
@@ -83,6 +86,17 @@ pub(crate) fn http_key(
             Some((CacheKey::from_string(key, prefix.len() + 1), private))
         }
     }
+}
+
+/// The identity of the request being served, as a key segment, if it has one
+/// (for keys built outside the HTTP path, by a key builder in value mode).
+pub(crate) fn identity_segment(info: &RequestInfo) -> Option<String> {
+    if !info.has_credentials && info.identity_user().is_none() {
+        return None;
+    }
+    let mut out = String::new();
+    push_identity(&mut out, info.identity_user(), info);
+    Some(out)
 }
 
 /// The user id, or `$` + a hash of the credentials.

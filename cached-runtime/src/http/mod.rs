@@ -125,4 +125,4 @@ mod values;
 pub(crate) use handler::cached;
 pub use layer::{CacheLayer, CacheService};
 pub use request::CacheIdentity;
-pub(crate) use request::{RequestInfo, claim};
+pub(crate) use request::{RequestInfo, claim, current_identity};

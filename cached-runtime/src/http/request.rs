@@ -226,6 +226,15 @@ pub(crate) fn scope<F: std::future::Future>(
     REQUEST.scope(state, future)
 }
 
+/// The identity segment of the request being served, without claiming it (for key
+/// builders of plain functions and serde-value handlers).
+pub(crate) fn current_identity() -> Option<String> {
+    REQUEST
+        .try_with(|state| super::key::identity_segment(&state.info))
+        .ok()
+        .flatten()
+}
+
 /// The current request, if the layer is serving one and no other `#[cached]`
 /// function claimed it yet.
 pub(crate) fn claim() -> Option<Arc<RequestState>> {

@@ -38,10 +38,22 @@ fn param(cx: &KeyContext<'_>, name: &str) -> Option<String> {
     #[cfg(feature = "axum")]
     if let Some(value) = cx.query_param(name) {
         let mut out = String::new();
-        escape_into(&mut out, &value);
+        escape_into(&mut out, canonical_number(&value));
         return Some(out);
     }
     None
+}
+
+/// `007` → `7`: a number the handler parses reads the same whatever its leading
+/// zeros, and must key (and be invalidated) the same.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+fn canonical_number(value: &str) -> &str {
+    if value.len() > 1 && value.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = value.trim_start_matches('0');
+        if trimmed.is_empty() { "0" } else { trimmed }
+    } else {
+        value
+    }
 }
 
 fn escaped(value: &str) -> String {
@@ -192,6 +204,19 @@ mod tests {
         assert_eq!(
             with(&none, Some("/users/?user_id=7"), users_list_key_builder),
             "fastapi-cache:user:7:single"
+        );
+        // Leading zeros: the same number, the same key (and invalidation target).
+        assert_eq!(
+            with(&none, Some("/users/?user_id=007"), users_list_key_builder),
+            "fastapi-cache:user:7:single"
+        );
+        assert_eq!(
+            with(
+                &none,
+                Some("/users/?page=00&size=0050"),
+                users_list_key_builder
+            ),
+            "fastapi-cache:user:list:page:0:size:50"
         );
         assert_eq!(
             with(

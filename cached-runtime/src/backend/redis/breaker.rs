@@ -90,16 +90,39 @@ impl Breaker {
         opened
     }
 
-    /// Closes the breaker (after the replay and the flush).
-    pub(super) fn close(&self) {
+    /// Closes the breaker if no invalidation waits to be replayed; `true` if it did.
+    /// Holding the pending lock while closing makes this atomic with
+    /// [`Breaker::remember_if_open`].
+    pub(super) fn close_if_nothing_pending(&self) -> bool {
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.all || !pending.namespaces.is_empty() {
+            return false;
+        }
         self.failures.store(0, Ordering::Relaxed);
         self.open.store(false, Ordering::Release);
+        drop(pending);
         self.health.send_replace(RedisHealth::Up);
+        true
+    }
+
+    /// Remembers an invalidation for the replay if the breaker is open; `false`
+    /// (and nothing remembered) if it is closed.
+    pub(super) fn remember_if_open(&self, prefix: Option<&str>) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.open.load(Ordering::Acquire) {
+            return false;
+        }
+        Self::push(&mut pending, prefix);
+        true
     }
 
     /// Remembers an invalidation for the replay (`None`: everything).
     pub(super) fn remember(&self, prefix: Option<&str>) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::push(&mut pending, prefix);
+    }
+
+    fn push(pending: &mut Pending, prefix: Option<&str>) {
         match prefix {
             None => pending.all = true,
             Some(_) if pending.all => {}
@@ -147,9 +170,13 @@ mod tests {
         assert!(b.failure());
         assert!(b.is_open());
         assert_eq!(*health.borrow(), RedisHealth::Down);
-        b.close();
+        assert!(b.remember_if_open(Some("user:1")));
+        assert!(!b.close_if_nothing_pending(), "an invalidation waits");
+        b.take_pending();
+        assert!(b.close_if_nothing_pending());
         assert!(!b.is_open());
         assert_eq!(*health.borrow(), RedisHealth::Up);
+        assert!(!b.remember_if_open(Some("user:2")), "closed: go to Redis");
     }
 
     #[test]

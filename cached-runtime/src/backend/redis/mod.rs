@@ -19,9 +19,13 @@
 //! outlive every entry they could make stale (entries live at most `CACHE_MAX_TTL`,
 //! and an entry is only written if it is fresh at that moment). The epoch can only
 //! expire when nothing was written for twice the longest TTL, by which time every
-//! entry is gone. Version keys must not be evicted early: run Redis with
-//! `maxmemory-policy noeviction` (or give the cache its own Redis); a warning at
-//! start-up says so when the policy is `allkeys-*`.
+//! entry is gone. The epoch never drops below the server clock in microseconds, so
+//! after a restart without persistence or a flush, values stamped before cannot pass
+//! for newer than invalidations made after (and a value computed under the lost
+//! epoch is refused). Version keys must not be evicted early: every key the cache
+//! writes has a TTL, so any eviction policy but `noeviction` may take them; run the
+//! cache's Redis with `maxmemory-policy noeviction` (or enough memory). A warning at
+//! start-up says so otherwise.
 //!
 //! # One round trip per lookup
 //!
@@ -218,16 +222,24 @@ impl RedisStore {
             return;
         };
         let mut command = redis::cmd("CONFIG");
-        command.arg("GET").arg("maxmemory-policy");
+        command.arg("GET").arg("maxmemory*");
         let query = command.query_async::<Vec<String>>(&mut connection);
-        if let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await
-            && let Some(policy) = reply.get(1)
-            && policy.starts_with("allkeys")
-        {
+        let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await else {
+            return;
+        };
+        let setting = |name: &str| {
+            reply
+                .chunks(2)
+                .find(|pair| pair.first().is_some_and(|n| n == name))
+                .and_then(|pair| pair.get(1).cloned())
+        };
+        let limited = setting("maxmemory").is_some_and(|m| m != "0");
+        let policy = setting("maxmemory-policy").unwrap_or_default();
+        if limited && policy != "noeviction" {
             tracing::warn!(
                 target: "cache",
                 policy = %policy,
-                "Redis may evict any key under memory pressure, including the cache's namespace versions, which would let invalidated entries be served again; use maxmemory-policy noeviction (or volatile-*) for the cache's Redis"
+                "under memory pressure this Redis may evict the cache's namespace versions (every key the cache writes has a TTL), which would let invalidated entries be served again; use maxmemory-policy noeviction for the cache's Redis, or give it memory to spare"
             );
         }
     }
@@ -320,6 +332,7 @@ impl RedisStore {
     fn failed(&self, what: &str) {
         tracing::debug!(target: "cache", url = %self.url_for_logs, error = what, "Redis call failed");
         if self.breaker.failure() {
+            self.fallback_opened();
             tracing::warn!(
                 target: "cache",
                 url = %self.url_for_logs,
@@ -332,8 +345,16 @@ impl RedisStore {
 
     /// Opens the breaker (if it is not) and makes sure a probe runs.
     fn trip(&self) {
-        self.breaker.trip();
+        if self.breaker.trip() {
+            self.fallback_opened();
+        }
         self.start_probe();
+    }
+
+    /// The fallback starts every outage empty: whatever it held from an earlier
+    /// one missed the invalidations other instances made since.
+    fn fallback_opened(&self) {
+        self.fallback.flush();
     }
 
     fn start_probe(&self) {
@@ -507,17 +528,15 @@ impl RedisStore {
             Some(prefix) => self.fallback.invalidate(prefix),
             None => self.fallback.flush(),
         }
-        if self.breaker.is_open() {
+        // Remembered only while the breaker is open, checked under the same lock
+        // the probe closes it under: either the probe replays it before closing,
+        // or the breaker is closed and it goes to Redis now.
+        if self.breaker.remember_if_open(prefix) {
             tracing::info!(
                 target: "cache",
                 namespace = prefix.unwrap_or("*"),
                 "Redis is down: invalidation applied locally, to be replayed to Redis"
             );
-            self.breaker.remember(prefix);
-            if !self.breaker.is_open() {
-                // The breaker closed meanwhile: replay now, not later.
-                self.replay().await;
-            }
             return;
         }
         if !self.invalidate_remote(prefix).await {
@@ -583,17 +602,22 @@ impl RedisStore {
         if !matches!(tokio::time::timeout(self.timeout, ping).await, Ok(Ok(_))) {
             return false;
         }
-        if !self.replay().await {
-            return false;
-        }
         // The fallback missed other instances' invalidations: it must not serve
         // again after a later outage.
         self.fallback.flush();
-        self.breaker.close();
-        // Invalidations remembered while we were closing.
-        self.replay().await;
-        tracing::info!(target: "cache", url = %self.url_for_logs, "Redis answers again; serving from Redis");
-        true
+        // Close only once nothing is left to replay (checked under the lock that
+        // invalidations remember under), so no invalidation returns before Redis
+        // has it while lookups already go to Redis.
+        for _ in 0..10 {
+            if !self.replay().await {
+                return false;
+            }
+            if self.breaker.close_if_nothing_pending() {
+                tracing::info!(target: "cache", url = %self.url_for_logs, "Redis answers again; serving from Redis");
+                return true;
+            }
+        }
+        false
     }
 }
 

@@ -56,6 +56,12 @@ pub(super) static PUT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local stamp = tonumber(ARGV[1])
+local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stamp > epoch then
+  -- Stamped under an epoch this Redis no longer has (a restart without
+  -- persistence, a flush): the value may predate invalidations made since.
+  return 0
+end
 for i = 3, #KEYS do
   local version = tonumber(redis.call('GET', KEYS[i]) or '0')
   if version > stamp then
@@ -71,20 +77,30 @@ return 1
 
 /// Records a new version for one namespace prefix (or for "all"): one write,
 /// whatever the number of entries. The version is taken from the epoch, which only
-/// grows; if the epoch was lost, it is moved past the namespace's last version.
+/// grows and is never below the server's clock in microseconds: if the epoch was
+/// lost (a restart without persistence, a flush, an eviction), it starts again
+/// above every stamp issued before, so no value read before the loss can pass for
+/// newer than an invalidation made after it. (Lua numbers are doubles: exact up to
+/// 2^53 µs, the year 2255.)
 ///
 /// `KEYS[1]` epoch, `KEYS[2]` version key. `ARGV[1]` version TTL in ms, `ARGV[2]`
 /// epoch TTL in ms. Returns the new version.
 pub(super) static INVALIDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local version = redis.call('INCR', KEYS[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local version = tonumber(redis.call('INCR', KEYS[1]))
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if version < now then
+  version = now
+end
 if version <= current then
   version = current + 1
-  redis.call('SET', KEYS[1], version)
 end
-redis.call('SET', KEYS[2], version, 'PX', ARGV[1])
+local text = string.format('%.0f', version)
+redis.call('SET', KEYS[1], text)
+redis.call('SET', KEYS[2], text, 'PX', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return version
 ",
