@@ -85,14 +85,17 @@
 //!
 //! # Whose entry it is
 //!
-//! Private by default: a request that carries credentials (a header listed in
-//! `CACHE_CREDENTIAL_HEADERS`: `Authorization`, `Cookie`, `X-API-Key`) gets an entry
-//! of its own identity, unless the handler says `#[cached(shared)]`. The identity is
-//! the user id when it is known (an argument implementing
-//! [`CacheUser`](crate::CacheUser), or a [`CacheIdentity`] your auth middleware put in
-//! the request extensions), else a hash of the credentials. Such entries are sent
-//! with `Cache-Control: private`. Key formats are described in the `key` module of
-//! this crate's source and in [`crate::key`].
+//! Private by default: a request that says whose it is gets an entry of that
+//! identity, unless the handler says `#[cached(shared)]`. A request says whose it is
+//! when it carries credentials (a header listed in `CACHE_CREDENTIAL_HEADERS`:
+//! `Authorization`, `Cookie`, `X-API-Key`), when the handler has an argument
+//! implementing [`CacheUser`](crate::CacheUser), or when your auth middleware put a
+//! [`CacheIdentity`] in the request extensions. The identity is the user id when one
+//! is known, else a hash of the credentials; a key builder that did not read the user
+//! ([`KeyContext::user_id`](crate::KeyContext::user_id)) gets it appended to its key.
+//! Such entries are sent with `Cache-Control: private`. The same rule holds for
+//! handlers returning serde values (cached as values). Key formats are described in
+//! [`crate::key`].
 //!
 //! # Concurrent requests on the same key
 //!
