@@ -166,6 +166,6 @@ pub(crate) use request::{RequestInfo, claim, current_identity};
 // For functions cached as values whose arguments only the request covers.
 #[allow(unused_imports)]
 pub(crate) use {
-    key::push_request_part,
+    key::{identity_segment, push_request_part},
     request::{RequestState, current_request},
 };
