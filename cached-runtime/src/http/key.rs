@@ -3,26 +3,60 @@
 //! The default key of a cached handler is
 //!
 //! ```text
-//! {prefix}:{namespace}[:{identity}]:{handler}:{path}:{query}[:{arguments}]
+//! {prefix}:{namespace}[:{identity}]:{handler}:{target}:{query}[:{arguments}]
 //! ```
+//!
+//! It covers everything a handler can observe of the request through its key-relevant
+//! arguments (`Uri`, `OriginalUri`, `Method`, `Path<T>`, `Query<T>`, ...): the
+//! request target, the raw query and the identity; the method only as far as it can
+//! differ between cached requests (GET and HEAD share entries by design; a HEAD
+//! request is answered with GET's headers and no body).
 //!
 //! - `identity` is present when the request says whose it is (it carries
 //!   credentials, a header of `CACHE_CREDENTIAL_HEADERS`: `Authorization`, `Cookie`,
 //!   `X-API-Key` by default; or the handler has an argument implementing
 //!   `CacheUser`; or the auth middleware put a `CacheIdentity` in the extensions) and
 //!   the handler is not declared `shared`: the user id when one is known, otherwise
-//!   `$` and a hash of the credentials. So the first segment after the namespace is the user,
-//!   like `user_scoped_key_builder`'s keys, and `invalidate_user_cache(id)` reaches it.
-//! - `path` is the request's original path (before `Router::nest` stripped it).
-//! - `query` is the full query string, with parameters sorted by name (the order of
-//!   repeated parameters is kept, as handlers may depend on it).
+//!   `$` and a hash of the credentials. So the first segment after the namespace is
+//!   the user, like `user_scoped_key_builder`'s keys, and `invalidate_user_cache(id)`
+//!   reaches it.
+//! - `target` is the request's original URI (before `Router::nest` stripped a
+//!   prefix) without its query. For an origin-form target (`GET /users/42`, what
+//!   HTTP/1.1 clients send) it is the escaped path, `/users/42`. When the URI has an
+//!   authority (an absolute-form target `GET http://host/path`, which hyper keeps,
+//!   and every HTTP/2 request, whose URI hyper builds from `:scheme` and
+//!   `:authority`) it is `{scheme}~{authority}~{path}`, each part escaped:
+//!   `http~example.com~/users/42`, because a handler taking `Uri` sees them. The
+//!   escaper never emits a raw `~`, so the two forms cannot meet. The price: an
+//!   HTTP/2 request and an HTTP/1.1 request for the same path, or requests naming
+//!   the host differently (`localhost:3000`, `127.0.0.1:3000`), fill separate
+//!   entries.
+//! - `query` is the raw query, byte for byte: each byte outside the key escaper's
+//!   allow-list is `%XX`-escaped, except `=` and `&`, which stay as they are for
+//!   readability (`page=2&size=10`). Nothing is decoded or sorted: a handler reading
+//!   `Uri`, `OriginalUri`, `RawQuery` or `Query<Vec<(String, String)>>` observes
+//!   the order and the encoding (`?q=a+b` is not `?q=a%20b`, `?sig=%FE` is not
+//!   `?sig=%FF`). So reordered or differently encoded queries fill separate
+//!   entries: fewer hits, never a wrong one. An absent query is an empty segment,
+//!   an empty one (`/users?`) is `?` (the escaper never emits a raw `?`).
 //! - `arguments` are the handler's key-relevant arguments that the URI does not
 //!   already cover (an `Extension<T: Serialize>`, a user), rendered as in plain keys.
 //! - GET and HEAD share entries; only they are cached.
 //!
+//! Not in the key: request headers other than the credentials, including `Host`. A
+//! handler can only read headers through an argument that is not key-relevant
+//! (`HeaderMap`, `TypedHeader`, axum-extra's `Host`), which `#[cached]` refuses
+//! unless it is listed in `skip(..)`: skipping it says the response does not depend
+//! on it. A response that does should get a key builder reading
+//! `KeyContext::header`, or `Vary` on the header (which keeps it out of the cache).
+//!
 //! A key builder's key gets the identity segment appended in the same cases, unless
 //! the builder itself read the user (`KeyContext::user_id`).
+//!
+//! [`push_request_part`] renders the same request segments, with the method, for
+//! keys of values computed from the request (`{method}:{target}:{query}`).
 
+use http::Uri;
 use sha2::{Digest, Sha256};
 
 use super::request::RequestInfo;
@@ -75,9 +109,9 @@ pub(crate) fn http_key(
             }
             key.push_str(spec.function());
             key.push(':');
-            escape_into(&mut key, info.uri.path());
+            push_target(&mut key, &info.uri);
             key.push(':');
-            push_query(&mut key, info.uri.query().unwrap_or(""));
+            push_query(&mut key, info.uri.query());
             let uncovered = args.uncovered();
             if !uncovered.is_empty() {
                 key.push(':');
@@ -86,6 +120,54 @@ pub(crate) fn http_key(
             Some((CacheKey::from_string(key, prefix.len() + 1), private))
         }
     }
+}
+
+/// What a handler can observe of the request line, as three `:`-separated segments
+/// without `:` inside them: `{method}:{target}:{query}`, e.g. `GET:/users/42:page=2`,
+/// `GET:http~example.com~/users/42:` (see the [module docs](self) for `target` and
+/// `query`). The method is escaped verbatim: unlike HTTP entries, values computed
+/// from a `Method` argument differ between GET and HEAD.
+#[allow(
+    dead_code,
+    reason = "the value path keys functions whose arguments only the request covers"
+)]
+pub(crate) fn push_request_part(out: &mut String, info: &RequestInfo) {
+    escape_into(out, info.method.as_str());
+    out.push(':');
+    push_target(out, &info.uri);
+    out.push(':');
+    push_query(out, info.uri.query());
+}
+
+/// The request target without the query: the escaped path, or
+/// `{scheme}~{authority}~{path}` (each escaped) when the URI has an authority.
+fn push_target(out: &mut String, uri: &Uri) {
+    if let Some(authority) = uri.authority() {
+        escape_into(out, uri.scheme_str().unwrap_or(""));
+        out.push('~');
+        escape_into(out, authority.as_str());
+        out.push('~');
+    }
+    escape_into(out, uri.path());
+}
+
+/// The raw query: nothing for none, `?` for an empty one, else its bytes escaped
+/// with `=` and `&` kept (readable, and still injective: a `%`, `=` or `&` of the
+/// query itself is `%25`, `=` or `&`, never anything else).
+fn push_query(out: &mut String, query: Option<&str>) {
+    let Some(mut rest) = query else {
+        return;
+    };
+    if rest.is_empty() {
+        out.push('?');
+        return;
+    }
+    while let Some(at) = rest.find(['&', '=']) {
+        escape_into(out, &rest[..at]);
+        out.push_str(&rest[at..=at]);
+        rest = &rest[at + 1..];
+    }
+    escape_into(out, rest);
 }
 
 /// The identity of the request being served, as a key segment, if it has one
@@ -120,91 +202,174 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
     }
 }
 
-/// The query string, canonical: pairs decoded, sorted by name (stable), re-escaped.
-fn push_query(out: &mut String, query: &str) {
-    if query.is_empty() {
-        return;
-    }
-    let mut pairs: Vec<(String, String)> = query_pairs(query).collect();
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        escape_into(out, name);
-        out.push('=');
-        escape_into(out, value);
-    }
-}
-
-/// `a=1&b=x%20y&c` → (a, 1), (b, x y), (c, ""), form-decoded (`+` is a space).
-pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(name), decode(value))
-    })
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    fn query(q: &str) -> String {
+    fn part_of(method: &str, uri: Uri) -> String {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(())
+            .unwrap();
+        let mut out = String::new();
+        push_request_part(&mut out, &RequestInfo::new(&request, &[], false));
+        out
+    }
+
+    fn part(method: &str, uri: &str) -> String {
+        part_of(method, uri.parse().unwrap())
+    }
+
+    fn query(q: Option<&str>) -> String {
         let mut s = String::new();
         push_query(&mut s, q);
         s
     }
 
+    /// The layout, pinned: `{method}:{target}:{query}`.
     #[test]
-    fn queries_are_canonical_and_order_insensitive() {
-        assert_eq!(query("b=2&a=1"), query("a=1&b=2"));
-        assert_eq!(query("a=1&b=2"), "a=1&b=2");
-        assert_eq!(query(""), "");
-        assert_eq!(query("q=a+b"), query("q=a%20b"));
-        assert_eq!(query("q=a%3Ab"), "q=a%3Ab");
-        // Repeated parameters keep their relative order.
-        assert_ne!(query("t=a&t=b"), query("t=b&t=a"));
-        // Structure cannot be forged with escapes.
-        assert_ne!(query("a=1%26b%3D2"), query("a=1&b=2"));
-        assert!(!query("x=:&y=*").contains(':'));
+    fn request_part_layout() {
+        assert_eq!(part("GET", "/users/42?page=2"), "GET:/users/42:page=2");
+        assert_eq!(part("GET", "/users/42"), "GET:/users/42:");
+        assert_eq!(part("GET", "/users/42?"), "GET:/users/42:?");
+        assert_eq!(part("HEAD", "/"), "HEAD:/:");
+        assert_eq!(
+            part("GET", "http://evil.example/page?x=1"),
+            "GET:http~evil.example~/page:x=1"
+        );
+        assert_eq!(
+            part("GET", "https://user@[::1]:8443/a%20b"),
+            "GET:https~user@%5B%3A%3A1%5D%3A8443~/a%2520b:"
+        );
+        // Authority-form (CONNECT): an authority without a scheme or path.
+        assert_eq!(
+            part("CONNECT", "example.com:443"),
+            "CONNECT:~example.com%3A443~:"
+        );
+        assert_eq!(part("OPTIONS", "*"), "OPTIONS:%2A:");
+        // Extension methods are tokens, escaped like any segment.
+        assert_eq!(part("M*X", "/"), "M%2AX:/:");
+        for uri in ["/a:b?c:d", "http://h:1/p:q?r:s", "*"] {
+            assert_eq!(part("GET", uri).matches(':').count(), 2, "{uri}");
+        }
     }
 
+    static ITEM: Spec = Spec::new("items", "item", "app::items", None, None, false);
+
+    fn http(uri: &str, headers: &[(&str, &str)], args: &KeyArgs) -> String {
+        let cache = Cache::in_memory(crate::Config::memory());
+        let mut request = http::Request::builder().uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(()).unwrap();
+        let info = RequestInfo::new(&request, cache.credential_headers(), false);
+        let (key, _) = http_key(&cache, &ITEM, args, &info).unwrap();
+        key.full().to_owned()
+    }
+
+    /// The layout of HTTP keys, pinned: origin-form keys are what they were before
+    /// the target and query were keyed verbatim (for sorted, plain queries).
     #[test]
-    fn decoding_is_total() {
-        assert_eq!(decode("%"), "%");
-        assert_eq!(decode("%4"), "%4");
-        assert_eq!(decode("%zz"), "%zz");
-        assert_eq!(decode("%41"), "A");
-        assert_eq!(decode("%ff"), "\u{fffd}");
+    fn http_key_layout() {
+        let none = KeyArgs::new();
+        assert_eq!(
+            http("/items/1?page=2&size=10", &[], &none),
+            "fastapi-cache:items:item:/items/1:page=2&size=10"
+        );
+        assert_eq!(
+            http("/items/1", &[], &none),
+            "fastapi-cache:items:item:/items/1:"
+        );
+        assert_eq!(
+            http("http://evil.example/items/1?b=2&a=1", &[], &none),
+            "fastapi-cache:items:item:http~evil.example~/items/1:b=2&a=1"
+        );
+        let with_credentials = http("/items/1", &[("authorization", "Bearer t")], &none);
+        let (front, back) = with_credentials.split_at("fastapi-cache:items:$".len());
+        assert_eq!(front, "fastapi-cache:items:$");
+        assert_eq!(&back[32..], ":item:/items/1:");
+        let mut user = KeyArgs::new();
+        user.push_user("user", Some("42".to_owned()));
+        user.push_value_covered("id", &1u64, true);
+        assert_eq!(
+            http("/items/1?", &[], &user),
+            "fastapi-cache:items:42:item:/items/1:?:42"
+        );
+    }
+
+    /// The raw query, byte for byte: no decoding, no sorting.
+    #[test]
+    fn queries_are_keyed_verbatim() {
+        assert_eq!(query(None), "");
+        assert_eq!(query(Some("")), "?");
+        assert_eq!(query(Some("a=1&b=2")), "a=1&b=2");
+        assert_eq!(query(Some("b=2&a=1")), "b=2&a=1");
+        assert_eq!(query(Some("q=a+b")), "q=a%2Bb");
+        assert_eq!(query(Some("q=a%20b")), "q=a%2520b");
+        assert_eq!(query(Some("sig=%FE")), "sig=%25FE");
+        assert_eq!(query(Some("sig=%FF")), "sig=%25FF");
+        assert_eq!(query(Some("x=:&y=*&z=?~")), "x=%3A&y=%2A&z=%3F%7E");
+        assert_eq!(query(Some("=&&=")), "=&&=");
+        assert_eq!(query(Some("caf\u{e9}")), "caf%C3%A9");
+        // Structure cannot be forged with escapes.
+        assert_ne!(query(Some("a=1%26b%3D2")), query(Some("a=1&b=2")));
+    }
+
+    /// Distinct targets and queries give distinct segments, whatever their bytes.
+    #[test]
+    fn request_parts_are_injective() {
+        let targets = [
+            "/",
+            "/p",
+            "/p/",
+            "//p",
+            "/p~q",
+            "/p%7Eq",
+            "/%2A",
+            "*",
+            "/http~h~/p",
+        ];
+        let authorities = [
+            None,
+            Some("http://h"),
+            Some("https://h"),
+            Some("http://h:80"),
+            Some("http://u@h"),
+            Some("http://h~"),
+        ];
+        let queries = [
+            "", "?", "?a", "?a=", "?a=1&b=2", "?b=2&a=1", "?a%3D1", "?%3F", "?~", "?%7E", "?q=a+b",
+            "?q=a%20b", "?q=a%2Bb", "?sig=%FE", "?sig=%FF", "?a&", "?&a",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for authority in authorities {
+            for target in targets {
+                for q in queries {
+                    let uri = match authority {
+                        Some(a) if target.starts_with('/') => format!("{a}{target}{q}"),
+                        Some(_) => continue,
+                        None => format!("{target}{q}"),
+                    };
+                    let Ok(parsed) = uri.parse::<Uri>() else {
+                        continue;
+                    };
+                    let key = part_of("GET", parsed.clone());
+                    let observed = (
+                        parsed.scheme_str().map(str::to_owned),
+                        parsed.authority().map(|a| a.as_str().to_owned()),
+                        parsed.path().to_owned(),
+                        parsed.query().map(str::to_owned),
+                    );
+                    if let Some(previous) = seen.insert(key.clone(), observed.clone()) {
+                        assert_eq!(previous, observed, "{key} stands for both");
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 400, "{}", seen.len());
+        assert_ne!(part("GET", "/p"), part("HEAD", "/p"));
     }
 }

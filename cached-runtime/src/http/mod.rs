@@ -3,6 +3,7 @@
 //! # Contents
 //! - [Set-up](#set-up)
 //! - [What is stored](#what-is-stored)
+//! - [What the key covers](#what-the-key-covers)
 //! - [Response headers](#response-headers)
 //! - [Conditional requests](#conditional-requests)
 //! - [Request `Cache-Control`](#request-cache-control)
@@ -61,6 +62,39 @@
 //! `no-cache`, says `private` for an entry shared between users, or `Vary`s on a header
 //! the key does not cover. A body above `CACHE_MAX_ENTRY_SIZE` is sent but not stored.
 //! So an `Err` that becomes a 404 is never stored.
+//!
+//! # What the key covers
+//!
+//! A hit must be what the handler would have computed, so the key covers everything
+//! a handler can observe of the request through its arguments:
+//!
+//! - **the target**: the original path (before `Router::nest` stripped a prefix),
+//!   and the scheme and authority when the request URI has them. HTTP/1.1 clients
+//!   send only the path (`GET /page`), but an absolute-form target
+//!   (`GET http://host/page`, which hyper keeps) and every HTTP/2 request (whose URI
+//!   hyper builds from `:scheme` and `:authority`) give a handler taking `Uri` the
+//!   scheme and authority too. So the same path over HTTP/1.1 and HTTP/2, or under
+//!   two host names, fills separate entries;
+//! - **the raw query, byte for byte**: not decoded, not sorted, since a handler
+//!   reading `Uri`, `OriginalUri`, `RawQuery` or `Query<Vec<(String, String)>>`
+//!   sees the order and the encoding. `?a=1&b=2` and `?b=2&a=1`, `?q=a+b` and
+//!   `?q=a%20b` are separate entries: fewer hits for reordered queries, the price of
+//!   never serving one request's response to another. (Key builders read decoded
+//!   parameters with [`KeyContext::query_param`](crate::KeyContext::query_param),
+//!   which returns what `Query<T>` sees: form-decoded, invalid UTF-8 replaced, the
+//!   last value of a repeated name);
+//! - **the identity** (see [below](#whose-entry-it-is)), and the handler's other
+//!   key-relevant arguments (an `Extension<T>`, a user);
+//! - **the method** only as far as cached requests differ: GET and HEAD share
+//!   entries, and only they are cached.
+//!
+//! Request headers other than the credentials, `Host` included, are not in the key:
+//! a handler can only read them through an argument that is not key-relevant
+//! (`HeaderMap`, `TypedHeader`, axum-extra's `Host`), which `#[cached]` accepts only
+//! in `skip(..)`, and skipping it says the response does not depend on it. If it
+//! does, use a key builder that reads
+//! [`KeyContext::header`](crate::KeyContext::header), or send `Vary` on the header
+//! (such a response is not stored). The exact format is in [`crate::key`].
 //!
 //! # Response headers
 //!
@@ -129,3 +163,9 @@ pub(crate) use handler::cached;
 pub use layer::{CacheLayer, CacheService};
 pub use request::CacheIdentity;
 pub(crate) use request::{RequestInfo, claim, current_identity};
+// For functions cached as values whose arguments only the request covers.
+#[allow(unused_imports)]
+pub(crate) use {
+    key::{identity_segment, push_request_part},
+    request::{RequestState, current_request},
+};

@@ -131,11 +131,54 @@ impl RequestInfo {
         self.credentials.iter().map(|(n, v)| (n.as_str(), v))
     }
 
-    /// The first value of query parameter `name`, percent-decoded.
+    /// Query parameter `name` as axum's `Query<T>` sees it: form-decoded (`+` is a
+    /// space, `%XX` a byte, invalid UTF-8 replaced by U+FFFD, as `serde_urlencoded`
+    /// does), and the *last* value when the name repeats, like a
+    /// `Query<HashMap<..>>` (a `Query` of a struct rejects a repeated field, and
+    /// Starlette's `query_params.get` also takes the last value).
     pub(crate) fn query_param(&self, name: &str) -> Option<String> {
-        super::key::query_pairs(self.uri.query()?)
-            .find(|(k, _)| k == name)
+        query_pairs(self.uri.query()?)
+            .filter(|(k, _)| k == name)
+            .last()
             .map(|(_, v)| v)
+    }
+}
+
+/// `a=1&b=x%20y&c` → (a, 1), (b, x y), (c, ""), form-decoded (`+` is a space).
+fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(name), decode(value))
+    })
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -235,6 +278,16 @@ pub(crate) fn current_identity() -> Option<String> {
         .flatten()
 }
 
+/// The request the layer is serving, without claiming it (for functions cached as
+/// values, which key by the request's target, query and identity).
+#[allow(
+    dead_code,
+    reason = "the value path keys functions whose arguments only the request covers"
+)]
+pub(crate) fn current_request() -> Option<Arc<RequestState>> {
+    REQUEST.try_with(Arc::clone).ok()
+}
+
 /// The current request, if the layer is serving one and no other `#[cached]`
 /// function claimed it yet.
 pub(crate) fn claim() -> Option<Arc<RequestState>> {
@@ -242,4 +295,50 @@ pub(crate) fn claim() -> Option<Arc<RequestState>> {
         .try_with(|state| (!state.claimed.swap(true, Ordering::AcqRel)).then(|| Arc::clone(state)))
         .ok()
         .flatten()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn param(uri: &str, name: &str) -> Option<String> {
+        let request = Request::builder().uri(uri).body(()).unwrap();
+        RequestInfo::new(&request, &[], false).query_param(name)
+    }
+
+    #[test]
+    fn query_params_read_like_axum_query() {
+        assert_eq!(param("/?a=1&b=x%20y&c", "b").as_deref(), Some("x y"));
+        assert_eq!(param("/?a=1&c", "c").as_deref(), Some(""));
+        assert_eq!(param("/?q=a+b%2B", "q").as_deref(), Some("a b+"));
+        assert_eq!(param("/?page=1&page=2", "page").as_deref(), Some("2"));
+        assert_eq!(param("/?a%3D=1", "a=").as_deref(), Some("1"));
+        assert_eq!(param("/?a=1=2", "a").as_deref(), Some("1=2"));
+        assert_eq!(param("/?a=1", "b"), None);
+        assert_eq!(param("/", "a"), None);
+    }
+
+    #[test]
+    fn decoding_is_total() {
+        assert_eq!(decode("%"), "%");
+        assert_eq!(decode("%4"), "%4");
+        assert_eq!(decode("%zz"), "%zz");
+        assert_eq!(decode("%41"), "A");
+        assert_eq!(decode("%ff"), "\u{fffd}");
+    }
+
+    #[tokio::test]
+    async fn the_current_request_is_not_claimed() {
+        assert!(current_request().is_none());
+        let request = Request::builder().uri("/a").body(()).unwrap();
+        let state = RequestState::new(RequestInfo::new(&request, &[], false));
+        scope(Arc::clone(&state), async {
+            let seen = current_request().map(|s| s.info.uri.clone());
+            assert_eq!(seen, Some(Uri::from_static("/a")));
+            assert!(claim().is_some(), "current_request claimed the request");
+            assert!(current_request().is_some());
+        })
+        .await;
+    }
 }
