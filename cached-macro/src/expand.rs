@@ -1,21 +1,38 @@
 //! Generating the cached function.
 //!
 //! ```text
-//! #[cached(expire = 60, namespace = "user")]
-//! async fn get_user(id: u64) -> Result<User, Error> { body }
+//! #[cached(expire = 60, namespace = "user", skip(db))]
+//! async fn get_user(Ctx { db, tenant }: Ctx, id: u64) -> Result<User, Error> { body }
 //! ```
 //! becomes, in essence,
 //! ```text
-//! async fn get_user(id: u64) -> Result<User, Error> {
+//! async fn get_user(__cachette_arg0: Ctx, id: u64) -> Result<User, Error> {
 //!     static __CACHETTE_SPEC: Spec = Spec::new("user", "get_user", module_path!(), Some(60), None, false);
-//!     let __cachette_args = if active() { /* render key arguments */ Some(args) } else { None };
-//!     let __cachette_fut = async move { body };
+//!     let __cachette_args = if active() {
+//!         cold(|| {
+//!             // The function's path as called: `Self`, trait and generic arguments
+//!             // included (see `key::function` in the runtime).
+//!             let mut args = KeyArgs::new(function_path(&|| ()));
+//!             // A pattern: each binding not skipped, matched by reference.
+//!             let Ctx { db, tenant } = &__cachette_arg0;
+//!             key_binding(.., |args| KeyProbe(tenant).key_arg(args, "tenant"));
+//!             KeyProbe(&id).key_arg(&mut args, "id");
+//!             Some(Box::new(args))
+//!         })
+//!     } else {
+//!         None
+//!     };
+//!     let __cachette_fut = async move { let Ctx { db, tenant } = __cachette_arg0; body };
 //!     match __cachette_args {
-//!         None => __cachette_fut.await,                       // disabled: one atomic load
-//!         Some(args) => cached(&__CACHETTE_SPEC, args, strategy, __cachette_fut).await,
+//!         None => __cachette_fut.await,                  // disabled: one atomic load
+//!         Some(args) => cached(&__CACHETTE_SPEC, args, strategy, put, __cachette_fut).await,
 //!     }
 //! }
 //! ```
+//!
+//! `strategy` (what the return type stores) and `put` (whether the stored value may be
+//! held across the store's await) are picked by type through the runtime's `probe`
+//! module.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -87,7 +104,9 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
     let spec = spec(&function, args);
     let key_args = key_args(args, params);
     let destructure = params.iter().filter_map(|p| p.destructure.as_ref());
-    let body = &function.block;
+    // The body's statements, not its block: `async move { { expr } }` would warn
+    // (`unused_braces`) on a one-line body, at the user's braces.
+    let body = &function.block.stmts;
     let (ret_span, fake_return) = match &function.sig.output {
         ReturnType::Default => {
             let span = function.sig.ident.span();
@@ -120,10 +139,19 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
         {
             let __cachette_strategy =
                 ::cachette::__private::check_strategy(&__cachette_fut, #strategy);
+            // Whether what is stored may be held across the store's await (it is
+            // `Send`), or the store finishes in the background, so that a `Send`
+            // body keeps the function's future `Send` (see `probe::PutProbe`).
+            let __cachette_put = {
+                #[allow(unused_imports)]
+                use ::cachette::__private::{PutAwait as _, PutSpawn as _};
+                (&&::cachette::__private::PutProbe::of(&__cachette_strategy)).__cachette_put()
+            };
             ::cachette::__private::cached(
                 &__CACHETTE_SPEC,
                 __cachette_args,
                 __cachette_strategy,
+                __cachette_put,
                 __cachette_fut,
             )
             .await
@@ -140,7 +168,7 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             let __cachette_fut = async move {
                 #(#destructure)*
                 #fake_return
-                #body
+                #(#body)*
             };
             if let ::core::option::Option::Some(__cachette_args) = __cachette_args {
                 #run
@@ -237,27 +265,66 @@ fn spec(function: &ItemFn, args: &CachedArgs) -> TokenStream {
 }
 
 fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
-    let pushes = params
-        .iter()
-        .filter(|p| !p.bindings.iter().any(|b| args.skip.contains(b)))
-        .map(|p| {
-            let value = &p.value;
-            let name = &p.name;
-            quote_spanned! {p.span=>
-                ::cachette::__private::check_key_arg(
-                    (&&&&&&::cachette::__private::KeyProbe(&#value))
-                        .__cachette_key_arg(&mut __cachette_args, #name),
-                );
+    let skipped = |ident: &syn::Ident| args.skip.contains(ident);
+    let pushes = params.iter().map(|p| {
+        let value = &p.value;
+        match &p.by_reference {
+            // A whole parameter: its value, unless skipped.
+            None if p.bindings.iter().any(skipped) => TokenStream::new(),
+            None => {
+                let name = &p.name;
+                quote_spanned! {p.span=>
+                    ::cachette::__private::check_key_arg(
+                        (&&&&&&::cachette::__private::KeyProbe(&#value))
+                            .__cachette_key_arg(&mut __cachette_args, #name),
+                    );
+                }
             }
-        });
+            // A pattern: each binding that is not skipped, by its own name; what the
+            // whole is (a user, `State`, a `Path`/`Query`) decides how (see
+            // `probe::PatternProbe`).
+            Some(by_reference) => {
+                let kept: Vec<_> = p.bindings.iter().filter(|b| !skipped(b)).collect();
+                if kept.is_empty() {
+                    return TokenStream::new();
+                }
+                let name = &p.name;
+                let bindings = kept.iter().map(|binding| {
+                    let binding_name = params::binding_name(binding);
+                    quote_spanned! {binding.span()=>
+                        ::cachette::__private::key_binding(
+                            &__cachette_mode,
+                            &mut __cachette_args,
+                            |__cachette_args| {
+                                (&&&&&&::cachette::__private::KeyProbe(#binding))
+                                    .__cachette_key_arg(__cachette_args, #binding_name)
+                            },
+                        );
+                    }
+                });
+                quote_spanned! {p.span=>
+                    {
+                        let __cachette_mode = (&&&::cachette::__private::PatternProbe(&#value))
+                            .__cachette_pattern(&mut __cachette_args, #name);
+                        #[allow(unused_variables, clippy::unused_unit)]
+                        let #by_reference = &#value;
+                        #(#bindings)*
+                    }
+                }
+            }
+        }
+    });
     quote! {
         #[allow(unused_imports)]
         use ::cachette::__private::{
             ArgInnerValue as _, ArgNone as _, ArgOptionalUser as _, ArgSpecial as _,
-            ArgUser as _, ArgValue as _,
+            ArgUser as _, ArgValue as _, PatternDefault as _, PatternRuleProbe as _,
+            PatternUserRule as _,
         };
         #[allow(unused_mut)]
-        let mut __cachette_args = ::cachette::__private::KeyArgs::new();
+        let mut __cachette_args = ::cachette::__private::KeyArgs::new(
+            ::cachette::__private::function_path(&|| ()),
+        );
         #(#pushes)*
         ::core::option::Option::Some(::std::boxed::Box::new(__cachette_args))
     }

@@ -13,13 +13,15 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
-use crate::backend::{Lookup, Stamp};
+use crate::backend::{Backend, Entry, Lookup, Stamp};
 use crate::cache::Cache;
-use crate::codec::ValueCodec;
-use crate::flight::{Join, Published};
+use crate::flight::{Join, OwnedLeader, Published};
 use crate::global::{self, CacheRef};
+#[cfg(feature = "axum")]
+use crate::http::RequestInfo;
 use crate::key::{self, CacheKey, KeyArgs, KeyContext};
-use crate::probe::CacheStrategy;
+use crate::probe::{CacheStrategy, PutMode};
+use crate::returns::ReturnShape;
 use crate::spec::{Spec, Warning};
 
 /// How many times a call re-joins a flight whose value turned out stale or whose
@@ -33,24 +35,37 @@ const MAX_ROUNDS: usize = 3;
 /// keeping it out of the caller's future keeps the disabled path as cheap as a
 /// plain call (the caller's future would otherwise be copied around at full size).
 /// It is built out of line so the caller's code does not reserve its stack space.
+///
+/// It is `Send` when `body` is: from the moment `body` returned, only the stored
+/// part of its value is held across an await, and only when that part is `Send`
+/// (`put`, see `probe::PutMode`).
 #[inline(never)]
-pub fn cached<F, S>(
+pub fn cached<F, S, M>(
     spec: &'static Spec,
     args: Box<KeyArgs>,
     strategy: S,
+    put: M,
     body: F,
 ) -> Pin<Box<impl Future<Output = F::Output>>>
 where
     F: Future,
     S: CacheStrategy<F::Output>,
+    M: PutMode<S::Stored>,
 {
-    Box::pin(run(spec, args, strategy, body))
+    Box::pin(run(spec, args, strategy, put, body))
 }
 
-async fn run<F, S>(spec: &'static Spec, args: Box<KeyArgs>, strategy: S, body: F) -> F::Output
+async fn run<F, S, M>(
+    spec: &'static Spec,
+    args: Box<KeyArgs>,
+    strategy: S,
+    _put: M,
+    body: F,
+) -> F::Output
 where
     F: Future,
     S: CacheStrategy<F::Output>,
+    M: PutMode<S::Stored>,
 {
     let Some(cache) = global::current() else {
         if spec.first_time(Warning::BeforeInit) {
@@ -79,7 +94,7 @@ where
         }
         return body.await;
     }
-    let Some(codec) = strategy.codec() else {
+    let Some(shape) = strategy.shape() else {
         if spec.first_time(Warning::NoValueCodec) {
             tracing::warn!(target: "cache", function = spec.function(), "return type cannot be cached; running uncached");
         }
@@ -89,33 +104,91 @@ where
         tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
         return body.await;
     }
-    if args.needs_request() {
+    // The request the layer is serving, if any (not claimed: a value is cached by
+    // this call, the response by the layer as usual).
+    #[cfg(feature = "axum")]
+    let request = crate::http::current_request();
+    #[cfg(feature = "axum")]
+    let info = request.as_deref().map(|state| &state.info);
+    #[cfg(not(feature = "axum"))]
+    let info: Option<&RequestInfo> = None;
+    if args.needs_request() && info.is_none() {
         if spec.first_time(Warning::NeedsRequest) {
             tracing::warn!(
                 target: "cache",
                 function = spec.function(),
-                "an argument (Path, Query, Uri, ...) is only covered by an HTTP request key, and this call is not an HTTP request; it runs uncached"
+                "an argument (Uri, Method, a Path or Query of a type that is not Serialize, ...) can only be keyed by the HTTP request it came from, and this call is not serving a request through cachette's CacheLayer; it runs uncached"
             );
         }
         return body.await;
     }
-    let Some(key) = value_key(&cache, spec, &args) else {
+    let key = value_key(&cache, spec, &args, info);
+    #[cfg(feature = "axum")]
+    drop(request);
+    let Some(key) = key else {
         return body.await;
     };
-    run_value(cache, spec, key, codec, body).await
+    run_value::<F, S::Stored, M>(cache, spec, key, shape, body).await
 }
 
-/// The key of a plain (non-HTTP) call: the key builder's, or the default one.
-fn value_key(cache: &Cache, spec: &'static Spec, args: &KeyArgs) -> Option<CacheKey> {
+/// Without the HTTP layer there is never a request.
+#[cfg(not(feature = "axum"))]
+enum RequestInfo {}
+
+/// The key of a call cached as a value: the key builder's, or the default one.
+///
+/// While the layer serves a request, the key also covers what the function can
+/// observe of it: the request line (method, target, raw query) when an argument can
+/// only be keyed by the request (`Uri`, `Method`, a `Query`/`Path` of a type that is
+/// not `Serialize`), and the request's identity when it says whose it is and the key
+/// does not hold the user already: private by default, on every keying path, unless
+/// the function is `#[cached(shared)]`.
+fn value_key(
+    cache: &Cache,
+    spec: &'static Spec,
+    args: &KeyArgs,
+    info: Option<&RequestInfo>,
+) -> Option<CacheKey> {
     let prefix = cache.config().prefix();
     match spec.key_builder() {
-        None => Some(key::default_value_key(prefix, spec, args)),
+        None => {
+            let mut built = key::default_value_key(prefix, spec, args);
+            #[cfg(feature = "axum")]
+            if let Some(info) = info {
+                if args.needs_request() {
+                    built.push(':');
+                    crate::http::push_request_part(&mut built, info);
+                }
+                if !spec.shared()
+                    && args.user().is_none()
+                    && let Some(identity) = crate::http::identity_segment(info)
+                {
+                    built.push(':');
+                    built.push_str(&identity);
+                }
+            }
+            Some(CacheKey::from_string(built, prefix.len() + 1))
+        }
         Some(builder) => {
             let cx = KeyContext::new(prefix, spec, args);
-            let mut built = builder(&cx)?;
+            #[cfg(feature = "axum")]
+            let cx = match info {
+                Some(info) => cx.with_request(info),
+                None => cx,
+            };
+            let built = builder(&cx);
+            #[cfg(feature = "axum")]
+            if cx.headers_missing() {
+                // The builder wanted headers the layer did not keep: its key may be
+                // wrong, so this call runs uncached, and from now on the layer keeps
+                // every request's headers for key builders.
+                cache.keep_request_headers();
+                return None;
+            }
+            let mut built = built?;
             // A builder that ignored the user must not make an entry shared between
-            // users: a user argument, or the identity of the request being served
-            // (a serde-value handler), goes at the end of its key.
+            // users: a user argument, or the identity of the request being served,
+            // goes at the end of its key.
             if !spec.shared() && !cx.identity_used() {
                 let identity = match args.user() {
                     Some(user) => {
@@ -124,9 +197,9 @@ fn value_key(cache: &Cache, spec: &'static Spec, args: &KeyArgs) -> Option<Cache
                         Some(out)
                     }
                     #[cfg(feature = "axum")]
-                    None => crate::http::current_identity(),
+                    None => info.and_then(crate::http::identity_segment),
                     #[cfg(not(feature = "axum"))]
-                    None => None,
+                    None => info.map(|never| match *never {}),
                 };
                 if let Some(identity) = identity {
                     built.push(':');
@@ -157,35 +230,42 @@ pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: String) -> Option<C
     CacheKey::from_full(prefix, built)
 }
 
-async fn run_value<F: Future>(
+async fn run_value<F, T, M>(
     cache: CacheRef,
     spec: &'static Spec,
     key: CacheKey,
-    codec: ValueCodec<F::Output>,
+    shape: ReturnShape<F::Output, T>,
     body: F,
-) -> F::Output {
+) -> F::Output
+where
+    F: Future,
+    M: PutMode<T>,
+{
     let store = cache.backend();
     let mut leader = None;
     let mut stamp = None;
     for _ in 0..MAX_ROUNDS {
         match store.lookup(&key).await {
-            Lookup::Hit(entry) => match (codec.decode)(&entry.bytes) {
-                Ok(value) => {
-                    tracing::trace!(target: "cache", namespace = spec.namespace(), function = spec.function(), "hit");
-                    return value;
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        target: "cache",
-                        namespace = spec.namespace(),
-                        function = spec.function(),
-                        %error,
-                        "stored value does not decode; recomputing and overwriting it"
-                    );
-                    // Overwrite it: stamp as of now.
-                    stamp = Some(fresh_stamp(store, &key).await);
-                }
-            },
+            Lookup::Hit(entry) => {
+                // A `let`, so that no return value is alive at the await below (the
+                // future must stay `Send` when the return type is not).
+                let error = match shape.rebuild(&entry.bytes) {
+                    Ok(value) => {
+                        tracing::trace!(target: "cache", namespace = spec.namespace(), function = spec.function(), "hit");
+                        return value;
+                    }
+                    Err(error) => error,
+                };
+                tracing::warn!(
+                    target: "cache",
+                    namespace = spec.namespace(),
+                    function = spec.function(),
+                    %error,
+                    "stored value does not decode; recomputing and overwriting it"
+                );
+                // Overwrite it: stamp as of now.
+                stamp = Some(fresh_stamp(store, &key).await);
+            }
             Lookup::Miss(miss) => stamp = Some(miss),
         }
         match cache.flights().join(&key) {
@@ -194,7 +274,7 @@ async fn run_value<F: Future>(
                 // lookup and our joining: look once more before computing.
                 match store.lookup(&key).await {
                     Lookup::Hit(entry) => {
-                        if let Ok(value) = (codec.decode)(&entry.bytes) {
+                        if let Ok(value) = shape.rebuild(&entry.bytes) {
                             lead.publish(Published::Value {
                                 bytes: entry.bytes.clone(),
                                 stamp: entry.stamp,
@@ -209,7 +289,7 @@ async fn run_value<F: Future>(
             }
             Join::Waiter(waiter) => match waiter.wait().await {
                 Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
-                    if let Ok(value) = (codec.decode)(&bytes) {
+                    if let Ok(value) = shape.rebuild(&bytes) {
                         return value;
                     }
                 }
@@ -224,27 +304,86 @@ async fn run_value<F: Future>(
         None => fresh_stamp(store, &key).await,
     };
     let value = body.await;
-    let published = match (codec.encode)(&value) {
-        None => Published::Uncacheable,
-        Some(Err(error)) => {
-            tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
-            Published::Uncacheable
-        }
-        Some(Ok(bytes)) => {
-            let bytes = Bytes::from(bytes);
-            if bytes.len() as u64 <= cache.config().max_entry_size() {
-                let ttl = spec.ttl(cache.config());
-                store.put(&key, bytes.clone(), stamp, ttl).await;
-            } else {
-                tracing::debug!(target: "cache", function = spec.function(), size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
+    // From here on, only the stored part of the value may be held across an await.
+    let stored = match (shape.split)(value) {
+        Ok(stored) => stored,
+        Err(value) => {
+            if let Some(leader) = leader {
+                leader.publish(Published::Uncacheable);
             }
-            Published::Value { bytes, stamp }
+            return value;
         }
     };
+    let bytes = match (shape.encode)(&stored) {
+        Ok(bytes) => Bytes::from(bytes),
+        Err(error) => {
+            tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
+            if let Some(leader) = leader {
+                leader.publish(Published::Uncacheable);
+            }
+            return (shape.join)(stored);
+        }
+    };
+    let published = Published::Value {
+        bytes: bytes.clone(),
+        stamp,
+    };
+    if bytes.len() as u64 > cache.config().max_entry_size() {
+        tracing::debug!(target: "cache", function = spec.function(), size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
+        if let Some(leader) = leader {
+            leader.publish(published);
+        }
+        return (shape.join)(stored);
+    }
+    let ttl = spec.ttl(cache.config());
+    let held = match M::hold(stored) {
+        Ok(stored) => {
+            // The stored value cannot be held across an await: finish the store in
+            // the background, and keep the flight open until it is done.
+            store_in_background(&cache, key, bytes, stamp, ttl, leader.map(|l| l.detach((*cache).clone())), published);
+            return (shape.join)(stored);
+        }
+        Err(held) => held,
+    };
+    store.put(&key, bytes, stamp, ttl).await;
     if let Some(leader) = leader {
         leader.publish(published);
     }
-    value
+    (shape.join)(M::release(held))
+}
+
+/// Stores `bytes` under `key` without making the caller wait, then publishes to
+/// the flight's waiters. In memory mode the store is immediate.
+fn store_in_background(
+    cache: &Cache,
+    key: CacheKey,
+    bytes: Bytes,
+    stamp: Stamp,
+    ttl: std::time::Duration,
+    leader: Option<OwnedLeader>,
+    published: Published,
+) {
+    let finish = |leader: Option<OwnedLeader>| {
+        if let Some(leader) = leader {
+            leader.publish(published);
+        }
+    };
+    if let Backend::Memory(memory) = cache.backend() {
+        memory.put(&key, Entry::new(bytes, stamp, ttl));
+        finish(leader);
+        return;
+    }
+    let cache = cache.clone();
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                cache.backend().put(&key, bytes, stamp, ttl).await;
+                finish(leader);
+            });
+        }
+        // No runtime to finish it on: not stored (never an error).
+        Err(_) => finish(leader),
+    }
 }
 
 /// A stamp taken now (when no lookup of this call provided one).

@@ -16,6 +16,7 @@ pub mod http;
 mod invalidate;
 pub mod key;
 mod probe;
+mod returns;
 mod spec;
 
 #[doc(hidden)]

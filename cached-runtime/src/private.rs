@@ -5,8 +5,9 @@ pub use crate::cached::cached;
 pub use crate::key::{IntoKey, KeyArgs, KeyContext};
 pub use crate::probe::{
     ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,
-    KeyProbe, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult, ReturnResultOption,
-    ReturnValue, check_key_arg,
+    KeyProbe, PatternDefault, PatternProbe, PatternRuleProbe, PatternUserRule, PutAwait,
+    PutProbe, PutSpawn, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult,
+    ReturnResultOption, ReturnValue, check_key_arg, key_binding,
 };
 pub use crate::spec::{KeyBuilderFn, Spec};
 
@@ -37,6 +38,16 @@ where
     F::Output: axum::response::IntoResponse,
 {
     crate::probe::HttpStrategy::new()
+}
+
+/// The path of the function whose body holds `marker` (a closure written there):
+/// `my_app::repo::UserRepo::count`, `<my_app::A as my_app::Repo>::count`,
+/// `my_app::row_count<my_app::Users>`. A closure's type name carries the impl's
+/// `Self` type, the trait, and every generic argument of the call, which the
+/// attribute cannot see; it is a constant, so this costs nothing at run time.
+#[inline(always)]
+pub fn function_path<F>(_marker: &F) -> &'static str {
+    crate::key::function::strip_closures(std::any::type_name::<F>())
 }
 
 /// Adapts a key builder's return value.

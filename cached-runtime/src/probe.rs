@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::ValueCodec;
+use crate::returns::ReturnShape;
 use crate::key::{CacheUser, KeyArgs};
 
 // ---------------------------------------------------------------------------
@@ -38,20 +38,31 @@ impl<R> ReturnProbe<R> {
     label = "this return type is neither a serde value nor an HTTP response",
     note = "derive `serde::Serialize` and `serde::Deserialize` for the returned type (inside `Result`/`Option`, only the `Ok`/`Some` value needs them), or return an axum response type (`Json<T>`, `Response`, `impl IntoResponse`) from a handler"
 )]
-pub trait CacheStrategy<R> {
+pub trait CacheStrategy<R>: StoredType {
     /// `true` when `R` is an HTTP response to be cached through the tower layer.
     const HTTP: bool;
     /// How values are stored, for types cached as values.
-    fn codec(&self) -> Option<ValueCodec<R>>;
+    fn shape(&self) -> Option<ReturnShape<R, Self::Stored>>;
 }
 
-/// `R` is stored as a MessagePack value.
-#[derive(Debug)]
-pub struct ValueStrategy<R>(ValueCodec<R>);
+/// The part of a return value that is stored (`T` of `Result<T, E>`); `()` when the
+/// value is not stored as a serde value (HTTP responses, uncacheable types).
+pub trait StoredType {
+    /// What is stored.
+    type Stored;
+}
 
-impl<R> CacheStrategy<R> for ValueStrategy<R> {
+/// `R` is stored as a MessagePack value of `T`.
+#[derive(Debug)]
+pub struct ValueStrategy<R, T>(ReturnShape<R, T>);
+
+impl<R, T> StoredType for ValueStrategy<R, T> {
+    type Stored = T;
+}
+
+impl<R, T> CacheStrategy<R> for ValueStrategy<R, T> {
     const HTTP: bool = false;
-    fn codec(&self) -> Option<ValueCodec<R>> {
+    fn shape(&self) -> Option<ReturnShape<R, T>> {
         Some(self.0)
     }
 }
@@ -67,9 +78,13 @@ impl<R> HttpStrategy<R> {
     }
 }
 
+impl<R> StoredType for HttpStrategy<R> {
+    type Stored = ();
+}
+
 impl<R> CacheStrategy<R> for HttpStrategy<R> {
     const HTTP: bool = true;
-    fn codec(&self) -> Option<ValueCodec<R>> {
+    fn shape(&self) -> Option<ReturnShape<R, ()>> {
         None
     }
 }
@@ -78,51 +93,55 @@ impl<R> CacheStrategy<R> for HttpStrategy<R> {
 #[derive(Debug)]
 pub struct Uncacheable<R>(PhantomData<fn() -> R>);
 
-/// `Result<Option<T>, E>`: stores `Ok(Some(_))`.
-pub trait ReturnResultOption<R> {
-    /// Picks the strategy.
-    fn __cachette_strategy(&self) -> ValueStrategy<R>;
+impl<R> StoredType for Uncacheable<R> {
+    type Stored = ();
 }
-impl<T: Serialize + DeserializeOwned, E> ReturnResultOption<Result<Option<T>, E>>
+
+/// `Result<Option<T>, E>`: stores `Ok(Some(_))`.
+pub trait ReturnResultOption<R, T> {
+    /// Picks the strategy.
+    fn __cachette_strategy(&self) -> ValueStrategy<R, T>;
+}
+impl<T: Serialize + DeserializeOwned, E> ReturnResultOption<Result<Option<T>, E>, T>
     for &&&&&ReturnProbe<Result<Option<T>, E>>
 {
-    fn __cachette_strategy(&self) -> ValueStrategy<Result<Option<T>, E>> {
-        ValueStrategy(ValueCodec::result_option())
+    fn __cachette_strategy(&self) -> ValueStrategy<Result<Option<T>, E>, T> {
+        ValueStrategy(ReturnShape::result_option())
     }
 }
 
 /// `Result<T, E>`: stores `Ok(_)`.
-pub trait ReturnResult<R> {
+pub trait ReturnResult<R, T> {
     /// Picks the strategy.
-    fn __cachette_strategy(&self) -> ValueStrategy<R>;
+    fn __cachette_strategy(&self) -> ValueStrategy<R, T>;
 }
-impl<T: Serialize + DeserializeOwned, E> ReturnResult<Result<T, E>>
+impl<T: Serialize + DeserializeOwned, E> ReturnResult<Result<T, E>, T>
     for &&&&ReturnProbe<Result<T, E>>
 {
-    fn __cachette_strategy(&self) -> ValueStrategy<Result<T, E>> {
-        ValueStrategy(ValueCodec::result())
+    fn __cachette_strategy(&self) -> ValueStrategy<Result<T, E>, T> {
+        ValueStrategy(ReturnShape::result())
     }
 }
 
 /// `Option<T>`: stores `Some(_)`.
-pub trait ReturnOption<R> {
+pub trait ReturnOption<R, T> {
     /// Picks the strategy.
-    fn __cachette_strategy(&self) -> ValueStrategy<R>;
+    fn __cachette_strategy(&self) -> ValueStrategy<R, T>;
 }
-impl<T: Serialize + DeserializeOwned> ReturnOption<Option<T>> for &&&ReturnProbe<Option<T>> {
-    fn __cachette_strategy(&self) -> ValueStrategy<Option<T>> {
-        ValueStrategy(ValueCodec::option())
+impl<T: Serialize + DeserializeOwned> ReturnOption<Option<T>, T> for &&&ReturnProbe<Option<T>> {
+    fn __cachette_strategy(&self) -> ValueStrategy<Option<T>, T> {
+        ValueStrategy(ReturnShape::option())
     }
 }
 
 /// Any other serde value: stored as is.
 pub trait ReturnValue<R> {
     /// Picks the strategy.
-    fn __cachette_strategy(&self) -> ValueStrategy<R>;
+    fn __cachette_strategy(&self) -> ValueStrategy<R, R>;
 }
 impl<T: Serialize + DeserializeOwned> ReturnValue<T> for &&ReturnProbe<T> {
-    fn __cachette_strategy(&self) -> ValueStrategy<T> {
-        ValueStrategy(ValueCodec::plain())
+    fn __cachette_strategy(&self) -> ValueStrategy<T, T> {
+        ValueStrategy(ReturnShape::plain())
     }
 }
 
@@ -146,6 +165,92 @@ pub trait ReturnNone<R> {
 impl<T> ReturnNone<T> for ReturnProbe<T> {
     fn __cachette_strategy(&self) -> Uncacheable<T> {
         Uncacheable(PhantomData)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Storing without holding a value that is not `Send`
+// ---------------------------------------------------------------------------
+
+/// Carries the stored type `T` of a strategy, to pick a [`PutMode`].
+#[derive(Debug)]
+pub struct PutProbe<T>(PhantomData<fn() -> T>);
+
+impl<T> PutProbe<T> {
+    /// The probe for what `strategy` stores.
+    pub fn of<S: StoredType<Stored = T>>(_strategy: &S) -> Self {
+        PutProbe(PhantomData)
+    }
+}
+
+/// How the value path finishes a store: by awaiting it while it holds the stored
+/// value ([`AwaitPut`], when that value is `Send`), or by handing the store to a
+/// background task and returning at once ([`SpawnPut`]), so that a `Send` body
+/// never makes a `!Send` future.
+///
+/// Only `Self::Held` lives across the store's await. It is `T` for `AwaitPut`, and
+/// the uninhabited, `Send` `Infallible` for `SpawnPut`, which returns before any
+/// await: the compiler then sees no `T` held across an await point.
+pub trait PutMode<T> {
+    /// What lives across the store's await.
+    type Held;
+    /// `Ok(t)`: return `t` now, the store finishes in the background; `Err(held)`:
+    /// await the store, then [`PutMode::release`] `held`.
+    fn hold(value: T) -> Result<T, Self::Held>;
+    /// The stored value back after the store's await.
+    fn release(held: Self::Held) -> T;
+}
+
+/// The stored value is `Send`: the store is awaited before the call returns, so the
+/// value is in the store (shared with other processes, in Redis mode) by then.
+#[derive(Debug, Clone, Copy)]
+pub struct AwaitPut;
+
+impl<T> PutMode<T> for AwaitPut {
+    type Held = T;
+    fn hold(value: T) -> Result<T, T> {
+        Err(value)
+    }
+    fn release(held: T) -> T {
+        held
+    }
+}
+
+/// The stored value is not `Send`: the call returns at once and the store finishes in
+/// a background task; until it has, the call's single flight stays open, so this
+/// process's next calls on the key wait for it rather than computing again.
+#[derive(Debug, Clone, Copy)]
+pub struct SpawnPut;
+
+impl<T> PutMode<T> for SpawnPut {
+    type Held = std::convert::Infallible;
+    fn hold(value: T) -> Result<T, std::convert::Infallible> {
+        Ok(value)
+    }
+    fn release(held: std::convert::Infallible) -> T {
+        match held {}
+    }
+}
+
+/// The stored value is `Send`.
+pub trait PutAwait {
+    /// Picks the mode.
+    fn __cachette_put(&self) -> AwaitPut;
+}
+impl<T: Send> PutAwait for &PutProbe<T> {
+    fn __cachette_put(&self) -> AwaitPut {
+        AwaitPut
+    }
+}
+
+/// Any stored value.
+pub trait PutSpawn {
+    /// Picks the mode.
+    fn __cachette_put(&self) -> SpawnPut;
+}
+impl<T> PutSpawn for PutProbe<T> {
+    fn __cachette_put(&self) -> SpawnPut {
+        SpawnPut
     }
 }
 
@@ -249,9 +354,134 @@ pub trait ArgNone<A: ?Sized> {
     fn __cachette_key_arg(&self, args: &mut KeyArgs, name: &'static str) -> NotAKey<A>;
 }
 impl<A: ?Sized> ArgNone<A> for KeyProbe<'_, A> {
-    fn __cachette_key_arg(&self, _: &mut KeyArgs, _: &'static str) -> NotAKey<A> {
+    fn __cachette_key_arg(&self, args: &mut KeyArgs, _: &'static str) -> NotAKey<A> {
+        // Only reached for a binding of a `Path`/`Query` pattern (anything else is a
+        // compile error): the request URI covers it.
+        args.mark_needs_request();
         NotAKey(PhantomData)
     }
+}
+
+// ---------------------------------------------------------------------------
+// Destructuring patterns
+// ---------------------------------------------------------------------------
+
+/// Carries a reference to a parameter written as a destructuring pattern
+/// (`Path(id): Path<u64>`, `Ctx { db, tenant }: Ctx`), to decide how its bindings
+/// are keyed:
+///
+/// | the whole parameter | its bindings |
+/// |---|---|
+/// | implements [`CacheUser`] | not keyed: the user's id is ([`PatternUser`]) |
+/// | `State<S>` | not keyed ([`PatternIgnore`]) |
+/// | `Path<T>` / `Query<T>` | keyed when they can be; the others are covered by the request URI ([`PatternRequest`]) |
+/// | anything else | each keyed, or a compile error on the binding that cannot be ([`PatternBindings`]) |
+#[derive(Debug)]
+pub struct PatternProbe<'a, A: ?Sized>(pub &'a A);
+
+/// The bindings are not keyed: the whole is the application state.
+#[derive(Debug)]
+pub struct PatternIgnore;
+/// The bindings are not keyed: the whole is the user, keyed by its id.
+#[derive(Debug)]
+pub struct PatternUser;
+/// The bindings of a `Path`/`Query`: keyed when they can be, else covered by the
+/// request URI.
+#[derive(Debug)]
+pub struct PatternRequest;
+/// Every binding is keyed.
+#[derive(Debug)]
+pub struct PatternBindings;
+
+/// How a pattern's bindings are keyed.
+pub trait PatternMode {
+    /// Whether the bindings are rendered into the key at all.
+    const KEYED: bool;
+    /// Whether the request URI already holds them (`Path`, `Query`).
+    const COVERED_BY_REQUEST: bool;
+}
+impl PatternMode for PatternIgnore {
+    const KEYED: bool = false;
+    const COVERED_BY_REQUEST: bool = false;
+}
+impl PatternMode for PatternUser {
+    const KEYED: bool = false;
+    const COVERED_BY_REQUEST: bool = false;
+}
+impl PatternMode for PatternRequest {
+    const KEYED: bool = true;
+    const COVERED_BY_REQUEST: bool = true;
+}
+impl PatternMode for PatternBindings {
+    const KEYED: bool = true;
+    const COVERED_BY_REQUEST: bool = false;
+}
+
+/// Whether a binding whose probe gave `R` is acceptable under this mode.
+#[diagnostic::on_unimplemented(
+    message = "this binding cannot be part of the cache key",
+    label = "its type implements neither `serde::Serialize` nor `cachette::CacheUser`",
+    note = "derive `serde::Serialize` for it, implement `cachette::CacheUser` if it is the authenticated user, or add the binding's name to `skip(...)` in #[cached(...)] if it does not change the result"
+)]
+pub trait AcceptBinding<R> {}
+impl<R> AcceptBinding<R> for PatternIgnore {}
+impl<R> AcceptBinding<R> for PatternUser {}
+impl<R> AcceptBinding<R> for PatternRequest {}
+impl AcceptBinding<KeyArgDone> for PatternBindings {}
+
+/// Keys one binding of a pattern (`key` renders it into `args`) when `mode` keys
+/// bindings.
+pub fn key_binding<M, R>(_mode: &M, args: &mut KeyArgs, key: impl FnOnce(&mut KeyArgs) -> R)
+where
+    M: PatternMode + AcceptBinding<R>,
+{
+    if M::KEYED {
+        args.set_covered(M::COVERED_BY_REQUEST);
+        key(args);
+        args.set_covered(false);
+    }
+}
+
+/// The whole is the user.
+pub trait PatternUserRule {
+    /// Keys the user; its bindings are not keyed.
+    fn __cachette_pattern(&self, args: &mut KeyArgs, name: &'static str) -> PatternUser;
+}
+impl<A: CacheUser + ?Sized> PatternUserRule for &&PatternProbe<'_, A> {
+    fn __cachette_pattern(&self, args: &mut KeyArgs, name: &'static str) -> PatternUser {
+        args.push_user(name, Some(self.0.cache_user_id()));
+        PatternUser
+    }
+}
+
+/// The whole has its own rule (`State`, `Path`, `Query`).
+pub trait PatternRuleProbe<M> {
+    /// Its mode.
+    fn __cachette_pattern(&self, args: &mut KeyArgs, name: &'static str) -> M;
+}
+impl<A: PatternRule + ?Sized> PatternRuleProbe<A::Mode> for &PatternProbe<'_, A> {
+    fn __cachette_pattern(&self, _: &mut KeyArgs, _: &'static str) -> A::Mode {
+        A::MODE
+    }
+}
+
+/// Anything else: every binding is keyed.
+pub trait PatternDefault {
+    /// Its mode.
+    fn __cachette_pattern(&self, args: &mut KeyArgs, name: &'static str) -> PatternBindings;
+}
+impl<A: ?Sized> PatternDefault for PatternProbe<'_, A> {
+    fn __cachette_pattern(&self, _: &mut KeyArgs, _: &'static str) -> PatternBindings {
+        PatternBindings
+    }
+}
+
+/// Extractor types whose patterns have their own rule (see [`PatternProbe`]).
+pub trait PatternRule {
+    /// The mode.
+    type Mode: PatternMode;
+    /// The mode's value.
+    const MODE: Self::Mode;
 }
 
 /// An extractor that wraps one value.
@@ -275,11 +505,26 @@ mod axum_args {
     use axum::extract::{OriginalUri, Path, Query, State};
     use http::{Method, Uri};
 
-    use super::{KeyArgs, SpecialArg, Wrapper};
+    use super::{KeyArgs, PatternIgnore, PatternRequest, PatternRule, SpecialArg, Wrapper};
 
     /// `State` is the same for every call: never part of the key.
     impl<S> SpecialArg for State<S> {
         fn add_to(&self, _: &mut KeyArgs) {}
+    }
+
+    impl<S> PatternRule for State<S> {
+        type Mode = PatternIgnore;
+        const MODE: PatternIgnore = PatternIgnore;
+    }
+
+    impl<T> PatternRule for Path<T> {
+        type Mode = PatternRequest;
+        const MODE: PatternRequest = PatternRequest;
+    }
+
+    impl<T> PatternRule for Query<T> {
+        type Mode = PatternRequest;
+        const MODE: PatternRequest = PatternRequest;
     }
 
     macro_rules! request_covered {

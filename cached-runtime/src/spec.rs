@@ -1,5 +1,6 @@
 //! [`Spec`]: what `#[cached]` knows about one function at compile time.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -21,8 +22,33 @@ pub struct Spec {
     expire: Option<u64>,
     key_builder: Option<KeyBuilderFn>,
     shared: bool,
-    dotted_path: OnceLock<Box<str>>,
+    /// The key segment and tag of the first path this function was called with (the
+    /// only one, unless it is generic or in a generic `impl`).
+    first_path: OnceLock<FunctionId>,
     warned: AtomicU8,
+}
+
+/// A function's identity in keys and stored values, for one instantiation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FunctionId {
+    /// Its full path (`my_app::repo::UserRepo::count`).
+    pub(crate) path: &'static str,
+    /// The path as one key segment (`my_app.repo.UserRepo.count`).
+    pub(crate) segment: Box<str>,
+    /// The tag stored values carry (see `key::function::tag`).
+    pub(crate) tag: u64,
+}
+
+impl FunctionId {
+    fn new(path: &'static str) -> Self {
+        let mut segment = String::with_capacity(path.len() + 8);
+        crate::key::function::push_segment(&mut segment, path);
+        FunctionId {
+            path,
+            segment: segment.into_boxed_str(),
+            tag: crate::key::function::tag(path),
+        }
+    }
 }
 
 /// One-time warnings, one bit each, so that a misconfiguration is logged once per
@@ -56,7 +82,7 @@ impl Spec {
             expire,
             key_builder,
             shared,
-            dotted_path: OnceLock::new(),
+            first_path: OnceLock::new(),
             warned: AtomicU8::new(0),
         }
     }
@@ -91,15 +117,16 @@ impl Spec {
         self.key_builder
     }
 
-    /// `module.path.function`: the function's identity inside a key. Dots instead of
-    /// `::` keep `:` the only segment separator in keys.
-    pub(crate) fn dotted_path(&self) -> &str {
-        self.dotted_path.get_or_init(|| {
-            let mut s = self.module.replace("::", ".");
-            s.push('.');
-            s.push_str(self.function);
-            s.into_boxed_str()
-        })
+    /// The identity of the function at `path` (its full path, from the call): kept
+    /// for the first path seen, built on the fly for other instantiations of a
+    /// generic function.
+    pub(crate) fn function_id(&self, path: &'static str) -> Cow<'_, FunctionId> {
+        let first = self.first_path.get_or_init(|| FunctionId::new(path));
+        if first.path == path {
+            Cow::Borrowed(first)
+        } else {
+            Cow::Owned(FunctionId::new(path))
+        }
     }
 
     /// The time to live of this function's entries under `config`: `expire`, or

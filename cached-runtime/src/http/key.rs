@@ -274,7 +274,7 @@ mod tests {
     /// the target and query were keyed verbatim (for sorted, plain queries).
     #[test]
     fn http_key_layout() {
-        let none = KeyArgs::new();
+        let none = KeyArgs::new("app::handlers::show");
         assert_eq!(
             http("/items/1?page=2&size=10", &[], &none),
             "fastapi-cache:items:item:/items/1:page=2&size=10"
@@ -291,7 +291,7 @@ mod tests {
         let (front, back) = with_credentials.split_at("fastapi-cache:items:$".len());
         assert_eq!(front, "fastapi-cache:items:$");
         assert_eq!(&back[32..], ":item:/items/1:");
-        let mut user = KeyArgs::new();
+        let mut user = KeyArgs::new("app::handlers::show");
         user.push_user("user", Some("42".to_owned()));
         user.push_value_covered("id", &1u64, true);
         assert_eq!(

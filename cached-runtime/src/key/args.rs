@@ -10,18 +10,32 @@ use super::encode::{escape_into, write_key_part};
 /// [`KeyContext`](super::KeyContext).
 #[derive(Debug, Default)]
 pub struct KeyArgs {
+    /// The function's full path (see `key::function`).
+    function: &'static str,
     rendered: String,
     /// Name, range in `rendered`, and whether the request URI already covers it.
     names: Vec<(&'static str, usize, usize, bool)>,
     user: Option<String>,
     needs_request: bool,
     error: Option<String>,
+    /// Bindings pushed now come from a `Path`/`Query` pattern (see
+    /// `probe::key_binding`).
+    covered: bool,
 }
 
 impl KeyArgs {
-    /// An empty argument list.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty argument list for a call of the function at `function` (its full
+    /// path, see `__private::function_path`).
+    pub fn new(function: &'static str) -> Self {
+        KeyArgs {
+            function,
+            ..Self::default()
+        }
+    }
+
+    /// The full path of the function called (`my_app::repo::UserRepo::count`).
+    pub(crate) fn function(&self) -> &'static str {
+        self.function
     }
 
     /// All arguments, `:`-separated, in declaration order.
@@ -76,7 +90,12 @@ impl KeyArgs {
     }
 
     pub(crate) fn push_value<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) {
-        self.push_value_covered(name, value, false);
+        self.push_value_covered(name, value, self.covered);
+    }
+
+    /// Whether the values pushed from now on are covered by the request URI.
+    pub(crate) fn set_covered(&mut self, covered: bool) {
+        self.covered = covered;
     }
 
     /// Like [`KeyArgs::push_value`]; `covered` says the request URI already holds it.

@@ -31,9 +31,15 @@ use super::{KeyContext, escape_into};
 ///
 /// Arguments come first: a query parameter must never redirect the key away from
 /// the value the handler reads (`/api/keys/5?key_id=6` is key 5's entry).
+///
+/// An argument that is `None` (rendered `~`) counts as absent, as a missing keyword
+/// argument does for the Python builders: `Query(ListQ { user_id, .. })` without a
+/// `user_id` builds the list key, not a `~:single` key.
 fn param(cx: &KeyContext<'_>, name: &str) -> Option<String> {
-    if let Some(arg) = cx.arg(name) {
-        return Some(arg.to_owned());
+    match cx.arg(name) {
+        Some("~") => return None,
+        Some(arg) => return Some(arg.to_owned()),
+        None => {}
     }
     #[cfg(feature = "axum")]
     if let Some(value) = cx.query_param(name) {
@@ -156,7 +162,7 @@ mod tests {
     }
 
     fn user(id: &str) -> KeyArgs {
-        let mut args = KeyArgs::new();
+        let mut args = KeyArgs::new("app::users::get_my_user");
         args.push_user("user", Some(id.to_owned()));
         args
     }
@@ -167,7 +173,7 @@ mod tests {
             with(&user("42"), None, user_scoped_key_builder).as_deref(),
             Some("fastapi-cache:user:42:get_my_user")
         );
-        assert_eq!(with(&KeyArgs::new(), None, user_scoped_key_builder), None);
+        assert_eq!(with(&KeyArgs::new("app::users::get_my_user"), None, user_scoped_key_builder), None);
         assert_eq!(
             with(&user("a:b"), None, user_scoped_key_builder).as_deref(),
             Some("fastapi-cache:user:a%3Ab:get_my_user")
@@ -176,7 +182,7 @@ mod tests {
 
     #[test]
     fn paginated_from_arguments() {
-        let mut args = KeyArgs::new();
+        let mut args = KeyArgs::new("app::users::get_my_user");
         args.push_value("page", &3u32);
         args.push_value("size", &20u32);
         assert_eq!(
@@ -184,7 +190,7 @@ mod tests {
             "fastapi-cache:user:get_my_user:page:3:size:20"
         );
         assert_eq!(
-            with(&KeyArgs::new(), None, paginated_key_builder),
+            with(&KeyArgs::new("app::users::get_my_user"), None, paginated_key_builder),
             "fastapi-cache:user:get_my_user:page:1:size:50"
         );
     }
@@ -192,7 +198,7 @@ mod tests {
     #[cfg(feature = "axum")]
     #[test]
     fn from_the_query_string() {
-        let none = KeyArgs::new();
+        let none = KeyArgs::new("app::users::get_my_user");
         assert_eq!(
             with(
                 &none,
@@ -234,6 +240,23 @@ mod tests {
         assert_eq!(
             with(&none, Some("/api/keys"), api_keys_list_key_builder),
             None
+        );
+    }
+
+    #[test]
+    fn a_none_argument_is_absent() {
+        let mut args = KeyArgs::new("app::users::list_users");
+        args.push_value("user_id", &None::<u64>);
+        args.push_value("page", &Some(2u32));
+        assert_eq!(
+            with(&args, None, users_list_key_builder),
+            "fastapi-cache:user:list:page:2:size:50"
+        );
+        let mut args = KeyArgs::new("app::users::list_users");
+        args.push_value("user_id", &Some(5u64));
+        assert_eq!(
+            with(&args, None, users_list_key_builder),
+            "fastapi-cache:user:5:single"
         );
     }
 

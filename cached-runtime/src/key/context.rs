@@ -159,6 +159,15 @@ impl<'a> KeyContext<'a> {
         self.spec.module()
     }
 
+    /// The function's full path as called: module, the `Self` type and trait of a
+    /// method, and generic arguments, e.g. `my_app::repo::UserRepo::count`,
+    /// `<my_app::repo::UserRepo as my_app::repo::Count>::count`,
+    /// `my_app::repo::row_count<my_app::Users>` (see [`crate::key`]). Put it in a
+    /// key when two functions could otherwise build the same key.
+    pub fn function_path(&self) -> &str {
+        self.args.function()
+    }
+
     /// The authenticated user's id: from an argument whose type implements
     /// [`CacheUser`](crate::CacheUser), else (for HTTP requests) from the
     /// [`CacheIdentity`](crate::http::CacheIdentity) your auth middleware put in the
@@ -173,9 +182,15 @@ impl<'a> KeyContext<'a> {
         user
     }
 
-    /// The rendering of the argument called `name` (its binding name: `id` for
-    /// `Path(id): Path<u64>`), as it appears in default keys: `42`, `bob`, `a%3Ab`.
-    /// Python key builders read the same from `kwargs`.
+    /// The rendering of the argument called `name`, as it appears in default keys:
+    /// `42`, `bob`, `a%3Ab`, `~` for `None`. Python key builders read the same from
+    /// `kwargs`.
+    ///
+    /// A parameter written as a plain name (`page: u32`, `q: Query<ListQ>`) is read
+    /// by that name, its whole value rendered. A parameter written as a pattern is
+    /// read by the names it binds, each rendered alone: `id` for
+    /// `Path(id): Path<u64>`, `user_id` for `Query(ListQ { user_id, .. })`. A name in
+    /// `skip(...)` is not there.
     pub fn arg(&self, name: &str) -> Option<&str> {
         self.args.get(name)
     }

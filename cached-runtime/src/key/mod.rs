@@ -62,6 +62,7 @@ mod args;
 pub mod builders;
 mod context;
 mod encode;
+pub(crate) mod function;
 pub(crate) mod normalize;
 
 pub use args::KeyArgs;
@@ -113,17 +114,24 @@ impl<T: CacheUser + ?Sized> CacheUser for std::sync::Arc<T> {
 }
 
 /// Builds the default key of a plain function call:
-/// `{prefix}:{namespace}:{args}:{module.path.function}`.
-pub(crate) fn default_value_key(prefix: &str, spec: &crate::Spec, args: &KeyArgs) -> CacheKey {
-    let mut rest = String::with_capacity(
-        spec.namespace().len() + args.rendered().len() + spec.dotted_path().len() + 2,
+/// `{prefix}:{namespace}:{args}:{function path}`.
+pub(crate) fn default_value_key(prefix: &str, spec: &crate::Spec, args: &KeyArgs) -> String {
+    let function = spec.function_id(args.function());
+    let mut key = String::with_capacity(
+        prefix.len()
+            + spec.namespace().len()
+            + args.rendered().len()
+            + function.segment.len()
+            + 3,
     );
-    rest.push_str(spec.namespace());
-    rest.push(':');
+    key.push_str(prefix);
+    key.push(':');
+    key.push_str(spec.namespace());
+    key.push(':');
     if !args.rendered().is_empty() {
-        rest.push_str(args.rendered());
-        rest.push(':');
+        key.push_str(args.rendered());
+        key.push(':');
     }
-    rest.push_str(spec.dotted_path());
-    CacheKey::from_rest(prefix, &rest)
+    key.push_str(&function.segment);
+    key
 }

@@ -1,0 +1,119 @@
+//! Which computation a key belongs to: the function's full path, with the `Self`
+//! type and trait of a method and the generic arguments of the call.
+//!
+//! The attribute sees one function definition, not the `impl` block around it nor the
+//! types a generic function is called with. The generated code therefore reads the
+//! type name of a closure written in the function's body
+//! (`__private::function_path(&|| ())`): a closure's type carries every generic
+//! parameter in scope, so its name is the *instantiated* path of the function:
+//!
+//! | function | path |
+//! |---|---|
+//! | `async fn get_user(id: u64)` in `my_app::repo` | `my_app::repo::get_user` |
+//! | `UserRepo::count(&self)` | `my_app::repo::UserRepo::count` |
+//! | a trait's method, default or implemented, called on `UserRepo` | `<my_app::repo::UserRepo as my_app::repo::Count>::count` |
+//! | `row_count::<Users>()` | `my_app::repo::row_count<my_app::Users>` |
+//! | `Repo::<Users>::all()` in `impl<T> Repo<T>` | `my_app::repo::Repo<my_app::Users>::all` |
+//!
+//! In a default key the path is one segment, `::` written `.` (so `:` stays the only
+//! segment separator), every other byte outside `A-Za-z0-9_.<>,()[]&;` escaped like
+//! argument strings: `my_app.repo.UserRepo.count`,
+//! `<my_app.repo.UserRepo%20as%20my_app.repo.Count>.count`. Two functions, two
+//! methods of different types, or two instantiations of a generic function never
+//! share a default key.
+//!
+//! The path comes from `std::any::type_name`, whose text the compiler does not
+//! promise to keep between versions: a toolchain upgrade may change keys (a miss,
+//! never another function's value). Lifetimes are not part of it (`Repo<&'a str>` and
+//! `Repo<&'b str>` are one computation).
+
+use std::fmt::Write as _;
+
+/// `path::to::function::{{closure}}::{{closure}}` → `path::to::function`.
+pub(crate) fn strip_closures(type_name: &'static str) -> &'static str {
+    let mut path = type_name;
+    while let Some(shorter) = path.strip_suffix("::{{closure}}") {
+        path = shorter;
+    }
+    path
+}
+
+/// Appends `path` as one key segment (see the module docs).
+pub(crate) fn push_segment(out: &mut String, path: &str) {
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("::") {
+            out.push('.');
+            rest = after;
+            continue;
+        }
+        let Some(c) = rest.chars().next() else { break };
+        if c.is_ascii_alphanumeric() || "_.<>,()[]&;".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+/// FNV-1a (64 bits) of the path: a fixed, seedless tag, the same in every process
+/// and build, that stored values carry so that two functions whose keys meet (a key
+/// builder's choice) never read each other's values.
+pub(crate) fn tag(path: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(path: &str) -> String {
+        let mut out = String::new();
+        push_segment(&mut out, path);
+        out
+    }
+
+    #[test]
+    fn closures_are_stripped() {
+        assert_eq!(strip_closures("a::b::f::{{closure}}::{{closure}}"), "a::b::f");
+        assert_eq!(strip_closures("a::b::f"), "a::b::f");
+        assert_eq!(strip_closures("{{closure}}"), "{{closure}}");
+        assert_eq!(
+            strip_closures("a::{{closure}}::f::{{closure}}"),
+            "a::{{closure}}::f"
+        );
+    }
+
+    #[test]
+    fn segments_are_readable_and_colon_free() {
+        assert_eq!(segment("my_app::repo::get_user"), "my_app.repo.get_user");
+        assert_eq!(
+            segment("<my_app::UserRepo as my_app::Count>::count"),
+            "<my_app.UserRepo%20as%20my_app.Count>.count"
+        );
+        assert_eq!(
+            segment("m::row_count<alloc::vec::Vec<(u8, &str)>>"),
+            "m.row_count<alloc.vec.Vec<(u8,%20&str)>>"
+        );
+        assert_eq!(segment("m::f<[u8; 3], dyn m::T + Send>"), "m.f<[u8;%203],%20dyn%20m.T%20%2B%20Send>");
+        for path in ["a::b", "<a as b>::c", "x<y:: z>"] {
+            assert!(!segment(path).contains(':'), "{path}");
+        }
+    }
+
+    #[test]
+    fn tags_differ_and_are_stable() {
+        assert_ne!(tag("m::UserRepo::count"), tag("m::OrderRepo::count"));
+        // FNV-1a 64 of the empty string: its offset basis.
+        assert_eq!(tag(""), 0xcbf2_9ce4_8422_2325);
+    }
+}
