@@ -1,202 +1,385 @@
-//! The deserializing half of the exact-`Option` adapter (see the module doc of
-//! [`codec`](super) for the format).
+//! The reading half of the format (see the module doc of [`codec`](super)): a
+//! MessagePack deserializer over a byte slice that reads what rmp-serde's
+//! serializer writes, as rmp-serde's deserializer reads it, and options exactly.
 //!
-//! [`De`] forwards every call to rmp-serde's deserializer and wraps what it hands
-//! back (visitors, sequence, map and enum accesses, seeds), so nested values go
-//! through the adapter too. Only `deserialize_option` (and `deserialize_any`, for
-//! the types that buffer their input, like untagged enums) differ: they look at the
-//! next byte of the input, which rmp-serde does not expose, so the input is an
-//! [`Input`] shared by rmp-serde's reader and the adapter. rmp-serde keeps a
-//! marker it has read ahead only inside its own `deserialize_option` (never called
-//! here) and while reading an enum's variant name (which the adapter passes to it
-//! untouched), so whenever the adapter looks, the shared position is the start of
-//! the next value.
-
-use std::cell::Cell;
-use std::fmt;
-use std::io::{self, Read};
+//! Reading an option has to look at the next byte before deciding, which
+//! rmp-serde's deserializer does not let an adapter do but through its copying
+//! `Read` path (measured: 43% more instructions to decode 50 users than its slice
+//! path). Reading the slice here costs what rmp-serde's slice path costs, borrows
+//! strings and bytes the same way, and bounds nesting the same way.
 
 use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, Error as _, MapAccess, SeqAccess,
-    VariantAccess, Visitor,
+    self, DeserializeSeed, Deserializer, EnumAccess, Error as _, IntoDeserializer, MapAccess,
+    SeqAccess, Unexpected, VariantAccess, Visitor,
 };
 
 use super::marker::{EXT_STRUCT, Front, front};
+use super::read::{Bytes, Error, Head};
 
-/// How many `Some` markers may nest on one path: far more than any type has,
-/// few enough that a crafted input cannot exhaust the stack (rmp-serde bounds
-/// the nesting of arrays and maps, not this).
-const MAX_SOME_DEPTH: u16 = 256;
+/// How deep arrays, maps, enums and `Some` markers may nest, so that a crafted
+/// entry cannot exhaust the stack (a 2 MiB thread's, in a debug build). Twice
+/// serde_json's limit: a value that came in as JSON is never deeper.
+const MAX_DEPTH: u16 = 256;
 
-/// The payload being decoded and how far it has been read.
+/// Reads one value from a payload.
 #[derive(Debug)]
-pub(super) struct Input<'a> {
-    bytes: &'a [u8],
-    pos: Cell<usize>,
-}
-
-impl<'a> Input<'a> {
-    pub(super) fn new(bytes: &'a [u8]) -> Self {
-        Input {
-            bytes,
-            pos: Cell::new(0),
-        }
-    }
-
-    fn rest(&self) -> &'a [u8] {
-        self.bytes.get(self.pos.get()..).unwrap_or_default()
-    }
-
-    /// How many bytes are left unread.
-    pub(super) fn remaining(&self) -> usize {
-        self.rest().len()
-    }
-}
-
-/// rmp-serde's reader of an [`Input`].
-#[derive(Debug)]
-pub(super) struct InputReader<'a>(pub(super) &'a Input<'a>);
-
-impl Read for InputReader<'_> {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let rest = self.0.rest();
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.0.pos.set(self.0.pos.get() + n);
-        Ok(n)
-    }
-
-    #[inline]
-    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let rest = self.0.rest();
-        let Some(src) = rest.get(..buf.len()) else {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        };
-        buf.copy_from_slice(src);
-        self.0.pos.set(self.0.pos.get() + buf.len());
-        Ok(())
-    }
-}
-
-/// What every wrapper carries: the shared input and how many more `Some`
-/// markers may nest.
-#[derive(Debug, Clone, Copy)]
-struct Ctx<'a> {
-    input: &'a Input<'a>,
+pub(super) struct De<'de> {
+    input: Bytes<'de>,
     depth: u16,
 }
 
-/// A deserializer that reads options exactly (see the module doc).
-pub(super) struct De<'a, D> {
-    de: D,
-    ctx: Ctx<'a>,
-}
-
-impl<'a, D> De<'a, D> {
-    /// `de` reads `input` (through an [`InputReader`]).
-    pub(super) fn new(de: D, input: &'a Input<'a>) -> Self {
+impl<'de> De<'de> {
+    pub(super) fn new(payload: &'de [u8]) -> Self {
         De {
-            de,
-            ctx: Ctx {
-                input,
-                depth: MAX_SOME_DEPTH,
+            input: Bytes(payload),
+            depth: MAX_DEPTH,
+        }
+    }
+
+    /// Fails if bytes are left after the value.
+    pub(super) fn end(&self) -> Result<(), Error> {
+        match self.input.0.len() {
+            0 => Ok(()),
+            n => Err(Error(format!("{n} bytes left after the value"))),
+        }
+    }
+
+    /// Runs `read` one level deeper.
+    fn nested<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+        self.depth = self
+            .depth
+            .checked_sub(1)
+            .ok_or_else(|| Error(format!("values nested deeper than {MAX_DEPTH}")))?;
+        let out = read(self);
+        self.depth += 1;
+        out
+    }
+
+    /// The `Some` marker at the front (`header` bytes, then `len` of payload):
+    /// `read` reads the value inside it, which must take exactly the payload.
+    fn enter<V: Visitor<'de>>(
+        &mut self,
+        header: usize,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.input.take(header)?;
+        let payload = self.input.take(len)?;
+        let mut inner = De {
+            input: Bytes(payload),
+            depth: self.depth,
+        };
+        let value = inner.nested(|inner| visitor.visit_some(inner))?;
+        match inner.input.0.len() {
+            0 => Ok(value),
+            left => Err(Error(format!(
+                "a Some marker holds {len} bytes but its value took {}",
+                len - left
+            ))),
+        }
+    }
+
+    /// The next value as its MessagePack type says; `bytes`: a binary may be read
+    /// as bytes (otherwise as a sequence of `u8`, as rmp-serde does for sequence
+    /// hints).
+    fn any<V: Visitor<'de>>(&mut self, visitor: V, bytes: bool) -> Result<V::Value, Error> {
+        let head = self.input.head()?;
+        self.visit(head, visitor, bytes)
+    }
+
+    fn visit<V: Visitor<'de>>(
+        &mut self,
+        head: Head<'de>,
+        visitor: V,
+        bytes: bool,
+    ) -> Result<V::Value, Error> {
+        match head {
+            Head::Nil => visitor.visit_unit(),
+            Head::Bool(v) => visitor.visit_bool(v),
+            Head::U8(v) => visitor.visit_u8(v),
+            Head::U16(v) => visitor.visit_u16(v),
+            Head::U32(v) => visitor.visit_u32(v),
+            Head::U64(v) => visitor.visit_u64(v),
+            Head::I8(v) => visitor.visit_i8(v),
+            Head::I16(v) => visitor.visit_i16(v),
+            Head::I32(v) => visitor.visit_i32(v),
+            Head::I64(v) => visitor.visit_i64(v),
+            Head::F32(v) => visitor.visit_f32(v),
+            Head::F64(v) => visitor.visit_f64(v),
+            Head::Str(raw) => match std::str::from_utf8(raw) {
+                Ok(s) => visitor.visit_borrowed_str(s),
+                // As rmp-serde: invalid UTF-8 may still be read as bytes.
+                Err(e) => visitor
+                    .visit_borrowed_bytes(raw)
+                    .map_err(|_: Error| Error(format!("a string is not UTF-8: {e}"))),
             },
+            Head::Bin(raw) if bytes => visitor.visit_borrowed_bytes(raw),
+            Head::Bin(raw) => {
+                let mut seq = de::value::SeqDeserializer::new(raw.iter().copied());
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Head::Array(len) => self.nested(|de| {
+                let mut seq = Seq { de, left: len };
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end(len, "array")?;
+                Ok(value)
+            }),
+            Head::Map(len) => self.nested(|de| {
+                let mut map = Seq { de, left: len };
+                let value = visitor.visit_map(&mut map)?;
+                map.end(len, "map")?;
+                Ok(value)
+            }),
+            Head::Ext(tag, data) => visitor.visit_newtype_struct(Ext { tag, data }),
+        }
+    }
+
+    /// A 128-bit integer: any integer, or the 16 big-endian bytes rmp-serde writes.
+    fn int128<V: Visitor<'de>>(&mut self, visitor: V, signed: bool) -> Result<V::Value, Error> {
+        match self.input.head()? {
+            Head::Bin(raw) => match <[u8; 16]>::try_from(raw) {
+                Ok(raw) if signed => visitor.visit_i128(i128::from_be_bytes(raw)),
+                Ok(raw) => visitor.visit_u128(u128::from_be_bytes(raw)),
+                Err(_) => Err(Error(format!(
+                    "a 128-bit integer is 16 bytes, not {}",
+                    raw.len()
+                ))),
+            },
+            head @ (Head::U8(_)
+            | Head::U16(_)
+            | Head::U32(_)
+            | Head::U64(_)
+            | Head::I8(_)
+            | Head::I16(_)
+            | Head::I32(_)
+            | Head::I64(_)) => self.visit(head, visitor, true),
+            head => Err(Error(format!(
+                "expected a 128-bit integer, found {}",
+                head.kind()
+            ))),
         }
     }
 }
 
-impl<'a, 'de, D: Deserializer<'de>> De<'a, D> {
-    /// Reads the `Some` marker at the front (`header` bytes, then a payload of
-    /// `len`), and the value inside it with `read`, which must take exactly the
-    /// payload.
-    fn enter<T>(
-        self,
-        header: usize,
-        len: usize,
-        read: impl FnOnce(Self) -> Result<T, D::Error>,
-    ) -> Result<T, D::Error> {
-        let depth = self.ctx.depth.checked_sub(1).ok_or_else(|| {
-            D::Error::custom(format!("options nested deeper than {MAX_SOME_DEPTH}"))
-        })?;
-        let input = self.ctx.input;
-        let start = input.pos.get() + header;
-        let end = start
-            .checked_add(len)
-            .filter(|&end| end <= input.bytes.len())
-            .ok_or_else(|| D::Error::custom("a Some marker runs past the end of the value"))?;
-        input.pos.set(start);
-        let value = read(De {
-            de: self.de,
-            ctx: Ctx { input, depth },
-        })?;
-        let read_to = input.pos.get();
-        if read_to != end {
-            return Err(D::Error::custom(format!(
-                "a Some marker holds {len} bytes but its value took {}",
-                read_to.wrapping_sub(start)
-            )));
+/// The elements of an array, or the entries of a map.
+struct Seq<'a, 'de> {
+    de: &'a mut De<'de>,
+    left: usize,
+}
+
+impl Seq<'_, '_> {
+    /// Fails if the visitor stopped before the end.
+    fn end(&self, len: usize, what: &str) -> Result<(), Error> {
+        match self.left {
+            0 => Ok(()),
+            left => Err(Error(format!(
+                "an {what} of {len} was read to {}",
+                len - left
+            ))),
         }
-        Ok(value)
+    }
+}
+
+impl<'de> SeqAccess<'de> for Seq<'_, 'de> {
+    type Error = Error;
+
+    #[inline]
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de> MapAccess<'de> for Seq<'_, 'de> {
+    type Error = Error;
+
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
     }
 
     #[inline]
-    fn visitor<V>(&self, visitor: V) -> Wrapped<'a, V> {
-        Wrapped {
-            inner: visitor,
-            ctx: self.ctx,
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+/// An ext read as rmp-serde hands it out: a newtype of `(tag, bytes)`.
+struct Ext<'de> {
+    tag: i8,
+    data: &'de [u8],
+}
+
+impl<'de> Deserializer<'de> for Ext<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let mut seq = ExtFields { ext: self, next: 0 };
+        let value = visitor.visit_seq(&mut seq)?;
+        match seq.next {
+            2 => Ok(value),
+            _ => Err(Error("an ext is read as (tag, bytes)".into())),
+        }
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+        struct enum identifier ignored_any
+    }
+}
+
+struct ExtFields<'de> {
+    ext: Ext<'de>,
+    next: u8,
+}
+
+impl<'de> SeqAccess<'de> for ExtFields<'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        match self.next {
+            0 => {
+                self.next = 1;
+                seed.deserialize(self.ext.tag.into_deserializer()).map(Some)
+            }
+            1 => {
+                self.next = 2;
+                seed.deserialize(de::value::BorrowedBytesDeserializer::new(self.ext.data))
+                    .map(Some)
+            }
+            _ => Ok(None),
         }
     }
 }
 
-/// A visitor, access or seed of the wrapped deserializer's, with the context
-/// to wrap what it hands on.
-struct Wrapped<'a, T> {
-    inner: T,
-    ctx: Ctx<'a>,
+/// An enum's variant: a map of one entry (name → content), or the name alone
+/// for a unit variant.
+struct Variant<'a, 'de> {
+    de: &'a mut De<'de>,
+    /// The name alone: a unit variant.
+    unit: bool,
 }
 
-/// Forwards `deserialize_*` methods to the wrapped deserializer with a wrapped
-/// visitor.
-macro_rules! forward {
-    ($($method:ident($($arg:ident: $ty:ty),*))*) => {$(
+impl<'de> EnumAccess<'de> for Variant<'_, 'de> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Error> {
+        let name = seed.deserialize(&mut *self.de)?;
+        Ok((name, self))
+    }
+}
+
+impl<'de> VariantAccess<'de> for Variant<'_, 'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        if self.unit {
+            Ok(())
+        } else {
+            <() as de::Deserialize>::deserialize(self.de)
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        if self.unit {
+            return Err(Error::invalid_type(
+                Unexpected::UnitVariant,
+                &"newtype variant",
+            ));
+        }
+        seed.deserialize(self.de)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        if self.unit {
+            return Err(Error::invalid_type(
+                Unexpected::UnitVariant,
+                &"tuple variant",
+            ));
+        }
+        self.de.any(visitor, false)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if self.unit {
+            return Err(Error::invalid_type(
+                Unexpected::UnitVariant,
+                &"struct variant",
+            ));
+        }
+        self.de.any(visitor, false)
+    }
+}
+
+/// Forwards `deserialize_*` methods to [`De::any`].
+macro_rules! any {
+    ($bytes:expr => $($method:ident($($arg:ident: $ty:ty),*))*) => {$(
         #[inline]
-        fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
-            let visitor = self.visitor(visitor);
-            self.de.$method($($arg,)* visitor)
+        fn $method<V: Visitor<'de>>(self, $(_: $ty,)* visitor: V) -> Result<V::Value, Error> {
+            self.any(visitor, $bytes)
         }
     )*};
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<'_, D> {
-    type Error = D::Error;
+impl<'de> Deserializer<'de> for &mut De<'de> {
+    type Error = Error;
 
-    /// Exactly what `Ser` writes: nil is `None`, a `Some` marker is `Some` of
-    /// what it holds, anything else is `Some` of itself.
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let input = self.ctx.input;
-        match front(input.rest()) {
-            Front::Nil => {
-                input.pos.set(input.pos.get() + 1);
-                visitor.visit_none()
-            }
-            Front::Some { header, len } => self.enter(header, len, |de| visitor.visit_some(de)),
-            Front::OtherExt | Front::Value => visitor.visit_some(self),
+    /// A `Some` marker is `Some`; nil stays a unit, which serde reads as `None`
+    /// where an option is expected (self-describing reads: untagged and
+    /// internally tagged enums, flattened fields).
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match front(self.input.0) {
+            Front::Some { header, len } => self.enter(header, len, visitor),
+            Front::Nil | Front::OtherExt | Front::Value => self.any(visitor, true),
         }
     }
 
-    /// For self-describing reads (untagged and internally tagged enums,
-    /// flattened fields): a `Some` marker is a `Some`, nil stays a unit (which
-    /// serde reads as `None` where an option is expected).
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        match front(self.ctx.input.rest()) {
-            Front::Some { header, len } => self.enter(header, len, |de| visitor.visit_some(de)),
-            // A value's own ext: its content is rmp-serde's alone.
-            Front::OtherExt => self.de.deserialize_any(visitor),
-            Front::Nil | Front::Value => {
-                let visitor = self.visitor(visitor);
-                self.de.deserialize_any(visitor)
+    /// Exactly what the writer does: nil is `None`, a `Some` marker is `Some` of
+    /// what it holds, anything else is `Some` of itself.
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match front(self.input.0) {
+            Front::Nil => {
+                self.input.take(1)?;
+                visitor.visit_none()
             }
+            Front::Some { header, len } => self.enter(header, len, visitor),
+            Front::OtherExt | Front::Value => visitor.visit_some(self),
         }
     }
 
@@ -204,220 +387,80 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<'_, D> {
         self,
         name: &'static str,
         visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        if name == EXT_STRUCT {
-            self.de.deserialize_newtype_struct(name, visitor)
-        } else {
-            // What rmp-serde does for any other newtype struct, but with the
-            // adapter as the deserializer of the content.
-            visitor.visit_newtype_struct(self)
+    ) -> Result<V::Value, Error> {
+        if name != EXT_STRUCT {
+            // rmp-serde writes a newtype struct as its content.
+            return visitor.visit_newtype_struct(self);
+        }
+        match self.input.head()? {
+            Head::Ext(tag, data) => visitor.visit_newtype_struct(Ext { tag, data }),
+            head => Err(Error(format!("expected an ext, found {}", head.kind()))),
         }
     }
 
-    /// Skipping a value (an unknown field) needs no adapter: a `Some` marker is
-    /// one MessagePack value.
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.de.deserialize_ignored_any(visitor)
+    /// rmp-serde writes a unit struct as an empty array (and reads nil too).
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.input.peek() {
+            Some(0x90 | 0xc0) => {
+                self.input.take(1)?;
+                visitor.visit_unit()
+            }
+            _ => self.any(visitor, true),
+        }
     }
 
-    forward! {
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.input.peek() {
+            Some(0x80..=0x8f | 0xde | 0xdf) => match self.input.head()? {
+                Head::Map(1) => self.nested(|de| visitor.visit_enum(Variant { de, unit: false })),
+                head => Err(Error(format!(
+                    "an enum is a map of one entry, not {}",
+                    match head {
+                        Head::Map(len) => format!("{len} entries"),
+                        other => other.kind().to_string(),
+                    }
+                ))),
+            },
+            _ => visitor.visit_enum(Variant {
+                de: self,
+                unit: true,
+            }),
+        }
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.int128(visitor, true)
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.int128(visitor, false)
+    }
+
+    any! { true =>
         deserialize_bool() deserialize_i8() deserialize_i16() deserialize_i32()
-        deserialize_i64() deserialize_i128() deserialize_u8() deserialize_u16()
-        deserialize_u32() deserialize_u64() deserialize_u128() deserialize_f32()
-        deserialize_f64() deserialize_char() deserialize_str() deserialize_string()
-        deserialize_bytes() deserialize_byte_buf() deserialize_unit()
-        deserialize_unit_struct(name: &'static str)
+        deserialize_i64() deserialize_u8() deserialize_u16() deserialize_u32()
+        deserialize_u64() deserialize_f32() deserialize_f64() deserialize_char()
+        deserialize_str() deserialize_string() deserialize_bytes() deserialize_byte_buf()
+        deserialize_unit() deserialize_map() deserialize_identifier()
+        deserialize_ignored_any()
+    }
+
+    any! { false =>
         deserialize_seq() deserialize_tuple(len: usize)
         deserialize_tuple_struct(name: &'static str, len: usize)
-        deserialize_map()
         deserialize_struct(name: &'static str, fields: &'static [&'static str])
-        deserialize_enum(name: &'static str, variants: &'static [&'static str])
-        deserialize_identifier()
     }
 
     fn is_human_readable(&self) -> bool {
-        self.de.is_human_readable()
-    }
-}
-
-/// Forwards `visit_*` methods that carry no deserializer.
-macro_rules! forward_visit {
-    ($($method:ident($($ty:ty)?))*) => {$(
-        #[inline]
-        fn $method<E: de::Error>(self, $(v: $ty)?) -> Result<V::Value, E> {
-            self.inner.$method($(forward_visit!(@arg v $ty))?)
-        }
-    )*};
-    (@arg $v:ident $ty:ty) => { $v };
-}
-
-impl<'de, V: Visitor<'de>> Visitor<'de> for Wrapped<'_, V> {
-    type Value = V::Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.expecting(f)
-    }
-
-    forward_visit! {
-        visit_bool(bool) visit_i8(i8) visit_i16(i16) visit_i32(i32) visit_i64(i64)
-        visit_i128(i128) visit_u8(u8) visit_u16(u16) visit_u32(u32) visit_u64(u64)
-        visit_u128(u128) visit_f32(f32) visit_f64(f64) visit_char(char)
-        visit_str(&str) visit_borrowed_str(&'de str) visit_string(String)
-        visit_bytes(&[u8]) visit_borrowed_bytes(&'de [u8]) visit_byte_buf(Vec<u8>)
-        visit_none() visit_unit()
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_some(De {
-            de: d,
-            ctx: self.ctx,
-        })
-    }
-
-    /// Only rmp-serde's reading of an ext gets here (the adapter reads newtype
-    /// structs itself): a value's own ext, whose content is rmp-serde's alone.
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_newtype_struct(d)
-    }
-
-    #[inline]
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_seq(Wrapped {
-            inner: seq,
-            ctx: self.ctx,
-        })
-    }
-
-    #[inline]
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_map(Wrapped {
-            inner: map,
-            ctx: self.ctx,
-        })
-    }
-
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_enum(Wrapped {
-            inner: data,
-            ctx: self.ctx,
-        })
-    }
-}
-
-/// A seed whose deserializer is wrapped.
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Wrapped<'_, S> {
-    type Value = S::Value;
-
-    #[inline]
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.inner.deserialize(De {
-            de: d,
-            ctx: self.ctx,
-        })
-    }
-}
-
-impl<'a, 'de, A: SeqAccess<'de>> SeqAccess<'de> for Wrapped<'a, A> {
-    type Error = A::Error;
-
-    #[inline]
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, A::Error> {
-        self.inner.next_element_seed(Wrapped {
-            inner: seed,
-            ctx: self.ctx,
-        })
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
-    }
-}
-
-impl<'a, 'de, A: MapAccess<'de>> MapAccess<'de> for Wrapped<'a, A> {
-    type Error = A::Error;
-
-    #[inline]
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, A::Error> {
-        self.inner.next_key_seed(Wrapped {
-            inner: seed,
-            ctx: self.ctx,
-        })
-    }
-
-    #[inline]
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.inner.next_value_seed(Wrapped {
-            inner: seed,
-            ctx: self.ctx,
-        })
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
-    }
-}
-
-impl<'a, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Wrapped<'a, A> {
-    type Error = A::Error;
-    type Variant = Wrapped<'a, A::Variant>;
-
-    /// The variant's name is written by rmp-serde alone: it is read unwrapped.
-    fn variant_seed<S: DeserializeSeed<'de>>(
-        self,
-        seed: S,
-    ) -> Result<(S::Value, Self::Variant), A::Error> {
-        let (value, variant) = self.inner.variant_seed(seed)?;
-        Ok((
-            value,
-            Wrapped {
-                inner: variant,
-                ctx: self.ctx,
-            },
-        ))
-    }
-}
-
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Wrapped<'_, A> {
-    type Error = A::Error;
-
-    fn unit_variant(self) -> Result<(), A::Error> {
-        self.inner.unit_variant()
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.inner.newtype_variant_seed(Wrapped {
-            inner: seed,
-            ctx: self.ctx,
-        })
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.inner.tuple_variant(
-            len,
-            Wrapped {
-                inner: visitor,
-                ctx: self.ctx,
-            },
-        )
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, A::Error> {
-        self.inner.struct_variant(
-            fields,
-            Wrapped {
-                inner: visitor,
-                ctx: self.ctx,
-            },
-        )
+        false
     }
 }

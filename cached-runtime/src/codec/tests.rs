@@ -160,13 +160,55 @@ fn peano(n: usize) -> Peano {
     (0..n).fold(Peano(None), |p, _| Peano(Some(Box::new(p))))
 }
 
+/// `Tree::Seq` nested `n` deep.
+fn deep_seq(n: usize) -> Tree {
+    (0..n).fold(Tree::Unit, |t, _| Tree::Seq(vec![t]))
+}
+
+/// Decodes `payload` as a `T` in a thread with the stack of a tokio worker
+/// (2 MiB), as the runtime does.
+fn decode_on_small_stack<T: DeserializeOwned + Send + 'static>(
+    payload: Vec<u8>,
+) -> Result<T, DecodeError> {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut bytes = Vec::new();
+            write_header(&mut bytes, Kind::Value, std::any::type_name::<T>());
+            bytes.extend(payload);
+            decode::<T>(&bytes)
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
 #[test]
-fn deep_markers_are_an_error_not_a_stack_overflow() {
-    round_trip(&peano(100));
-    let mut bytes = Vec::new();
-    write_header(&mut bytes, Kind::Value, std::any::type_name::<Peano>());
-    bytes.extend(marker::nested_markers(100_000, &[marker::NIL]));
-    let err = decode::<Peano>(&bytes).unwrap_err();
+fn deep_values_are_an_error_not_a_stack_overflow() {
+    // As deep as the limit allows: read back (an enum and an array a level).
+    round_trip(&peano(200));
+    let tree = deep_seq(100);
+    let bytes = encode(&tree).unwrap();
+    assert_eq!(
+        decode_on_small_stack::<Tree>(bytes[HEADER_LEN..].to_vec()).unwrap(),
+        tree
+    );
+    // Crafted: markers, arrays, enums nested far deeper.
+    let err = decode_on_small_stack::<Peano>(marker::nested_markers(100_000, &[marker::NIL]))
+        .unwrap_err();
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+    let mut arrays = vec![0x91; 100_000];
+    arrays.push(0xc0);
+    let err = decode_on_small_stack::<Tree>(
+        std::iter::repeat_n([0x81, 0xa3, b'S', b'e', b'q', 0x91], 50_000)
+            .flatten()
+            .chain([0xa4, b'U', b'n', b'i', b't'])
+            .collect(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+    // Skipped, not read: an unknown field's value, say.
+    let err = decode_on_small_stack::<serde::de::IgnoredAny>(arrays).unwrap_err();
     assert!(err.to_string().contains("nested deeper"), "{err}");
 }
 
