@@ -640,6 +640,25 @@ proptest! {
     }
 
     #[test]
+    fn corrupted_entries_are_errors_or_values_never_panics(
+        tree in trees(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        noise in proptest::collection::vec(any::<u8>(), 0..48),
+    ) {
+        let mut bytes = encode(&tree).unwrap();
+        let payload = bytes.len() - HEADER_LEN;
+        for (at, byte) in flips {
+            bytes[HEADER_LEN + at.index(payload)] = byte;
+        }
+        let _ = decode::<Tree>(&bytes);
+        bytes.truncate(HEADER_LEN);
+        bytes.extend_from_slice(&noise);
+        let _ = decode::<Tree>(&bytes);
+        let _ = decode::<Option<Option<Tree>>>(&retag::<Option<Option<Tree>>>(bytes.clone()));
+        let _ = decode::<serde::de::IgnoredAny>(&retag::<serde::de::IgnoredAny>(bytes));
+    }
+
+    #[test]
     fn truncated_entries_are_errors(tree in trees()) {
         let bytes = encode(&tree).unwrap();
         // Every cut inside the payload (header cuts are covered above).
