@@ -251,6 +251,23 @@ impl Cache {
         Some(MemoryUsage { entries, bytes })
     }
 
+    /// Counters of what this cache did that an operator should know about (see
+    /// `CacheStats`). Cheap: a few atomic loads.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let cache = cachette::Cache::in_memory(cachette::Config::memory());
+    /// cache.invalidate_namespace("user:1").await;
+    /// assert_eq!(cache.stats().invalidations_refused, 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            invalidations_refused: self.inner.backend.invalidations_refused(),
+        }
+    }
+
     /// In Redis mode, whether Redis serves the cache ([`RedisHealth::Up`]) or the
     /// memory fallback does ([`RedisHealth::Down`]), as a watch channel to read or
     /// await; `None` in the other modes.
@@ -289,4 +306,20 @@ pub struct MemoryUsage {
     pub entries: u64,
     /// Their weight: keys, values and a fixed per-entry overhead, in bytes.
     pub bytes: u64,
+}
+
+/// Counters of one [`Cache`], from [`Cache::stats`]. More fields will come (hence
+/// `#[non_exhaustive]`: read the fields, do not build it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Invalidations that returned before Redis recorded them: Redis refused them
+    /// (full without script flags, a read-only replica, an ACL...), did not answer,
+    /// or was already out of use when they were made. Each was applied to this
+    /// instance's memory fallback, which serves until Redis has them all (they are
+    /// replayed), so this instance never serves what it invalidated; **other
+    /// instances cannot know of them until then and keep serving what Redis
+    /// holds**. Also logged at `error` level (refused) or `info` (Redis already out
+    /// of use), with the namespace. Alert when it grows. Always 0 outside Redis mode.
+    pub invalidations_refused: u64,
 }

@@ -77,6 +77,30 @@ impl RedisServer {
         signal("-CONT", self.pid());
     }
 
+    /// The commands Redis executes from now on (`MONITOR`), one line each, e.g.
+    /// `1700000000.123456 [0 127.0.0.1:50000] "PING"`. Read on a thread of its
+    /// own, which ends when the server stops or the receiver is dropped.
+    pub(crate) fn monitor(&self) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", self.port))
+            .expect("a connection to the test Redis");
+        let mut writer = stream.try_clone().expect("a second handle on the socket");
+        std::io::Write::write_all(&mut writer, b"MONITOR\r\n").expect("MONITOR sent");
+        let mut lines = BufReader::new(stream).lines();
+        let first = lines.next().and_then(Result::ok);
+        assert_eq!(first.as_deref(), Some("+OK"), "MONITOR refused");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in lines {
+                let Ok(line) = line else { break };
+                let line = line.strip_prefix('+').unwrap_or(&line).to_owned();
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
     /// A plain client, for looking at what the cache wrote.
     pub(crate) async fn client(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url())

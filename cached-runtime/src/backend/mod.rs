@@ -28,6 +28,12 @@ pub(crate) enum Source {
 pub(crate) struct Stamp {
     pub(crate) source: Source,
     pub(crate) value: u64,
+    /// Which incarnation of the Redis epoch `value` was read from (see
+    /// `redis`, "Losing the epoch"): a stamp is only comparable with the versions
+    /// of the epoch it came from. `0` for the memory store, and for a Redis stamp
+    /// issued while Redis had no epoch and could not create one (no write accepts
+    /// it).
+    pub(crate) epoch: u64,
 }
 
 impl Stamp {
@@ -35,6 +41,17 @@ impl Stamp {
         Stamp {
             source: Source::Memory,
             value,
+            epoch: 0,
+        }
+    }
+
+    /// A stamp read from the Redis epoch whose identity is `epoch`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn redis(value: u64, epoch: u64) -> Self {
+        Stamp {
+            source: Source::Redis,
+            value,
+            epoch,
         }
     }
 }
@@ -98,6 +115,16 @@ impl Backend {
             Backend::Memory(store) => store.invalidate(prefix),
             #[cfg(feature = "redis")]
             Backend::Redis(store) => store.invalidate(Some(prefix)).await,
+        }
+    }
+
+    /// Invalidations that returned before the store recorded them (only Redis
+    /// can refuse one).
+    pub(crate) fn invalidations_refused(&self) -> u64 {
+        match self {
+            Backend::Disabled | Backend::Memory(_) => 0,
+            #[cfg(feature = "redis")]
+            Backend::Redis(store) => store.invalidations_refused(),
         }
     }
 

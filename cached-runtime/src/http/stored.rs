@@ -254,6 +254,7 @@ impl Reader<'_> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn round_trip_keeps_end_to_end_headers_only() {
@@ -310,5 +311,71 @@ mod tests {
         assert!(StoredResponse::decode(&Bytes::from_static(b"garbage")).is_err());
         let value = Bytes::from(codec::encode(&5u32).unwrap());
         assert!(StoredResponse::decode(&value).is_err());
+    }
+
+    /// Header names: ones the cache keeps, ones it drops, and arbitrary tokens.
+    fn header_names() -> impl Strategy<Value = HeaderName> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "content-type",
+                "vary",
+                "x-custom",
+                "link",
+                "set-cookie",
+                "connection",
+                "etag",
+                "cache-control",
+                "content-length",
+                "x-fastapi-cache",
+                "keep-alive",
+            ])
+            .prop_map(HeaderName::from_static),
+            "[a-z0-9-]{1,12}".prop_map(|n| HeaderName::from_bytes(n.as_bytes()).unwrap()),
+        ]
+    }
+
+    /// Any bytes a header value may hold, non-UTF-8 (obs-text) included.
+    fn header_values() -> impl Strategy<Value = HeaderValue> {
+        let byte = prop_oneof![Just(b'\t'), 0x20u8..0x7f, 0x80u8..=0xff];
+        prop::collection::vec(byte, 0..24)
+            .prop_map(|bytes| HeaderValue::from_bytes(&bytes).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_stored_response_reads_back_as_it_was_kept(
+            status in 100u16..=999,
+            headers in prop::collection::vec((header_names(), header_values()), 0..12),
+            body in prop::collection::vec(any::<u8>(), 0..300),
+            cache_header in prop_oneof![Just("X-FastAPI-Cache"), Just("x-custom")],
+        ) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                map.append(name, value);
+            }
+            let body = Bytes::from(body);
+            let stored = StoredResponse::new(status, &map, body.clone(), cache_header);
+            let back = StoredResponse::decode(&stored.encode()).unwrap();
+
+            prop_assert_eq!(back.status, status);
+            prop_assert_eq!(&back.body, &body);
+            prop_assert_eq!(&back.etag, &etag_of(&body));
+            // Every kept header, every value of it in order, nothing else.
+            let mut kept = 0;
+            for name in map.keys() {
+                let values: Vec<&HeaderValue> = back.headers.get_all(name).iter().collect();
+                if is_dropped(name, cache_header) {
+                    prop_assert!(values.is_empty(), "{} was stored", name);
+                } else {
+                    let sent: Vec<&HeaderValue> = map.get_all(name).iter().collect();
+                    prop_assert_eq!(&values, &sent, "values of {}", name);
+                    kept += sent.len();
+                }
+            }
+            prop_assert_eq!(back.headers.len(), kept);
+        }
     }
 }

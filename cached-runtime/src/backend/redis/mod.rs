@@ -3,41 +3,77 @@
 //! # Contents
 //! - [Layout](#layout)
 //! - [One round trip per lookup](#one-round-trip-per-lookup)
+//! - [Losing the epoch](#losing-the-epoch)
 //! - [Failures](#failures)
+//! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
 //!
 //! # Layout
 //!
 //! | key | value | TTL |
 //! |---|---|---|
-//! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes | the entry's TTL |
+//! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · epoch identity (16 ASCII hex digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes (see `header`) | the entry's TTL |
 //! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#all` | the epoch at the last `invalidate_all` | `CACHE_MAX_TTL` + 60 s |
-//! | `{prefix}#epoch` | a counter | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
+//! | `{prefix}#epoch` | `{identity}:{counter}`: 16 hex digits chosen when the key is created, then the counter | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
 //!
 //! Every key has a TTL, so nothing the cache writes grows without bound. Versions
 //! outlive every entry they could make stale (entries live at most `CACHE_MAX_TTL`,
 //! and an entry is only written if it is fresh at that moment). The epoch can only
 //! expire when nothing was written for twice the longest TTL, by which time every
-//! entry is gone. The epoch never drops below the server clock in microseconds, so
-//! after a restart without persistence or a flush, values stamped before cannot pass
-//! for newer than invalidations made after (and a value computed under the lost
-//! epoch is refused). Version keys must not be evicted early: every key the cache
-//! writes has a TTL, so any eviction policy but `noeviction` may take them; run the
-//! cache's Redis with `maxmemory-policy noeviction` (or enough memory). A warning at
-//! start-up says so otherwise.
+//! entry is gone. The counter never drops below the server clock in microseconds.
+//! Version keys must not be evicted early: every key the cache writes has a TTL, so
+//! any eviction policy but `noeviction` may take them; run the cache's Redis with
+//! `maxmemory-policy noeviction` (or enough memory). A warning at start-up says so
+//! otherwise.
 //!
 //! # One round trip per lookup
 //!
 //! A lookup is one script call (`EVALSHA`) that reads the versions of every
-//! namespace prefix of the key on the server and answers with the entry if it is
-//! fresh, else with the stamp to compute a new one under: one command, one round
-//! trip, one reply element to parse (redis-rs's reply parser costs about a thousand
-//! instructions per array element, measured, so the check is done where the data
-//! is). The time left comes from the time stored in the value (no `PTTL`). A store is a
-//! Lua script that checks the versions and writes atomically (the slow-miss race
-//! cannot write stale data back); an invalidation is a script that records one new
-//! version: O(1), no `KEYS`, no `SCAN`, visible to every process when it returns.
+//! namespace prefix of the key and the epoch on the server and answers with the
+//! entry if it is fresh, else with the stamp to compute a new one under: one
+//! command, one round trip, one reply element to parse on a hit (redis-rs's reply
+//! parser costs about a thousand instructions per array element, measured, so the
+//! check is done where the data is). A hit on the value this process already holds
+//! is answered `SAME`, without the value. The time left comes from the time stored
+//! in the value (no `PTTL`). A store is a Lua script that checks the versions and
+//! the epoch and writes atomically (the slow-miss race cannot write stale data
+//! back); an invalidation is a script that records one new version: O(1), no
+//! `KEYS`, no `SCAN`, visible to every process when it returns.
+//!
+//! # Losing the epoch
+//!
+//! Redis can lose everything the cache wrote while a value is being computed: a
+//! `FLUSHALL`, a restart without persistence, a failover to an empty replica, an
+//! eviction. The version that an invalidation recorded is lost with it, so the
+//! versions can no longer refuse a value read before that invalidation. Comparing
+//! magnitudes is not enough either: the next invalidation recreates the epoch at
+//! the server clock, above every stamp issued before the loss.
+//!
+//! So the epoch has an *identity*, created with it (in the same write) and never
+//! changed while the key exists: 16 hex digits of the SHA-1 of a random token of the
+//! instance that created it and the server time in µs. A stamp is the pair (counter,
+//! identity); an entry's header holds both, so a hit's stamp has one too. A stamp is
+//! only comparable with the versions of its own epoch:
+//!
+//! - a store (`PUT`) is refused when the epoch's identity is not the stamp's, or
+//!   there is no epoch;
+//! - a single-flight waiter checks the leader's stamp the same way (`FRESH`, one
+//!   round trip) before taking its value;
+//! - a lookup only serves an entry stamped under the current epoch, so losing the
+//!   epoch alone (deleted, evicted) makes every entry a miss.
+//!
+//! Every stamp handed out must carry an identity, or a value computed while the
+//! epoch was missing could not be told apart from one computed under a later one:
+//! so a lookup that finds no epoch creates it (a few bytes, and only then does a
+//! lookup write). If Redis refuses that write (full, read-only), the stamp has no
+//! identity (0) and no store accepts it. The counter of a new epoch starts at the
+//! server clock in µs, above the versions still present.
+//!
+//! The identity is a 64-bit value from a 160-bit hash: two incarnations collide with
+//! probability 2^-64 (or if one instance created both in the same microsecond of
+//! the server clock). Comparing server run ids instead would miss `FLUSHALL`, and a
+//! counter kept in Redis would be lost with the epoch.
 //!
 //! # Failures
 //!
@@ -45,9 +81,36 @@
 //! failures the circuit breaker opens (see `breaker`): requests are served from the
 //! in-memory fallback (entries live at most 60 s there) without waiting on Redis,
 //! and a probe pings Redis every 250 ms. When Redis answers, the invalidations made
-//! meanwhile are replayed, the fallback is flushed, and Redis serves again. A failed
-//! invalidation opens the breaker at once. Redis unreachable at start-up: a warning,
-//! and the same path. No request ever fails because of Redis.
+//! meanwhile are replayed, the fallback is flushed, and Redis serves again; the
+//! breaker stays open while a replay fails, even if Redis answers `PING`. A failed
+//! invalidation opens the breaker at once. Redis unreachable at start-up: a
+//! warning, and the same path. No request ever fails because of Redis.
+//!
+//! # A Redis that refuses writes
+//!
+//! A Redis that answers with `-OOM` (full under `noeviction`), `-READONLY` (a
+//! replica), `-NOPERM` (an ACL), `-MISCONF` or `-NOREPLICAS` is up (see `refusal`):
+//!
+//! - a store it refuses is not stored (a warning, once until a store succeeds
+//!   again) and does not count toward the breaker: the value is served, and the
+//!   next call computes it again;
+//! - invalidations are flagged `allow-oom` (Redis 7 script flags), so a full Redis
+//!   still records them: an invalidation writes a few bytes. Redis 6 does not know
+//!   the flag; the cache then uses the same script without it (a warning, once),
+//!   and a full Redis 6 refuses invalidations;
+//! - an invalidation Redis refuses anyway (a replica, an ACL, a full Redis 6) is
+//!   logged at `error` with its namespace, counted in
+//!   [`CacheStats::invalidations_refused`](crate::cache::CacheStats), applied to
+//!   this instance's fallback and remembered; the breaker opens, so *this* instance
+//!   serves from its fallback and never reads what it invalidated from Redis again
+//!   until the replay has succeeded.
+//!
+//! What other instances can know: nothing, until the replay succeeds. They read
+//! from Redis, and Redis does not have the invalidation, so they keep serving what
+//! Redis holds for that namespace (until its TTL) — the instance that invalidated
+//! cannot tell them through a Redis that refuses its writes. That is why
+//! invalidations are flagged `allow-oom`, and why the counter and the error log
+//! exist: alert on them.
 //!
 //! # Across processes
 //!
@@ -56,9 +119,11 @@
 //! compute (and both store the same fresh value); there is no distributed lock.
 
 mod breaker;
+mod header;
+mod refusal;
 mod scripts;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -74,6 +139,7 @@ use super::{Entry, Lookup, Source, Stamp};
 use crate::config::Config;
 use crate::key::CacheKey;
 use crate::key::normalize::prefixes;
+use header::Header;
 
 /// How often the probe pings Redis while the breaker is open.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -81,9 +147,8 @@ const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// The longest an entry lives in the fallback.
 const FALLBACK_TTL: Duration = Duration::from_secs(60);
 
-/// Bytes before the codec bytes in an entry's value: stamp (20 ASCII digits, read
-/// by the READ script), TTL, time stored.
-const VALUE_HEADER: usize = 36;
+/// Bytes before the codec bytes in an entry's value (see `header`).
+const VALUE_HEADER: usize = header::LEN;
 
 /// A value this process read from (or wrote to) Redis, with its header: the near
 /// copy that spares fetching the value again while Redis says it is current.
@@ -133,7 +198,25 @@ pub(crate) struct RedisStore {
     timeout: Duration,
     version_ttl_ms: u64,
     epoch_ttl_ms: u64,
+    /// This instance's random token, for the identity of an epoch it creates.
+    token: String,
+    /// Set once Redis rejected the `allow-oom` flag (before 7.0).
+    unflagged_invalidations: AtomicBool,
+    /// Set while a refused store has been logged and no store succeeded since.
+    store_refusal_logged: AtomicBool,
+    /// Invalidations that returned before Redis recorded them.
+    invalidations_refused: AtomicU64,
     url_for_logs: String,
+}
+
+/// How a write to Redis ended.
+enum Written<T> {
+    /// Redis did it.
+    Done(T),
+    /// Redis answered and refused it (the error code): Redis is up.
+    Refused(&'static str),
+    /// No answer, a broken connection, an unexpected error: counted by the breaker.
+    Failed,
 }
 
 impl RedisStore {
@@ -181,6 +264,10 @@ impl RedisStore {
             timeout: redis.timeout(),
             version_ttl_ms: max_ttl_ms + 60_000,
             epoch_ttl_ms: max_ttl_ms * 2 + 60_000,
+            token: random_token(),
+            unflagged_invalidations: AtomicBool::new(false),
+            store_refusal_logged: AtomicBool::new(false),
+            invalidations_refused: AtomicU64::new(0),
             url_for_logs,
         });
         match store.check(redis.connect_timeout(), config).await {
@@ -254,6 +341,12 @@ impl RedisStore {
         &self.fallback
     }
 
+    /// Invalidations that returned before Redis recorded them (see the module
+    /// docs, "A Redis that refuses writes").
+    pub(crate) fn invalidations_refused(&self) -> u64 {
+        self.invalidations_refused.load(Ordering::Relaxed)
+    }
+
     fn entry_key(key: &CacheKey) -> &str {
         key.full()
     }
@@ -275,13 +368,6 @@ impl RedisStore {
         key.push_str(&self.prefix);
         key.push_str("#epoch");
         key
-    }
-
-    /// The version keys an entry's freshness depends on: "all", then every prefix.
-    fn version_keys(&self, key: &CacheKey) -> Vec<String> {
-        std::iter::once(self.version_key(None))
-            .chain(prefixes(key.rest()).map(|p| self.version_key(Some(p))))
-            .collect()
     }
 
     /// `EVALSHA <script> <n> <entry> <epoch> <all> <versions of key's prefixes...>`,
@@ -307,24 +393,56 @@ impl RedisStore {
         command
     }
 
-    /// Runs `command` with the timeout, feeding the breaker.
+    /// Runs a read with the timeout, feeding the breaker: every error counts.
     async fn call<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Option<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let connection = self.connection.clone()?;
+        match self.run(false, command).await {
+            Written::Done(value) => Some(value),
+            Written::Refused(_) | Written::Failed => None,
+        }
+    }
+
+    /// Runs a write with the timeout, feeding the breaker, except when Redis
+    /// answers by refusing the write (see `refusal`): it is up.
+    async fn call_write<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Written<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run(true, command).await
+    }
+
+    async fn run<T, F>(
+        &self,
+        refusals_answer: bool,
+        command: impl FnOnce(ConnectionManager) -> F,
+    ) -> Written<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let Some(connection) = self.connection.clone() else {
+            return Written::Failed;
+        };
         match tokio::time::timeout(self.timeout, command(connection)).await {
             Ok(Ok(value)) => {
                 self.breaker.success();
-                Some(value)
+                Written::Done(value)
             }
-            Ok(Err(error)) => {
-                self.failed(&error.to_string());
-                None
-            }
+            Ok(Err(error)) => match refusal::write_refusal(&error) {
+                Some(code) if refusals_answer => {
+                    self.breaker.success();
+                    tracing::debug!(target: "cache", url = %self.url_for_logs, %error, "Redis refused a write");
+                    Written::Refused(code)
+                }
+                _ => {
+                    self.failed(&error.to_string());
+                    Written::Failed
+                }
+            },
             Err(_) => {
                 self.failed("timed out (REDIS_TIMEOUT_MS)");
-                None
+                Written::Failed
             }
         }
     }
@@ -381,7 +499,11 @@ impl RedisStore {
             None => (&[][..], 0),
         };
         let mut command = self.script_command(&scripts::READ, key);
-        command.arg(known_header).arg(known_len);
+        command
+            .arg(known_header)
+            .arg(known_len)
+            .arg(self.token.as_str())
+            .arg(self.epoch_ttl_ms);
         let reply = self
             .call(|mut connection| async move {
                 run_script(&scripts::READ, &command, &mut connection).await
@@ -397,47 +519,46 @@ impl RedisStore {
                     None => self.fallback.lookup(key),
                 };
             }
-            Some(redis::Value::Int(epoch)) => {
-                return Lookup::Miss(Stamp {
-                    source: Source::Redis,
-                    value: u64::try_from(epoch).unwrap_or(0),
-                });
+            Some(redis::Value::Array(reply)) => {
+                if let [redis::Value::Int(value), redis::Value::BulkString(id)] = &reply[..]
+                    && let Some(epoch) = header::parse_epoch_id(id)
+                {
+                    return Lookup::Miss(Stamp::redis(u64::try_from(*value).unwrap_or(0), epoch));
+                }
+                tracing::warn!(target: "cache", ?reply, "unexpected reply to the read script");
+                return self.fallback.lookup(key);
+            }
+            Some(redis::Value::Int(value)) => {
+                // No epoch, and Redis refused to create one: a stamp nothing accepts.
+                return Lookup::Miss(Stamp::redis(u64::try_from(value).unwrap_or(0), 0));
             }
             Some(other) => {
                 tracing::warn!(target: "cache", reply = ?other, "unexpected reply to the read script");
                 return self.fallback.lookup(key);
             }
         };
-        let Some((stamp, ttl_ms, stored_ms)) = read_value_header(&value) else {
+        let Some(header) = Header::decode(&value) else {
             tracing::warn!(target: "cache", "a Redis entry is too short for a cachette value; recomputing and overwriting it");
             // The script returned it, so its leading stamp is at least as new as
-            // every version it lives under: a stamp the overwrite may use.
-            let stamp = std::str::from_utf8(value.get(..20).unwrap_or_default())
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            return Lookup::Miss(Stamp {
-                source: Source::Redis,
-                value: stamp,
-            });
+            // every version it lives under, under the current epoch: a stamp the
+            // overwrite may use.
+            let (stamp, epoch) = header::decode_stamp(&value).unwrap_or((0, 0));
+            return Lookup::Miss(Stamp::redis(stamp, epoch));
         };
-        let ttl = Duration::from_millis(ttl_ms);
-        let age = Duration::from_millis(now_ms().saturating_sub(stored_ms));
+        let ttl = Duration::from_millis(header.ttl_ms);
+        let age = Duration::from_millis(now_ms().saturating_sub(header.stored_ms));
         let len = value.len();
-        let mut header = [0u8; VALUE_HEADER];
-        header.copy_from_slice(&value[..VALUE_HEADER]);
+        let mut known = [0u8; VALUE_HEADER];
+        known.copy_from_slice(&value[..VALUE_HEADER]);
         let mut bytes = Bytes::from(value);
         let bytes = bytes.split_off(VALUE_HEADER);
         let entry = Arc::new(Entry::with_remaining(
             bytes,
-            Stamp {
-                source: Source::Redis,
-                value: stamp,
-            },
+            Stamp::redis(header.stamp, header.epoch),
             ttl,
             ttl.saturating_sub(age),
         ));
-        self.remember_near(key, header, len, &entry);
+        self.remember_near(key, known, len, &entry);
         Lookup::Hit(entry)
     }
 
@@ -458,27 +579,29 @@ impl RedisStore {
         );
     }
 
-    /// `true` if nothing covering `key` was invalidated after `stamp`.
+    /// `true` if nothing covering `key` was invalidated after `stamp`, and the
+    /// epoch `stamp` was read from is still Redis's.
     pub(crate) async fn is_fresh(&self, key: &CacheKey, stamp: Stamp) -> bool {
         match stamp.source {
             Source::Memory => self.fallback.is_fresh(key, stamp),
-            Source::Redis if self.breaker.is_open() => false,
+            Source::Redis if self.breaker.is_open() || stamp.epoch == 0 => false,
             Source::Redis => {
-                let versions = self.version_keys(key);
+                let mut command = self.script_command(&scripts::FRESH, key);
+                command
+                    .arg(stamp.value)
+                    .arg(&header::epoch_id(stamp.epoch)[..]);
                 let reply = self
                     .call(|mut connection| async move {
-                        redis::cmd("MGET")
-                            .arg(&versions)
-                            .query_async::<Vec<Option<u64>>>(&mut connection)
-                            .await
+                        run_script::<i64>(&scripts::FRESH, &command, &mut connection).await
                     })
                     .await;
-                reply.is_some_and(|v| v.into_iter().flatten().all(|v| v <= stamp.value))
+                reply == Some(1)
             }
         }
     }
 
-    /// Stores `bytes` unless an invalidation since `stamp` covers `key`.
+    /// Stores `bytes` unless an invalidation since `stamp` covers `key`, or the
+    /// epoch `stamp` was read from is gone.
     pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: Stamp, ttl: Duration) {
         match stamp.source {
             Source::Memory => {
@@ -488,14 +611,20 @@ impl RedisStore {
                 }
             }
             Source::Redis if self.breaker.is_open() => {}
+            Source::Redis if stamp.epoch == 0 => {
+                tracing::debug!(target: "cache", "value computed while Redis had no epoch: not stored");
+            }
             Source::Redis => {
                 let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                let header = Header {
+                    stamp: stamp.value,
+                    epoch: stamp.epoch,
+                    ttl_ms,
+                    stored_ms: now_ms(),
+                }
+                .encode();
                 let mut value = Vec::with_capacity(VALUE_HEADER + bytes.len());
-                value.extend_from_slice(format!("{:020}", stamp.value).as_bytes());
-                value.extend_from_slice(&ttl_ms.to_be_bytes());
-                value.extend_from_slice(&now_ms().to_be_bytes());
-                let mut header = [0u8; VALUE_HEADER];
-                header.copy_from_slice(&value[..VALUE_HEADER]);
+                value.extend_from_slice(&header);
                 let len = VALUE_HEADER + bytes.len();
                 let entry = Arc::new(Entry::new(bytes.clone(), stamp, ttl));
                 value.extend_from_slice(&bytes);
@@ -504,18 +633,35 @@ impl RedisStore {
                     .arg(stamp.value)
                     .arg(ttl_ms)
                     .arg(value)
-                    .arg(self.epoch_ttl_ms);
+                    .arg(self.epoch_ttl_ms)
+                    .arg(&header[20..36]);
                 let stored = self
-                    .call(|mut connection| async move {
+                    .call_write(|mut connection| async move {
                         run_script::<i64>(&scripts::PUT, &command, &mut connection).await
                     })
                     .await;
                 match stored {
-                    Some(1) => self.remember_near(key, header, len, &entry),
-                    Some(_) => {
-                        tracing::debug!(target: "cache", "value computed before an invalidation: not stored")
+                    Written::Done(1) => {
+                        self.store_refusal_logged.store(false, Ordering::Relaxed);
+                        self.remember_near(key, header, len, &entry);
                     }
-                    None => {}
+                    Written::Done(0) => {
+                        tracing::debug!(target: "cache", "value computed before an invalidation: not stored");
+                    }
+                    Written::Done(_) => {
+                        tracing::debug!(target: "cache", "value computed under an epoch Redis no longer has (flushed or restarted since): not stored");
+                    }
+                    Written::Refused(code) => {
+                        if !self.store_refusal_logged.swap(true, Ordering::Relaxed) {
+                            tracing::warn!(
+                                target: "cache",
+                                url = %self.url_for_logs,
+                                code,
+                                "Redis refuses to store values ({code}; OOM: maxmemory reached): they are served, not stored, until it accepts them again. Redis stays in use; raise maxmemory or lower CACHE_DEFAULT_EXPIRE"
+                            );
+                        }
+                    }
+                    Written::Failed => {}
                 }
             }
         }
@@ -528,44 +674,84 @@ impl RedisStore {
             Some(prefix) => self.fallback.invalidate(prefix),
             None => self.fallback.flush(),
         }
+        let namespace = prefix.unwrap_or("*");
         // Remembered only while the breaker is open, checked under the same lock
         // the probe closes it under: either the probe replays it before closing,
         // or the breaker is closed and it goes to Redis now.
         if self.breaker.remember_if_open(prefix) {
+            self.invalidations_refused.fetch_add(1, Ordering::Relaxed);
             tracing::info!(
                 target: "cache",
-                namespace = prefix.unwrap_or("*"),
-                "Redis is down: invalidation applied locally, to be replayed to Redis"
+                namespace,
+                "Redis is not in use: invalidation applied locally, to be replayed to Redis"
             );
             return;
         }
-        if !self.invalidate_remote(prefix).await {
-            tracing::warn!(
-                target: "cache",
-                namespace = prefix.unwrap_or("*"),
-                "Redis did not take an invalidation: applied locally, serving from the memory fallback until it is replayed"
-            );
-            self.breaker.remember(prefix);
-            self.trip();
+        let why = match self.invalidate_remote(prefix).await {
+            Written::Done(()) => return,
+            Written::Refused(code) => code,
+            Written::Failed => "no answer",
+        };
+        self.invalidations_refused.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            target: "cache",
+            namespace,
+            url = %self.url_for_logs,
+            reason = why,
+            "Redis did not record an invalidation ({why}): applied locally; this instance serves from its memory fallback until Redis records it, and other instances keep serving what Redis holds for this namespace until then"
+        );
+        self.breaker.remember(prefix);
+        self.trip();
+    }
+
+    /// One invalidation script call.
+    async fn invalidate_remote(&self, prefix: Option<&str>) -> Written<()> {
+        let epoch = self.epoch_key();
+        let version = self.version_key(prefix);
+        let command = |script: &redis::Script| {
+            let mut command = redis::cmd("EVALSHA");
+            command
+                .arg(script.get_hash())
+                .arg(2)
+                .arg(&epoch)
+                .arg(&version)
+                .arg(self.version_ttl_ms)
+                .arg(self.epoch_ttl_ms)
+                .arg(self.token.as_str());
+            command
+        };
+        let flagged = command(&scripts::INVALIDATE);
+        let unflagged = command(&scripts::INVALIDATE_UNFLAGGED);
+        let written = self
+            .call_write(|mut connection| async move {
+                if !self.unflagged_invalidations.load(Ordering::Relaxed) {
+                    match run_script::<u64>(&scripts::INVALIDATE, &flagged, &mut connection).await {
+                        Err(error) if refusal::flags_unsupported(&error) => {
+                            self.flags_unsupported(&error);
+                        }
+                        other => return other,
+                    }
+                }
+                run_script::<u64>(&scripts::INVALIDATE_UNFLAGGED, &unflagged, &mut connection).await
+            })
+            .await;
+        match written {
+            Written::Done(_) => Written::Done(()),
+            Written::Refused(code) => Written::Refused(code),
+            Written::Failed => Written::Failed,
         }
     }
 
-    /// One invalidation script call; `true` if Redis took it.
-    async fn invalidate_remote(&self, prefix: Option<&str>) -> bool {
-        let epoch = self.epoch_key();
-        let version = self.version_key(prefix);
-        let (version_ttl, epoch_ttl) = (self.version_ttl_ms, self.epoch_ttl_ms);
-        self.call(|mut connection| async move {
-            scripts::INVALIDATE
-                .key(&epoch)
-                .key(&version)
-                .arg(version_ttl)
-                .arg(epoch_ttl)
-                .invoke_async::<u64>(&mut connection)
-                .await
-        })
-        .await
-        .is_some()
+    /// Redis rejected the `allow-oom` flag: invalidations go without it from now on.
+    fn flags_unsupported(&self, error: &redis::RedisError) {
+        if !self.unflagged_invalidations.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "cache",
+                url = %self.url_for_logs,
+                %error,
+                "this Redis does not support script flags (Redis before 7.0): invalidations cannot be recorded while it is full (maxmemory reached); they are then applied locally and replayed. Use Redis 7 or keep memory to spare"
+            );
+        }
     }
 
     /// Replays what the breaker remembered; on failure puts it back and opens the
@@ -573,13 +759,16 @@ impl RedisStore {
     async fn replay(&self) -> bool {
         let pending = self.breaker.take_pending();
         let mut failed = Pending::default();
-        if pending.all && !self.invalidate_remote(None).await {
+        if pending.all && !matches!(self.invalidate_remote(None).await, Written::Done(())) {
             failed.all = true;
         }
         for prefix in pending.namespaces {
             if failed.all
                 || !failed.namespaces.is_empty()
-                || !self.invalidate_remote(Some(&prefix)).await
+                || !matches!(
+                    self.invalidate_remote(Some(&prefix)).await,
+                    Written::Done(())
+                )
             {
                 failed.namespaces.insert(prefix);
             }
@@ -656,12 +845,16 @@ async fn probe(store: Weak<RedisStore>) {
     }
 }
 
-fn read_value_header(value: &[u8]) -> Option<(u64, u64, u64)> {
-    let stamp = std::str::from_utf8(value.get(..20)?).ok()?.parse().ok()?;
-    let field = |at: usize| -> Option<u64> {
-        Some(u64::from_be_bytes(value.get(at..at + 8)?.try_into().ok()?))
-    };
-    Some((stamp, field(20)?, field(28)?))
+/// 16 random hex digits: this instance's part in the identity of an epoch it
+/// creates (see "Losing the epoch").
+fn random_token() -> String {
+    use std::hash::BuildHasher;
+    let seed = std::collections::hash_map::RandomState::new().hash_one((
+        std::process::id(),
+        std::time::SystemTime::now(),
+        std::thread::current().id(),
+    ));
+    format!("{seed:016x}")
 }
 
 /// Milliseconds since 1970 (for the age of Redis entries).

@@ -7,17 +7,69 @@
 //! the runtime treats it as a miss, logs a warning and overwrites it. Nothing stored
 //! can run code when read (MessagePack via `rmp-serde`, never a format like pickle).
 //!
-//! Structs are written with field names (`rmp_serde::to_vec_named`), so a struct that
-//! gained a field with `#[serde(default)]` still reads old entries, and one whose
-//! fields were reordered never reads them wrongly.
+//! Structs are written with field names (as `rmp_serde::to_vec_named` does), so a
+//! struct that gained a field with `#[serde(default)]` still reads old entries, and
+//! one whose fields were reordered never reads them wrongly.
+//!
+//! # Options, exactly
+//!
+//! A hit must equal the miss for every serde type. rmp-serde alone writes `Some(x)`
+//! as `x` and both `None` and `()` as nil, so `Some(None)`, `Some(())` or
+//! `Some(Some(None))` read back as `None`. Format version 2 changes only how an
+//! option is written, everywhere in a value (a field, a sequence element, a map
+//! key or value, a variant's content, a newtype's, at any depth):
+//!
+//! - `None` is nil, as before.
+//! - `Some(x)` is `x`, as before, when `x` starts with anything but nil or an ext:
+//!   a number, a string, a struct, a sequence, a unit struct (`[]`)... This is
+//!   nearly every `Some` in practice, and it costs nothing: no byte, no copy.
+//! - Otherwise (`x` is `None`, `()`, or a value whose Serialize writes a unit, or
+//!   an rmp-serde ext) `Some(x)` is a *marker*: a MessagePack ext of type 127
+//!   whose payload is `x`, written the same way. `Some(None)` is the 3 bytes
+//!   `d4 7f c0`; `Some(Some(None))` is a marker holding that one.
+//!
+//! Reading an option looks at the next byte: nil is `None`, a marker is `Some` of
+//! what it holds, anything else is `Some` of itself. That accepts exactly what the
+//! writer produces: a value read as `Some` of itself never starts with nil or a
+//! marker, since those are always wrapped.
+//!
+//! Why not simply always wrap `Some(x)`? A marker has to hold its payload's length,
+//! and so needs `x` serialized first; a one-element array instead would cost a
+//! byte per `Some` and still be ambiguous with values that are themselves
+//! one-element arrays unless those are wrapped too. Wrapping only what collides
+//! keeps the common case byte-for-byte what rmp-serde writes, and the result valid
+//! MessagePack that any tool can read.
+//!
+//! Writing is rmp-serde's serializer behind an adapter ([`ser`]) that wraps every
+//! nested value and decides from the first call a value makes whether its `Some`
+//! needs a marker, so nothing is serialized twice. Reading is a deserializer of
+//! this module ([`de`], [`read`]) that reads rmp-serde's representations as
+//! rmp-serde does (structs as maps or arrays, enums as a name or a one-entry map,
+//! unit structs as `[]`, 128-bit integers as 16 bytes, exts) and options as above:
+//! rmp-serde's deserializer cannot be asked for the next byte. Both cost what
+//! rmp-serde alone costs (decoding 50 users: 2% fewer instructions).
+//!
+//! One limit: a value that carries its own rmp-serde ext of type 127 and is read
+//! through `deserialize_any` (an untagged enum, a flattened field) has that ext
+//! read as a marker, and does not decode: a miss. Everywhere else a value's own
+//! exts read back (an ext where an option is read is always a marker).
 
 use std::fmt;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod de;
+mod marker;
+mod read;
+mod ser;
+#[cfg(test)]
+mod tests;
+
 const MAGIC: u8 = 0xCA;
-const VERSION: u8 = 1;
+/// 2: options written exactly (see the module doc); entries of version 1 are
+/// misses.
+const VERSION: u8 = 2;
 const HEADER_LEN: usize = 7;
 
 /// What follows the header.
@@ -116,15 +168,23 @@ pub(crate) fn read_header<'a>(
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(64);
     write_header(&mut out, Kind::Value, std::any::type_name::<T>());
-    rmp_serde::encode::write_named(&mut out, value)
+    let mut serializer = rmp_serde::Serializer::new(out).with_struct_map();
+    value
+        .serialize(ser::Ser(&mut serializer))
         .map_err(|e| EncodeError(format!("MessagePack encoding failed: {e}")))?;
-    Ok(out)
+    Ok(serializer.into_inner())
 }
 
 /// Decodes what [`encode`] wrote.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     let payload = read_header(bytes, Kind::Value, std::any::type_name::<T>())?;
-    rmp_serde::from_slice(payload).map_err(|e| DecodeError(format!("MessagePack: {e}")))
+    let mut deserializer = de::De::new(payload);
+    let value =
+        T::deserialize(&mut deserializer).map_err(|e| DecodeError(format!("MessagePack: {e}")))?;
+    deserializer
+        .end()
+        .map_err(|e| DecodeError(format!("MessagePack: {e}")))?;
+    Ok(value)
 }
 
 /// Encodes a value, or says it is not to be stored (`None`).
@@ -187,94 +247,5 @@ impl<T: Serialize + DeserializeOwned, E> ValueCodec<Result<Option<T>, E>> {
             },
             decode: |b| decode::<T>(b).map(|v| Ok(Some(v))),
         }
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct User {
-        id: u64,
-        name: String,
-    }
-
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct UserV2 {
-        name: String,
-        id: u64,
-    }
-
-    #[test]
-    fn round_trip() {
-        let u = User {
-            id: 7,
-            name: "bob".into(),
-        };
-        let bytes = encode(&u).unwrap();
-        assert_eq!(decode::<User>(&bytes).unwrap(), u);
-    }
-
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        for bytes in [
-            &b""[..],
-            b"\xca",
-            b"hello world",
-            b"\xca\x01\x01\x00\x00\x00\x00",
-            b"\xca\x01\x01\xff\xff\xff\xff\x93",
-        ] {
-            assert!(decode::<User>(bytes).is_err());
-        }
-        let mut bytes = encode(&User {
-            id: 1,
-            name: "x".into(),
-        })
-        .unwrap();
-        bytes.truncate(bytes.len() - 1);
-        assert!(decode::<User>(&bytes).is_err());
-    }
-
-    #[test]
-    fn other_version_or_type_is_an_error() {
-        let mut bytes = encode(&5u32).unwrap();
-        assert!(decode::<u64>(&bytes).is_err(), "type tag must differ");
-        bytes[1] = 99;
-        let err = decode::<u32>(&bytes).unwrap_err();
-        assert!(err.to_string().contains("version 99"), "{err}");
-    }
-
-    #[test]
-    fn result_and_option_store_only_success() {
-        let c = ValueCodec::<Result<u32, String>>::result();
-        assert!((c.encode)(&Err("boom".into())).is_none());
-        let bytes = (c.encode)(&Ok(3)).unwrap().unwrap();
-        assert_eq!((c.decode)(&bytes).unwrap(), Ok(3));
-
-        let c = ValueCodec::<Option<u32>>::option();
-        assert!((c.encode)(&None).is_none());
-        let bytes = (c.encode)(&Some(4)).unwrap().unwrap();
-        assert_eq!((c.decode)(&bytes).unwrap(), Some(4));
-
-        let c = ValueCodec::<Result<Option<u32>, ()>>::result_option();
-        assert!((c.encode)(&Ok(None)).is_none());
-        assert!((c.encode)(&Err(())).is_none());
-        let bytes = (c.encode)(&Ok(Some(5))).unwrap().unwrap();
-        assert_eq!((c.decode)(&bytes).unwrap(), Ok(Some(5)));
-    }
-
-    #[test]
-    fn named_fields_survive_reordering() {
-        let bytes = rmp_serde::to_vec_named(&User {
-            id: 1,
-            name: "a".into(),
-        })
-        .unwrap();
-        let v2: UserV2 = rmp_serde::from_slice(&bytes).unwrap();
-        assert_eq!(v2.id, 1);
-        assert_eq!(v2.name, "a");
     }
 }

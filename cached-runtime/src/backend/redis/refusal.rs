@@ -1,0 +1,81 @@
+//! Telling a Redis that refuses a write from a Redis that is down.
+//!
+//! A Redis that answers `-OOM` (full under `maxmemory-policy noeviction`),
+//! `-READONLY` (a replica), `-NOPERM` (an ACL), `-MISCONF` (it cannot persist) or
+//! `-NOREPLICAS` is up: it answered, and it will answer the next call just as fast.
+//! Such a refusal must not open the circuit breaker (a store it refused is simply
+//! not stored), whereas a connection error or a timeout counts toward it.
+
+/// Error codes with which a Redis that is up refuses a write.
+const WRITE_REFUSALS: [&str; 5] = ["OOM", "READONLY", "NOPERM", "MISCONF", "NOREPLICAS"];
+
+/// The code, if `error` is Redis refusing a write rather than failing.
+pub(super) fn write_refusal(error: &redis::RedisError) -> Option<&'static str> {
+    if let Some(code) = error.code()
+        && let Some(known) = WRITE_REFUSALS.iter().find(|known| **known == code)
+    {
+        return Some(known);
+    }
+    // Redis 6 wraps an error raised inside a script:
+    // "ERR Error running script (...): @user_script:12: -OOM command not allowed ...".
+    let text = error.to_string();
+    WRITE_REFUSALS
+        .iter()
+        .find(|code| text.contains(&format!("-{code} ")))
+        .copied()
+}
+
+/// `true` if `error` says Redis cannot compile a script that has a shebang line
+/// (`#!lua flags=...`): Redis before 7.0 reads it as Lua and fails.
+pub(super) fn flags_unsupported(error: &redis::RedisError) -> bool {
+    let text = error.to_string().to_ascii_lowercase();
+    text.contains("error compiling script") || text.contains("shebang")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn server_error(text: &str) -> redis::RedisError {
+        // What the parser makes of an error reply.
+        let reply = format!("-{text}\r\n");
+        match redis::parse_redis_value(reply.as_bytes()) {
+            Ok(redis::Value::ServerError(error)) => error.into(),
+            other => panic!("not an error reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn write_refusals_are_told_apart_from_failures() {
+        let oom = server_error(
+            "OOM command not allowed when used memory > 'maxmemory'. script: 1f2e, on @user_script:12.",
+        );
+        assert_eq!(write_refusal(&oom), Some("OOM"));
+        let replica = server_error("READONLY You can't write against a read only replica.");
+        assert_eq!(write_refusal(&replica), Some("READONLY"));
+        let acl = server_error("NOPERM this user has no permissions to run the 'evalsha' command");
+        assert_eq!(write_refusal(&acl), Some("NOPERM"));
+        let redis6 = server_error(
+            "ERR Error running script (call to f_1f2e): @user_script:12: @user_script: 12: -OOM command not allowed when used memory > 'maxmemory'.",
+        );
+        assert_eq!(write_refusal(&redis6), Some("OOM"));
+        let bug = server_error("ERR Error running script: attempt to compare nil with number");
+        assert_eq!(write_refusal(&bug), None);
+        let io: redis::RedisError =
+            std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset").into();
+        assert_eq!(write_refusal(&io), None);
+    }
+
+    #[test]
+    fn redis_6_rejecting_a_shebang_is_recognised() {
+        let redis6 = server_error(
+            "ERR Error compiling script (new function): user_script:1: unexpected symbol near '#'",
+        );
+        assert!(flags_unsupported(&redis6));
+        let unknown = server_error("ERR Unexpected flag in script shebang: allow-oom");
+        assert!(flags_unsupported(&unknown));
+        let oom = server_error("OOM command not allowed when used memory > 'maxmemory'.");
+        assert!(!flags_unsupported(&oom));
+    }
+}
