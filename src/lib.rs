@@ -116,8 +116,8 @@
 
 pub use cachette_macro::cached;
 pub use cachette_runtime::{
-    Cache, CacheUser, Config, ConfigBuilder, ConfigError, DecodeError, EncodeError, InitError,
-    IntoKey, KeyContext, MemoryUsage, Mode, Password, RedisConfig, Spec,
+    Cache, CacheStats, CacheUser, Config, ConfigBuilder, ConfigError, DecodeError, EncodeError,
+    InitError, IntoKey, KeyContext, MemoryUsage, Mode, Password, RedisConfig, Spec,
     api_key_single_key_builder, api_keys_list_key_builder, global, init, init_from_env,
     invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
     invalidate_users_list_cache, paginated_key_builder, user_scoped_key_builder,

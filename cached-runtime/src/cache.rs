@@ -252,7 +252,7 @@ impl Cache {
     }
 
     /// Counters of what this cache did that an operator should know about (see
-    /// `CacheStats`). Cheap: a few atomic loads.
+    /// [`CacheStats`]). Cheap: a few atomic loads.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

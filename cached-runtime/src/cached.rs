@@ -123,12 +123,13 @@ where
         return body.await;
     }
     let key = value_key(&cache, spec, &args, info);
+    let function = spec.function_id(args.function()).tag;
     #[cfg(feature = "axum")]
     drop(request);
     let Some(key) = key else {
         return body.await;
     };
-    run_value::<F, S::Stored, M>(cache, spec, key, shape, body).await
+    run_value::<F, S::Stored, M>(cache, spec, key, function, shape, body).await
 }
 
 /// Without the HTTP layer there is never a request.
@@ -152,6 +153,7 @@ fn value_key(
     let prefix = cache.config().prefix();
     match spec.key_builder() {
         None => {
+            #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
             let mut built = key::default_value_key(prefix, spec, args);
             #[cfg(feature = "axum")]
             if let Some(info) = info {
@@ -234,6 +236,7 @@ async fn run_value<F, T, M>(
     cache: CacheRef,
     spec: &'static Spec,
     key: CacheKey,
+    function: u64,
     shape: ReturnShape<F::Output, T>,
     body: F,
 ) -> F::Output
@@ -249,7 +252,7 @@ where
             Lookup::Hit(entry) => {
                 // A `let`, so that no return value is alive at the await below (the
                 // future must stay `Send` when the return type is not).
-                let error = match shape.rebuild(&entry.bytes) {
+                let error = match shape.rebuild(&entry.bytes, function) {
                     Ok(value) => {
                         tracing::trace!(target: "cache", namespace = spec.namespace(), function = spec.function(), "hit");
                         return value;
@@ -274,7 +277,7 @@ where
                 // lookup and our joining: look once more before computing.
                 match store.lookup(&key).await {
                     Lookup::Hit(entry) => {
-                        if let Ok(value) = shape.rebuild(&entry.bytes) {
+                        if let Ok(value) = shape.rebuild(&entry.bytes, function) {
                             lead.publish(Published::Value {
                                 bytes: entry.bytes.clone(),
                                 stamp: entry.stamp,
@@ -289,7 +292,7 @@ where
             }
             Join::Waiter(waiter) => match waiter.wait().await {
                 Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
-                    if let Ok(value) = shape.rebuild(&bytes) {
+                    if let Ok(value) = shape.rebuild(&bytes, function) {
                         return value;
                     }
                 }
@@ -314,7 +317,7 @@ where
             return value;
         }
     };
-    let bytes = match (shape.encode)(&stored) {
+    let bytes = match (shape.encode)(&stored, function) {
         Ok(bytes) => Bytes::from(bytes),
         Err(error) => {
             tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
@@ -340,7 +343,15 @@ where
         Ok(stored) => {
             // The stored value cannot be held across an await: finish the store in
             // the background, and keep the flight open until it is done.
-            store_in_background(&cache, key, bytes, stamp, ttl, leader.map(|l| l.detach((*cache).clone())), published);
+            store_in_background(
+                &cache,
+                key,
+                bytes,
+                stamp,
+                ttl,
+                leader.map(|l| l.detach((*cache).clone())),
+                published,
+            );
             return (shape.join)(stored);
         }
         Err(held) => held,

@@ -25,7 +25,7 @@ pub mod __private;
 
 #[cfg(feature = "redis")]
 pub use backend::redis::RedisHealth;
-pub use cache::{Cache, MemoryUsage};
+pub use cache::{Cache, CacheStats, MemoryUsage};
 pub use codec::{DecodeError, EncodeError};
 pub use config::{Config, ConfigBuilder, ConfigError, Mode, Password, RedisConfig};
 pub use global::{InitError, global, init, init_from_env};

@@ -5,9 +5,9 @@ pub use crate::cached::cached;
 pub use crate::key::{IntoKey, KeyArgs, KeyContext};
 pub use crate::probe::{
     ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,
-    KeyProbe, PatternDefault, PatternProbe, PatternRuleProbe, PatternUserRule, PutAwait,
-    PutProbe, PutSpawn, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult,
-    ReturnResultOption, ReturnValue, check_key_arg, key_binding,
+    KeyProbe, PatternDefault, PatternProbe, PatternRuleProbe, PatternUserRule, PutAwait, PutProbe,
+    PutSpawn, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult, ReturnResultOption,
+    ReturnValue, check_key_arg, key_binding,
 };
 pub use crate::spec::{KeyBuilderFn, Spec};
 

@@ -13,8 +13,8 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::returns::ReturnShape;
 use crate::key::{CacheUser, KeyArgs};
+use crate::returns::ReturnShape;
 
 // ---------------------------------------------------------------------------
 // Return types
@@ -172,7 +172,7 @@ impl<T> ReturnNone<T> for ReturnProbe<T> {
 // Storing without holding a value that is not `Send`
 // ---------------------------------------------------------------------------
 
-/// Carries the stored type `T` of a strategy, to pick a [`PutMode`].
+/// Carries the stored type `T` of a strategy, to pick a `PutMode`.
 #[derive(Debug)]
 pub struct PutProbe<T>(PhantomData<fn() -> T>);
 
@@ -184,8 +184,8 @@ impl<T> PutProbe<T> {
 }
 
 /// How the value path finishes a store: by awaiting it while it holds the stored
-/// value ([`AwaitPut`], when that value is `Send`), or by handing the store to a
-/// background task and returning at once ([`SpawnPut`]), so that a `Send` body
+/// value (`AwaitPut`, when that value is `Send`), or by handing the store to a
+/// background task and returning at once (`SpawnPut`), so that a `Send` body
 /// never makes a `!Send` future.
 ///
 /// Only `Self::Held` lives across the store's await. It is `T` for `AwaitPut`, and
@@ -195,7 +195,7 @@ pub trait PutMode<T> {
     /// What lives across the store's await.
     type Held;
     /// `Ok(t)`: return `t` now, the store finishes in the background; `Err(held)`:
-    /// await the store, then [`PutMode::release`] `held`.
+    /// await the store, then `PutMode::release` `held`.
     fn hold(value: T) -> Result<T, Self::Held>;
     /// The stored value back after the store's await.
     fn release(held: Self::Held) -> T;
@@ -262,8 +262,8 @@ impl<T> PutSpawn for PutProbe<T> {
 #[derive(Debug)]
 pub struct KeyProbe<'a, A: ?Sized>(pub &'a A);
 
-/// What the probe did with an argument. Only [`KeyArgDone`] passes the check; an
-/// argument no rule accepts yields [`NotAKey`] and a compile error.
+/// What the probe did with an argument. Only `KeyArgDone` passes the check; an
+/// argument no rule accepts yields `NotAKey` and a compile error.
 #[diagnostic::on_unimplemented(
     message = "this argument cannot be part of the cache key",
     label = "its type implements neither `serde::Serialize` nor `cachette::CacheUser`",
@@ -276,7 +276,7 @@ pub trait KeyArgCheck {}
 pub struct KeyArgDone;
 impl KeyArgCheck for KeyArgDone {}
 
-/// The argument could not be handled (see [`KeyArgCheck`]).
+/// The argument could not be handled (see `KeyArgCheck`).
 #[derive(Debug)]
 pub struct NotAKey<A: ?Sized>(PhantomData<A>);
 
@@ -372,15 +372,16 @@ impl<A: ?Sized> ArgNone<A> for KeyProbe<'_, A> {
 ///
 /// | the whole parameter | its bindings |
 /// |---|---|
-/// | implements [`CacheUser`] | not keyed: the user's id is ([`PatternUser`]) |
-/// | `State<S>` | not keyed ([`PatternIgnore`]) |
-/// | `Path<T>` / `Query<T>` | keyed when they can be; the others are covered by the request URI ([`PatternRequest`]) |
-/// | anything else | each keyed, or a compile error on the binding that cannot be ([`PatternBindings`]) |
+/// | implements `CacheUser` | not keyed: the user's id is (`PatternUser`) |
+/// | `State<S>` | not keyed (`PatternIgnore`) |
+/// | `Path<T>` / `Query<T>` | keyed when they can be; the others are covered by the request URI (`PatternRequest`) |
+/// | anything else | each keyed, or a compile error on the binding that cannot be (`PatternBindings`) |
 #[derive(Debug)]
 pub struct PatternProbe<'a, A: ?Sized>(pub &'a A);
 
 /// The bindings are not keyed: the whole is the application state.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code, unreachable_pub))]
 pub struct PatternIgnore;
 /// The bindings are not keyed: the whole is the user, keyed by its id.
 #[derive(Debug)]
@@ -388,6 +389,7 @@ pub struct PatternUser;
 /// The bindings of a `Path`/`Query`: keyed when they can be, else covered by the
 /// request URI.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code, unreachable_pub))]
 pub struct PatternRequest;
 /// Every binding is keyed.
 #[derive(Debug)]
@@ -417,17 +419,14 @@ impl PatternMode for PatternBindings {
     const COVERED_BY_REQUEST: bool = false;
 }
 
-/// Whether a binding whose probe gave `R` is acceptable under this mode.
-#[diagnostic::on_unimplemented(
-    message = "this binding cannot be part of the cache key",
-    label = "its type implements neither `serde::Serialize` nor `cachette::CacheUser`",
-    note = "derive `serde::Serialize` for it, implement `cachette::CacheUser` if it is the authenticated user, or add the binding's name to `skip(...)` in #[cached(...)] if it does not change the result"
-)]
+/// Whether a binding whose probe gave `R` is acceptable under this mode: always,
+/// but under `PatternBindings`, where it must have been keyed (`KeyArgCheck`,
+/// whose error names the binding).
 pub trait AcceptBinding<R> {}
 impl<R> AcceptBinding<R> for PatternIgnore {}
 impl<R> AcceptBinding<R> for PatternUser {}
 impl<R> AcceptBinding<R> for PatternRequest {}
-impl AcceptBinding<KeyArgDone> for PatternBindings {}
+impl<R: KeyArgCheck> AcceptBinding<R> for PatternBindings {}
 
 /// Keys one binding of a pattern (`key` renders it into `args`) when `mode` keys
 /// bindings.
@@ -476,7 +475,7 @@ impl<A: ?Sized> PatternDefault for PatternProbe<'_, A> {
     }
 }
 
-/// Extractor types whose patterns have their own rule (see [`PatternProbe`]).
+/// Extractor types whose patterns have their own rule (see `PatternProbe`).
 pub trait PatternRule {
     /// The mode.
     type Mode: PatternMode;
@@ -494,7 +493,7 @@ pub trait Wrapper {
     fn inner(&self) -> &Self::Inner;
 }
 
-/// Extractor types with their own key rule (see the table in [`crate::key`]).
+/// Extractor types with their own key rule (see the table in `crate::key`).
 pub trait SpecialArg {
     /// Adds `self` to `args`.
     fn add_to(&self, args: &mut KeyArgs);
@@ -558,7 +557,7 @@ mod axum_args {
             }
         )*};
     }
-    request_only!(Uri, OriginalUri, Method);
+    request_only!(Uri, OriginalUri, Method, axum::extract::RawQuery);
 
     impl<T: crate::CacheUser> crate::CacheUser for axum::extract::Extension<T> {
         fn cache_user_id(&self) -> String {

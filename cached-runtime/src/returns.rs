@@ -23,10 +23,10 @@ pub struct ReturnShape<R, T> {
     pub(crate) split: fn(R) -> Result<T, R>,
     /// The return value a stored `T` stands for.
     pub(crate) join: fn(T) -> R,
-    /// The bytes stored for `T`.
-    pub(crate) encode: fn(&T) -> Result<Vec<u8>, EncodeError>,
-    /// `T` back from stored bytes.
-    pub(crate) decode: fn(&[u8]) -> Result<T, DecodeError>,
+    /// The bytes stored for `T` by the function whose tag is given.
+    pub(crate) encode: fn(&T, u64) -> Result<Vec<u8>, EncodeError>,
+    /// `T` back from bytes stored by the function whose tag is given.
+    pub(crate) decode: fn(&[u8], u64) -> Result<T, DecodeError>,
 }
 
 impl<R, T> Clone for ReturnShape<R, T> {
@@ -38,9 +38,10 @@ impl<R, T> Clone for ReturnShape<R, T> {
 impl<R, T> Copy for ReturnShape<R, T> {}
 
 impl<R, T> ReturnShape<R, T> {
-    /// Decodes stored bytes into a return value.
-    pub(crate) fn rebuild(&self, bytes: &[u8]) -> Result<R, DecodeError> {
-        (self.decode)(bytes).map(self.join)
+    /// Decodes bytes stored by the function whose tag is `function` into a return
+    /// value.
+    pub(crate) fn rebuild(&self, bytes: &[u8], function: u64) -> Result<R, DecodeError> {
+        (self.decode)(bytes, function).map(self.join)
     }
 }
 
@@ -50,8 +51,8 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<T, T> {
         ReturnShape {
             split: Ok,
             join: |t| t,
-            encode: |t| codec::encode(t),
-            decode: |b| codec::decode(b),
+            encode: codec::encode,
+            decode: codec::decode,
         }
     }
 }
@@ -62,8 +63,8 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<Option<T>, T> {
         ReturnShape {
             split: |r| r.ok_or(None),
             join: Some,
-            encode: |t| codec::encode(t),
-            decode: |b| codec::decode(b),
+            encode: codec::encode,
+            decode: codec::decode,
         }
     }
 }
@@ -74,8 +75,8 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<T, E>, T> {
         ReturnShape {
             split: |r| r.map_err(Err),
             join: Ok,
-            encode: |t| codec::encode(t),
-            decode: |b| codec::decode(b),
+            encode: codec::encode,
+            decode: codec::decode,
         }
     }
 }
@@ -89,8 +90,8 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<Option<T>, E>, T> {
                 other => Err(other),
             },
             join: |t| Ok(Some(t)),
-            encode: |t| codec::encode(t),
-            decode: |b| codec::decode(b),
+            encode: codec::encode,
+            decode: codec::decode,
         }
     }
 }
@@ -102,8 +103,8 @@ mod tests {
 
     fn round_trip<R, T>(shape: ReturnShape<R, T>, value: R) -> Option<R> {
         let stored = (shape.split)(value).ok()?;
-        let bytes = (shape.encode)(&stored).unwrap();
-        Some(shape.rebuild(&bytes).unwrap())
+        let bytes = (shape.encode)(&stored, 7).unwrap();
+        Some(shape.rebuild(&bytes, 7).unwrap())
     }
 
     #[test]
@@ -123,6 +124,12 @@ mod tests {
 
         let p = ReturnShape::<String, String>::plain();
         assert_eq!(round_trip(p, "x".to_owned()), Some("x".to_owned()));
+    }
+
+    #[test]
+    fn a_stored_some_none_is_a_hit_of_some_none() {
+        let o = ReturnShape::<Option<Option<u32>>, Option<u32>>::option();
+        assert_eq!(round_trip(o, Some(None)), Some(Some(None)));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! How values are stored: MessagePack behind a small versioned header.
 //!
-//! Every stored value starts with a 7-byte header: a magic byte, the format version,
-//! the kind of payload (a MessagePack value, or an HTTP response) and a 32-bit tag
-//! of the Rust type's name. A value whose header does not match (another format
-//! version, another type after a deploy, garbage written by hand) is a decode error:
-//! the runtime treats it as a miss, logs a warning and overwrites it. Nothing stored
-//! can run code when read (MessagePack via `rmp-serde`, never a format like pickle).
+//! Every stored value starts with a 19-byte header: a magic byte, the format version,
+//! the kind of payload (a MessagePack value, or an HTTP response), a 64-bit tag of
+//! the Rust type's name and a 64-bit tag of the function that stored it (its full
+//! path, see `key::function`). A value whose header does not match (another format
+//! version, another type after a deploy, another function whose key builder made the
+//! same key, garbage written by hand) is a decode error: the runtime treats it as a
+//! miss, logs a warning and overwrites it. Nothing stored can run code when read
+//! (MessagePack, never a format like pickle).
 //!
 //! Structs are written with field names (as `rmp_serde::to_vec_named` does), so a
 //! struct that gained a field with `#[serde(default)]` still reads old entries, and
@@ -67,10 +69,10 @@ mod ser;
 mod tests;
 
 const MAGIC: u8 = 0xCA;
-/// 2: options written exactly (see the module doc); entries of version 1 are
-/// misses.
+/// 2: options written exactly (see the module doc), and the function in the
+/// header; entries of version 1 are misses.
 const VERSION: u8 = 2;
-const HEADER_LEN: usize = 7;
+const HEADER_LEN: usize = 19;
 
 /// What follows the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,19 +116,17 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
-/// FNV-1a: a fixed, seedless hash, identical in every process and build.
-fn type_tag(name: &str) -> [u8; 4] {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in name.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash.to_le_bytes()
+/// FNV-1a (64 bits): a fixed, seedless hash, identical in every process and build.
+fn type_tag(name: &str) -> [u8; 8] {
+    crate::key::function::tag(name).to_le_bytes()
 }
 
-pub(crate) fn write_header(out: &mut Vec<u8>, kind: Kind, type_name: &str) {
+/// Writes the header of a value of `kind` and type `type_name`, stored by the
+/// function whose tag is `function`.
+pub(crate) fn write_header(out: &mut Vec<u8>, kind: Kind, type_name: &str, function: u64) {
     out.extend_from_slice(&[MAGIC, VERSION, kind as u8]);
     out.extend_from_slice(&type_tag(type_name));
+    out.extend_from_slice(&function.to_le_bytes());
 }
 
 /// Checks the header and returns the payload after it.
@@ -134,21 +134,30 @@ pub(crate) fn read_header<'a>(
     bytes: &'a [u8],
     kind: Kind,
     type_name: &str,
+    function: u64,
 ) -> Result<&'a [u8], DecodeError> {
-    if bytes.len() < HEADER_LEN {
-        return Err(DecodeError(format!(
-            "{} bytes is too short for a cachette value",
-            bytes.len()
-        )));
-    }
-    if bytes[0] != MAGIC {
-        return Err(DecodeError("not a cachette value (bad magic byte)".into()));
-    }
-    if bytes[1] != VERSION {
-        return Err(DecodeError(format!(
-            "format version {} (this build reads version {VERSION})",
-            bytes[1]
-        )));
+    match bytes {
+        [] | [_] => {
+            return Err(DecodeError(format!(
+                "{} bytes is too short for a cachette value",
+                bytes.len()
+            )));
+        }
+        [magic, ..] if *magic != MAGIC => {
+            return Err(DecodeError("not a cachette value (bad magic byte)".into()));
+        }
+        [_, version, ..] if *version != VERSION => {
+            return Err(DecodeError(format!(
+                "format version {version} (this build reads version {VERSION})"
+            )));
+        }
+        _ if bytes.len() < HEADER_LEN => {
+            return Err(DecodeError(format!(
+                "{} bytes is too short for a cachette value",
+                bytes.len()
+            )));
+        }
+        _ => {}
     }
     if bytes[2] != kind as u8 {
         return Err(DecodeError(format!(
@@ -156,18 +165,27 @@ pub(crate) fn read_header<'a>(
             bytes[2], kind as u8
         )));
     }
-    if bytes[3..HEADER_LEN] != type_tag(type_name) {
+    if bytes[3..11] != type_tag(type_name) {
         return Err(DecodeError(format!(
             "stored for another type than `{type_name}`"
         )));
     }
+    if bytes[11..HEADER_LEN] != function.to_le_bytes() {
+        return Err(DecodeError(
+            "stored by another function (two functions make the same key: give them different namespaces, or key builders that tell them apart)".into(),
+        ));
+    }
     Ok(&bytes[HEADER_LEN..])
 }
 
-/// Encodes `value` as header + MessagePack.
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+/// Encodes `value`, stored by the function whose tag is `function`, as header +
+/// MessagePack.
+pub(crate) fn encode<T: Serialize + ?Sized>(
+    value: &T,
+    function: u64,
+) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(64);
-    write_header(&mut out, Kind::Value, std::any::type_name::<T>());
+    write_header(&mut out, Kind::Value, std::any::type_name::<T>(), function);
     let mut serializer = rmp_serde::Serializer::new(out).with_struct_map();
     value
         .serialize(ser::Ser(&mut serializer))
@@ -175,9 +193,9 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Encode
     Ok(serializer.into_inner())
 }
 
-/// Decodes what [`encode`] wrote.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let payload = read_header(bytes, Kind::Value, std::any::type_name::<T>())?;
+/// Decodes what [`encode`] wrote for the function whose tag is `function`.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], function: u64) -> Result<T, DecodeError> {
+    let payload = read_header(bytes, Kind::Value, std::any::type_name::<T>(), function)?;
     let mut deserializer = de::De::new(payload);
     let value =
         T::deserialize(&mut deserializer).map_err(|e| DecodeError(format!("MessagePack: {e}")))?;
@@ -185,67 +203,4 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError
         .end()
         .map_err(|e| DecodeError(format!("MessagePack: {e}")))?;
     Ok(value)
-}
-
-/// Encodes a value, or says it is not to be stored (`None`).
-pub(crate) type EncodeFn<R> = fn(&R) -> Option<Result<Vec<u8>, EncodeError>>;
-
-/// What a return type stores and how it reads back: chosen by type (see
-/// `probe::ReturnProbe`), so `Err` and `None` are never stored.
-#[derive(Debug)]
-pub struct ValueCodec<R> {
-    /// `None`: this value is not stored (an `Err`, a `None`).
-    pub(crate) encode: EncodeFn<R>,
-    pub(crate) decode: fn(&[u8]) -> Result<R, DecodeError>,
-}
-
-impl<R> Clone for ValueCodec<R> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<R> Copy for ValueCodec<R> {}
-
-impl<T: Serialize + DeserializeOwned> ValueCodec<T> {
-    /// The codec that stores every value.
-    pub(crate) fn plain() -> Self {
-        ValueCodec {
-            encode: |v| Some(encode(v)),
-            decode: decode::<T>,
-        }
-    }
-}
-
-impl<T: Serialize + DeserializeOwned> ValueCodec<Option<T>> {
-    /// Stores `Some`, never `None`.
-    pub(crate) fn option() -> Self {
-        ValueCodec {
-            encode: |v| v.as_ref().map(encode),
-            decode: |b| decode::<T>(b).map(Some),
-        }
-    }
-}
-
-impl<T: Serialize + DeserializeOwned, E> ValueCodec<Result<T, E>> {
-    /// Stores `Ok`, never `Err`.
-    pub(crate) fn result() -> Self {
-        ValueCodec {
-            encode: |v| v.as_ref().ok().map(encode),
-            decode: |b| decode::<T>(b).map(Ok),
-        }
-    }
-}
-
-impl<T: Serialize + DeserializeOwned, E> ValueCodec<Result<Option<T>, E>> {
-    /// Stores `Ok(Some)`, never `Ok(None)` or `Err`.
-    pub(crate) fn result_option() -> Self {
-        ValueCodec {
-            encode: |v| match v {
-                Ok(Some(v)) => Some(encode(v)),
-                _ => None,
-            },
-            decode: |b| decode::<T>(b).map(|v| Ok(Some(v))),
-        }
-    }
 }

@@ -44,6 +44,7 @@ pub(crate) async fn cached<F: Future>(
         state.set(Outcome::Bypass);
         return body.await;
     };
+    let function = spec.function_id(args.function()).tag;
     let store = cache.backend();
     let mut leader = None;
     let mut stamp = None;
@@ -51,7 +52,7 @@ pub(crate) async fn cached<F: Future>(
         match store.lookup(&key).await {
             Lookup::Hit(entry) => {
                 if !info.directives.no_cache
-                    && let Some(hit) = hit_from_entry(&entry, private, spec)
+                    && let Some(hit) = hit_from_entry(&entry, function, private, spec)
                 {
                     return serve(&state, hit).await;
                 }
@@ -70,7 +71,7 @@ pub(crate) async fn cached<F: Future>(
                 // lookup and our joining: look once more before computing.
                 match store.lookup(&key).await {
                     Lookup::Hit(entry) => {
-                        if let Some(hit) = hit_from_entry(&entry, private, spec) {
+                        if let Some(hit) = hit_from_entry(&entry, function, private, spec) {
                             lead.publish(Published::Value {
                                 bytes: entry.bytes.clone(),
                                 stamp: entry.stamp,
@@ -86,7 +87,7 @@ pub(crate) async fn cached<F: Future>(
             Join::Waiter(waiter) => match waiter.wait().await {
                 Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
                     let entry = Entry::new(bytes, stamp, spec.ttl(cache.config()));
-                    if let Some(hit) = hit_from_entry(&entry, private, spec) {
+                    if let Some(hit) = hit_from_entry(&entry, function, private, spec) {
                         return serve(&state, hit).await;
                     }
                 }
@@ -113,16 +114,19 @@ pub(crate) async fn cached<F: Future>(
         key,
         stamp,
         ttl: spec.ttl(cache.config()),
+        function,
         private,
         leader,
     }));
     body.await
 }
 
-fn hit_from_entry(entry: &Entry, private: bool, spec: &Spec) -> Option<Hit> {
+fn hit_from_entry(entry: &Entry, function: u64, private: bool, spec: &Spec) -> Option<Hit> {
     let response = match entry.parsed.get() {
-        Some(parsed) => Arc::clone(parsed),
-        None => match StoredResponse::decode(&entry.bytes) {
+        Some(parsed) if parsed.function == function => Arc::clone(parsed),
+        // Parsed for another handler whose key is the same.
+        Some(_) => return None,
+        None => match StoredResponse::decode(&entry.bytes, function) {
             Ok(parsed) => Arc::clone(entry.parsed.get_or_init(|| Arc::new(parsed))),
             Err(error) => {
                 tracing::warn!(

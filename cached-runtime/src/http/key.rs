@@ -127,10 +127,6 @@ pub(crate) fn http_key(
 /// `GET:http~example.com~/users/42:` (see the [module docs](self) for `target` and
 /// `query`). The method is escaped verbatim: unlike HTTP entries, values computed
 /// from a `Method` argument differ between GET and HEAD.
-#[allow(
-    dead_code,
-    reason = "the value path keys functions whose arguments only the request covers"
-)]
 pub(crate) fn push_request_part(out: &mut String, info: &RequestInfo) {
     escape_into(out, info.method.as_str());
     out.push(':');

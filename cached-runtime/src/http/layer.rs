@@ -233,6 +233,7 @@ async fn store(
         }
     };
     let stored = StoredResponse::new(
+        pending.function,
         parts.status,
         &parts.headers,
         bytes,

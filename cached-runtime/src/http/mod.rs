@@ -162,10 +162,9 @@ mod values;
 pub(crate) use handler::cached;
 pub use layer::{CacheLayer, CacheService};
 pub use request::CacheIdentity;
-pub(crate) use request::{RequestInfo, claim, current_identity};
-// For functions cached as values whose arguments only the request covers.
-#[allow(unused_imports)]
+pub(crate) use request::{RequestInfo, claim};
+// For functions cached as values, keyed by the request they serve.
 pub(crate) use {
     key::{identity_segment, push_request_part},
-    request::{RequestState, current_request},
+    request::current_request,
 };

@@ -215,6 +215,8 @@ pub(crate) struct PendingStore {
     pub(crate) key: CacheKey,
     pub(crate) stamp: crate::backend::Stamp,
     pub(crate) ttl: Duration,
+    /// The handler's tag, stored with the response (see `key::function`).
+    pub(crate) function: u64,
     /// Keyed by identity: `Cache-Control: private`, and the handler's own `private`
     /// responses may be stored.
     pub(crate) private: bool,
@@ -269,21 +271,8 @@ pub(crate) fn scope<F: std::future::Future>(
     REQUEST.scope(state, future)
 }
 
-/// The identity segment of the request being served, without claiming it (for key
-/// builders of plain functions and serde-value handlers).
-pub(crate) fn current_identity() -> Option<String> {
-    REQUEST
-        .try_with(|state| super::key::identity_segment(&state.info))
-        .ok()
-        .flatten()
-}
-
 /// The request the layer is serving, without claiming it (for functions cached as
 /// values, which key by the request's target, query and identity).
-#[allow(
-    dead_code,
-    reason = "the value path keys functions whose arguments only the request covers"
-)]
 pub(crate) fn current_request() -> Option<Arc<RequestState>> {
     REQUEST.try_with(Arc::clone).ok()
 }

@@ -29,6 +29,8 @@ const TYPE_NAME: &str = "cachette::http::StoredResponse";
 /// A response as stored.
 #[derive(Debug)]
 pub(crate) struct StoredResponse {
+    /// The tag of the handler that stored it (see `key::function`).
+    pub(crate) function: u64,
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -88,6 +90,7 @@ pub(crate) fn etag_of(body: &[u8]) -> HeaderValue {
 impl StoredResponse {
     /// What to store of a response.
     pub(crate) fn new(
+        function: u64,
         status: StatusCode,
         headers: &HeaderMap,
         body: Bytes,
@@ -101,6 +104,7 @@ impl StoredResponse {
         }
         let etag = etag_of(&body);
         StoredResponse {
+            function,
             status,
             headers: kept,
             body,
@@ -165,7 +169,7 @@ impl StoredResponse {
     /// Header + binary layout.
     pub(crate) fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(64 + self.body.len());
-        codec::write_header(&mut out, Kind::Http, TYPE_NAME);
+        codec::write_header(&mut out, Kind::Http, TYPE_NAME, self.function);
         let mut buf = BytesMut::from(&out[..]);
         buf.put_u16(self.status.as_u16());
         let count = self.headers.len().min(usize::from(u16::MAX));
@@ -182,9 +186,10 @@ impl StoredResponse {
         buf.freeze()
     }
 
-    /// Reads what [`StoredResponse::encode`] wrote; the body is not copied.
-    pub(crate) fn decode(bytes: &Bytes) -> Result<Self, DecodeError> {
-        let payload = codec::read_header(bytes, Kind::Http, TYPE_NAME)?;
+    /// Reads what [`StoredResponse::encode`] wrote for the handler whose tag is
+    /// `function`; the body is not copied.
+    pub(crate) fn decode(bytes: &Bytes, function: u64) -> Result<Self, DecodeError> {
+        let payload = codec::read_header(bytes, Kind::Http, TYPE_NAME, function)?;
         let start = bytes.len() - payload.len();
         let mut r = Reader { bytes, pos: start };
         let status = StatusCode::from_u16(r.u16()?).map_err(|_| bad("status"))?;
@@ -202,6 +207,7 @@ impl StoredResponse {
         let etag = HeaderValue::from_maybe_shared(r.slice(len)?).map_err(|_| bad("etag"))?;
         let body = bytes.slice(r.pos..);
         Ok(StoredResponse {
+            function,
             status,
             headers,
             body,
@@ -268,12 +274,13 @@ mod tests {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
         h.insert("x-fastapi-cache", HeaderValue::from_static("MISS"));
         let stored = StoredResponse::new(
+            7,
             StatusCode::OK,
             &h,
             Bytes::from_static(b"{\"a\":1}"),
             "X-FastAPI-Cache",
         );
-        let back = StoredResponse::decode(&stored.encode()).unwrap();
+        let back = StoredResponse::decode(&stored.encode(), 7).unwrap();
         assert_eq!(back.status, StatusCode::OK);
         assert_eq!(back.body, Bytes::from_static(b"{\"a\":1}"));
         assert_eq!(back.etag, stored.etag);
@@ -296,6 +303,7 @@ mod tests {
     #[test]
     fn truncated_or_foreign_bytes_do_not_decode() {
         let stored = StoredResponse::new(
+            7,
             StatusCode::OK,
             &HeaderMap::new(),
             Bytes::from_static(b"body"),
@@ -304,13 +312,15 @@ mod tests {
         let bytes = stored.encode();
         for cut in 0..bytes.len() - 4 {
             assert!(
-                StoredResponse::decode(&bytes.slice(..cut)).is_err(),
+                StoredResponse::decode(&bytes.slice(..cut), 7).is_err(),
                 "cut at {cut}"
             );
         }
-        assert!(StoredResponse::decode(&Bytes::from_static(b"garbage")).is_err());
-        let value = Bytes::from(codec::encode(&5u32).unwrap());
-        assert!(StoredResponse::decode(&value).is_err());
+        assert!(StoredResponse::decode(&Bytes::from_static(b"garbage"), 7).is_err());
+        let value = Bytes::from(codec::encode(&5u32, 7).unwrap());
+        assert!(StoredResponse::decode(&value, 7).is_err());
+        // Stored by another handler (two handlers whose keys meet).
+        assert!(StoredResponse::decode(&bytes, 8).is_err());
     }
 
     /// Header names: ones the cache keeps, ones it drops, and arbitrary tokens.
@@ -357,8 +367,8 @@ mod tests {
                 map.append(name, value);
             }
             let body = Bytes::from(body);
-            let stored = StoredResponse::new(status, &map, body.clone(), cache_header);
-            let back = StoredResponse::decode(&stored.encode()).unwrap();
+            let stored = StoredResponse::new(7, status, &map, body.clone(), cache_header);
+            let back = StoredResponse::decode(&stored.encode(), 7).unwrap();
 
             prop_assert_eq!(back.status, status);
             prop_assert_eq!(&back.body, &body);

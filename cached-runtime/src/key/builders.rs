@@ -173,7 +173,14 @@ mod tests {
             with(&user("42"), None, user_scoped_key_builder).as_deref(),
             Some("fastapi-cache:user:42:get_my_user")
         );
-        assert_eq!(with(&KeyArgs::new("app::users::get_my_user"), None, user_scoped_key_builder), None);
+        assert_eq!(
+            with(
+                &KeyArgs::new("app::users::get_my_user"),
+                None,
+                user_scoped_key_builder
+            ),
+            None
+        );
         assert_eq!(
             with(&user("a:b"), None, user_scoped_key_builder).as_deref(),
             Some("fastapi-cache:user:a%3Ab:get_my_user")
@@ -190,7 +197,11 @@ mod tests {
             "fastapi-cache:user:get_my_user:page:3:size:20"
         );
         assert_eq!(
-            with(&KeyArgs::new("app::users::get_my_user"), None, paginated_key_builder),
+            with(
+                &KeyArgs::new("app::users::get_my_user"),
+                None,
+                paginated_key_builder
+            ),
             "fastapi-cache:user:get_my_user:page:1:size:50"
         );
     }

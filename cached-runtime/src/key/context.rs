@@ -91,7 +91,9 @@ impl<'a> KeyContext<'a> {
         self.request.map(|r| &r.method)
     }
 
-    /// The request's original URI (before `Router::nest` stripped a prefix).
+    /// The request's original URI (before `Router::nest` stripped a prefix); it has a
+    /// scheme and an authority for absolute-form (`GET http://host/path`) and HTTP/2
+    /// requests.
     #[cfg(feature = "axum")]
     pub fn uri(&self) -> Option<&'a http::Uri> {
         self.request.map(|r| &r.uri)
@@ -109,7 +111,9 @@ impl<'a> KeyContext<'a> {
         self.request.and_then(|r| r.uri.query())
     }
 
-    /// The first value of query parameter `name`, percent-decoded.
+    /// Query parameter `name` as axum's `Query<T>` sees it: form-decoded (`+` is a
+    /// space, invalid UTF-8 replaced by U+FFFD), the last value when the name
+    /// repeats.
     #[cfg(feature = "axum")]
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.request.and_then(|r| r.query_param(name))

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn closures_are_stripped() {
-        assert_eq!(strip_closures("a::b::f::{{closure}}::{{closure}}"), "a::b::f");
+        assert_eq!(
+            strip_closures("a::b::f::{{closure}}::{{closure}}"),
+            "a::b::f"
+        );
         assert_eq!(strip_closures("a::b::f"), "a::b::f");
         assert_eq!(strip_closures("{{closure}}"), "{{closure}}");
         assert_eq!(
@@ -104,7 +107,10 @@ mod tests {
             segment("m::row_count<alloc::vec::Vec<(u8, &str)>>"),
             "m.row_count<alloc.vec.Vec<(u8,%20&str)>>"
         );
-        assert_eq!(segment("m::f<[u8; 3], dyn m::T + Send>"), "m.f<[u8;%203],%20dyn%20m.T%20%2B%20Send>");
+        assert_eq!(
+            segment("m::f<[u8; 3], dyn m::T + Send>"),
+            "m.f<[u8;%203],%20dyn%20m.T%20%2B%20Send>"
+        );
         for path in ["a::b", "<a as b>::c", "x<y:: z>"] {
             assert!(!segment(path).contains(':'), "{path}");
         }

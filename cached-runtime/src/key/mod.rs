@@ -118,11 +118,7 @@ impl<T: CacheUser + ?Sized> CacheUser for std::sync::Arc<T> {
 pub(crate) fn default_value_key(prefix: &str, spec: &crate::Spec, args: &KeyArgs) -> String {
     let function = spec.function_id(args.function());
     let mut key = String::with_capacity(
-        prefix.len()
-            + spec.namespace().len()
-            + args.rendered().len()
-            + function.segment.len()
-            + 3,
+        prefix.len() + spec.namespace().len() + args.rendered().len() + function.segment.len() + 3,
     );
     key.push_str(prefix);
     key.push(':');

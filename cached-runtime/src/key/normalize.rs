@@ -20,6 +20,7 @@ pub(crate) struct CacheKey {
 
 impl CacheKey {
     /// The key for `rest` under `prefix`.
+    #[cfg(test)]
     pub(crate) fn from_rest(prefix: &str, rest: &str) -> CacheKey {
         let mut full = String::with_capacity(prefix.len() + 1 + rest.len());
         full.push_str(prefix);
