@@ -484,3 +484,26 @@ async fn invalidation_makes_the_next_request_fresh() {
 fn serde_json_from(body: &[u8]) -> Item {
     serde_json::from_slice(body).unwrap()
 }
+
+static STATIC_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Borrowed data: cached as the response it is (it could not be read back as a
+/// value, and used to be a "not general enough" compile error).
+#[cached(expire = 300, namespace = "static")]
+async fn static_text() -> &'static str {
+    STATIC_RUNS.fetch_add(1, Ordering::SeqCst);
+    "hello"
+}
+
+#[tokio::test]
+async fn a_static_str_handler_is_cached_as_a_response() {
+    let app = Router::new()
+        .route("/static", get(static_text))
+        .layer(CacheLayer::with_cache(Cache::in_memory(Config::memory())));
+    let first = send_get(&app, "/static", &[]).await;
+    let second = send_get(&app, "/static", &[]).await;
+    assert_eq!(first.header("x-fastapi-cache"), Some("MISS"));
+    assert_eq!(second.header("x-fastapi-cache"), Some("HIT"));
+    assert_eq!(second.text(), "hello");
+    assert_eq!(STATIC_RUNS.load(Ordering::SeqCst), 1);
+}

@@ -128,8 +128,8 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             {
                 #[allow(unused_imports)]
                 use ::cachette::__private::{
-                    ReturnHttp as _, ReturnNone as _, ReturnOption as _, ReturnResult as _,
-                    ReturnResultOption as _, ReturnValue as _,
+                    ReturnBorrowed as _, ReturnHttp as _, ReturnNone as _, ReturnOption as _,
+                    ReturnResult as _, ReturnResultOption as _, ReturnValue as _,
                 };
                 (&&&&&&::cachette::__private::ReturnProbe::of(&__cachette_fut)).__cachette_strategy()
             }

@@ -317,7 +317,10 @@ where
             return value;
         }
     };
-    let bytes = match (shape.encode)(&stored, function) {
+    // Encoded in a plain function: a local of this async function that was ever
+    // borrowed counts as held across every later await, even once moved.
+    let (stored, encoded) = encode(shape, stored, function);
+    let bytes = match encoded {
         Ok(bytes) => Bytes::from(bytes),
         Err(error) => {
             tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
@@ -361,6 +364,16 @@ where
         leader.publish(published);
     }
     (shape.join)(M::release(held))
+}
+
+/// `stored` and its encoding.
+fn encode<R, T>(
+    shape: ReturnShape<R, T>,
+    stored: T,
+    function: u64,
+) -> (T, Result<Vec<u8>, crate::codec::EncodeError>) {
+    let encoded = (shape.encode)(&stored, function);
+    (stored, encoded)
 }
 
 /// Stores `bytes` under `key` without making the caller wait, then publishes to

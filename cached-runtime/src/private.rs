@@ -6,8 +6,8 @@ pub use crate::key::{IntoKey, KeyArgs, KeyContext};
 pub use crate::probe::{
     ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,
     KeyProbe, PatternDefault, PatternProbe, PatternRuleProbe, PatternUserRule, PutAwait, PutProbe,
-    PutSpawn, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult, ReturnResultOption,
-    ReturnValue, check_key_arg, key_binding,
+    PutSpawn, ReturnBorrowed, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult,
+    ReturnResultOption, ReturnValue, check_key_arg, key_binding,
 };
 pub use crate::spec::{KeyBuilderFn, Spec};
 

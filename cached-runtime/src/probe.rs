@@ -89,6 +89,47 @@ impl<R> CacheStrategy<R> for HttpStrategy<R> {
     }
 }
 
+/// `R` holds borrowed data (`&'static str`, `&'static [u8]`, maybe inside a
+/// `Result`): it cannot be read back as a value, so it is cached as an HTTP response
+/// when it is one, and is a compile error otherwise (never the "not general enough"
+/// error the value rungs would give).
+#[derive(Debug)]
+pub struct BorrowedStrategy<R>(PhantomData<fn() -> R>);
+
+impl<R> StoredType for BorrowedStrategy<R> {
+    type Stored = ();
+}
+
+#[cfg(feature = "axum")]
+impl<R: axum::response::IntoResponse> CacheStrategy<R> for BorrowedStrategy<R> {
+    const HTTP: bool = true;
+    fn shape(&self) -> Option<ReturnShape<R, ()>> {
+        None
+    }
+}
+
+/// `&'static str`, `&'static [u8]`, and a `Result` of either: borrowed data, above
+/// the value rungs of the same shape.
+pub trait ReturnBorrowed<R> {
+    /// Picks the strategy.
+    fn __cachette_strategy(&self) -> BorrowedStrategy<R>;
+}
+macro_rules! borrowed_rungs {
+    ($($ty:ty),*) => {$(
+        impl<E> ReturnBorrowed<Result<$ty, E>> for &&&&&ReturnProbe<Result<$ty, E>> {
+            fn __cachette_strategy(&self) -> BorrowedStrategy<Result<$ty, E>> {
+                BorrowedStrategy(PhantomData)
+            }
+        }
+        impl ReturnBorrowed<$ty> for &&&ReturnProbe<$ty> {
+            fn __cachette_strategy(&self) -> BorrowedStrategy<$ty> {
+                BorrowedStrategy(PhantomData)
+            }
+        }
+    )*};
+}
+borrowed_rungs!(&'static str, &'static [u8]);
+
 /// `R` cannot be cached: no `CacheStrategy` impl, hence the compile error above.
 #[derive(Debug)]
 pub struct Uncacheable<R>(PhantomData<fn() -> R>);

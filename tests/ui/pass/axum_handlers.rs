@@ -58,8 +58,21 @@ async fn tuple() -> (StatusCode, Json<User>) {
     (StatusCode::OK, Json(User { id: 1 }))
 }
 
+/// Borrowed data cannot be read back as a value: cached as a response.
+#[cached(namespace = "static")]
+async fn static_text() -> &'static str {
+    "hello"
+}
+
+#[cached(namespace = "static")]
+async fn static_result() -> Result<&'static [u8], StatusCode> {
+    Ok(b"hello")
+}
+
 fn main() {
     let _app: Router = Router::new()
+        .route("/static", get(static_text))
+        .route("/static-result", get(static_result))
         .route("/users/{id}", get(get_user))
         .route("/users", get(list_users))
         .route("/opaque", get(opaque))
