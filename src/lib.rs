@@ -65,10 +65,13 @@
 //! | `expire = 300` | time to live in seconds (or the path of a `u64` constant); default `CACHE_DEFAULT_TTL` |
 //! | `namespace = "user"` | the key's namespace, what invalidation targets; default none |
 //! | `key_builder = path` | a function `fn(&KeyContext<'_>) -> String` (or `Option<String>`) that builds the key |
-//! | `skip(db, client)` | arguments left out of the key (they must not change the result) |
-//! | `shared` | HTTP only: one entry for every caller even when requests carry credentials |
+//! | `skip(db, client)` | arguments (or bindings of a pattern argument) left out of the key (they must not change the result) |
+//! | `shared` | one entry for every caller even when the request being served carries credentials |
 //!
-//! The signature does not change, and the future stays `Send` when the body's is.
+//! The signature does not change, and the future stays `Send` when the body's is, even
+//! when the return type is not (`Result<T, Box<dyn Error>>`): only the stored part is
+//! held across the store, and when that part is not `Send` either, the store finishes
+//! in the background while the call's single flight stays open.
 //! Mistakes are compile errors on the token at fault: an unknown or repeated argument,
 //! a function that is not `async`, `expire = 0`, a return type that cannot be cached,
 //! an argument that cannot be part of the key, a key builder with the wrong signature.
@@ -83,13 +86,17 @@
 //! | `Option<T>` | `Some` values only |
 //! | `Result<Option<T>, E>` | `Ok(Some)` values only |
 //! | any other `T: Serialize + Deserialize` | every value |
+//! | `&'static str`, `&'static [u8]` (and a `Result` of one) | the response, for a handler |
 //!
-//! Values are stored as MessagePack behind a versioned header. A stored value that
+//! Values are stored as MessagePack behind a versioned header, and a hit equals the
+//! miss for every serde type (`Some(None)`, `Some(())` included). A stored value that
 //! does not decode (a struct changed between deploys, bytes written by hand) is a miss
 //! that is recomputed and overwritten, with a warning: never an error, never a panic.
 //! Values larger than `CACHE_MAX_ENTRY_SIZE` are returned but not stored.
 //!
-//! Keys are described in [`key`].
+//! Keys are described in [`key`]: they cover the function (its `Self` type, trait and
+//! generic arguments included), every argument not skipped, what a handler can
+//! observe of its request, and the caller's identity.
 //!
 //! # Concurrent calls on the same key
 //!

@@ -1,27 +1,63 @@
 //! Cache keys: how a call becomes a key, and what a key builder sees.
 //!
 //! # Contents
+//! - [What a key covers](#what-a-key-covers)
 //! - [Key format](#key-format)
 //! - [Arguments](#arguments)
+//! - [Requests and identities](#requests-and-identities)
 //! - [Custom key builders](#custom-key-builders)
 //! - [Long and odd keys](#long-and-odd-keys)
+//!
+//! # What a key covers
+//!
+//! A key identifies exactly what a call depended on; two calls that may compute
+//! different values never share an entry:
+//!
+//! - **which computation**: the function's full path as called, module, `Self` type
+//!   and trait of a method, and generic arguments (see [Key format](#key-format));
+//! - **its inputs**: every argument, or for a parameter written as a pattern every
+//!   binding, not named in `skip(..)`;
+//! - **what it can observe of the request it serves**: for handlers, method (GET and
+//!   HEAD share entries), scheme and authority when the request URI has them, path,
+//!   raw query bytes, and the identity ([`crate::http`]); for functions cached as
+//!   values while `CacheLayer` serves a request, the identity, and the request line
+//!   when an argument can only be keyed by it;
+//! - **the stored form**: stored values carry the format version, a tag of the type
+//!   and a tag of the function, so a value of another type, another function (two
+//!   key builders that make the same key) or another format is a miss, never read
+//!   as this one's. A hit returns a value equal to what the miss returned, for every
+//!   serde type whose `Deserialize` reads back what its `Serialize` wrote.
 //!
 //! # Key format
 //!
 //! Keys are human-readable and mirror fastapi-cache2: `{prefix}:{namespace}:{rest}`,
-//! with the prefix `fastapi-cache` by default (`CACHE_PREFIX`). For a plain function
-//! the default key is
+//! with the prefix `fastapi-cache` by default (`CACHE_PREFIX`). For a function cached
+//! as a value the default key is
 //!
 //! ```text
-//! {prefix}:{namespace}:{arg1}:{arg2}:...:{module.path.function}
+//! {prefix}:{namespace}:{arg1}:{arg2}:...:{function path}[:{request}][:{identity}]
 //! ```
 //!
 //! so `#[cached(namespace = "user")] async fn get_user(id: u64)` in module `my_app::repo`
 //! stores `get_user(42)` under `fastapi-cache:user:42:my_app.repo.get_user`. Because the
 //! arguments come first, `invalidate_namespace("user:42")` (and
 //! `invalidate_user_cache(42)`) clears every function of namespace `user` called with
-//! `42` as first argument. The key is stable across processes, restarts and builds: it
-//! contains no address and no randomly seeded hash.
+//! `42` as first argument. The key is stable across processes, restarts and builds of
+//! the same code with the same compiler: it contains no address and no randomly
+//! seeded hash.
+//!
+//! The function path is the one the call ran, so same-named functions never meet:
+//!
+//! | function | its segment |
+//! |---|---|
+//! | `get_user` in `my_app::repo` | `my_app.repo.get_user` |
+//! | `UserRepo::count` (a method) | `my_app.repo.UserRepo.count` |
+//! | a trait's method, default or not, on `UserRepo` | `<my_app.repo.UserRepo%20as%20my_app.repo.Count>.count` |
+//! | `row_count::<Users>()` (a generic function) | `my_app.repo.row_count<my_app.Users>` |
+//!
+//! It comes from `std::any::type_name`, whose text may change with a compiler
+//! upgrade: keys may change then (misses, never wrong data).
+//! [`KeyContext::function_path`] gives it to key builders.
 //!
 //! # Arguments
 //!
@@ -34,12 +70,41 @@
 //! | implements `serde::Serialize` | its value, rendered readably (`42`, `bob`, `[1,2]`, `{page=1,size=50}`) |
 //! | axum `Path<T>` / `Query<T>` / `Extension<T>` with `T: Serialize` | the inner value |
 //! | axum `State<S>` | nothing: application state is the same for every call |
-//! | axum `Path<T>` / `Query<T>` without `Serialize`, `Uri`, `Method`, `OriginalUri` | covered by the request part of HTTP keys; outside an HTTP request the call runs uncached |
+//! | axum `Path<T>` / `Query<T>` without `Serialize`, `Uri`, `OriginalUri`, `Method`, `RawQuery` | the request: a handler's key holds it; a value call made while `CacheLayer` serves a request gets the request line in its key; any other call runs uncached |
 //! | anything else | a compile error that asks for `Serialize` or `skip(name)` |
+//!
+//! A parameter written as a pattern is keyed by its bindings, each named after
+//! itself and rendered by the rules above, so `skip` can leave out one of them:
+//!
+//! | parameter | in the key |
+//! |---|---|
+//! | `Ctx { db, tenant }: Ctx` with `skip(db)` | `tenant` |
+//! | `(a, b): (u32, u32)` with `skip(a)` | `b` |
+//! | `Path((org, id)): Path<(String, u64)>` | `org`, then `id` |
+//! | `Query(ListQ { user_id, .. }): Query<ListQ>` | `user_id` (what the body can see); a binding that is not `Serialize` is covered by the request, as above |
+//! | `State(db): State<Db>` | nothing |
+//! | `AuthUser { id, .. }: AuthUser` where `AuthUser: CacheUser` | the user's id |
 //!
 //! Strings are escaped (`a:b` becomes `a%3Ab`) so an argument is always exactly one
 //! segment. Map arguments are sorted, so a `HashMap` gives the same key in every
 //! process; sequences keep their order, so prefer `BTreeSet` over `HashSet`.
+//!
+//! # Requests and identities
+//!
+//! While `CacheLayer` serves a request, a function cached as a value (a handler
+//! returning a serde type, or any `#[cached]` function it calls) is keyed, after its
+//! default key:
+//!
+//! - by the request line, `{method}:{target}:{raw query}`, when one of its arguments
+//!   can only be keyed by the request (`Uri`, `Method`, `RawQuery`, a `Query`/`Path`
+//!   of a type that is not `Serialize`);
+//! - by the request's identity, when the request says whose it is (credential
+//!   headers, a `CacheIdentity`) and no [`CacheUser`] argument keys the user already,
+//!   unless the function is `#[cached(shared)]`: private by default on every keying
+//!   path. Mark functions whose result does not depend on the caller `shared` to
+//!   share their entries between callers.
+//!
+//! HTTP responses have their own key layout, described in [`crate::http`].
 //!
 //! # Custom key builders
 //!
@@ -49,6 +114,12 @@
 //! from [`KeyContext::namespace`], which is `{prefix}:{namespace}`. A key that does not
 //! start with `{prefix}:` is refused (the call runs uncached and a warning names the
 //! function), because such an entry could never be invalidated by namespace.
+//!
+//! A builder's key is its author's promise that it covers what the function depends
+//! on. Two safety nets remain: the identity is appended when the builder did not
+//! read the user ([`KeyContext::user_id`]) and the call serves a request that says
+//! whose it is; and a value stored by another function under the same key is a
+//! miss (a warning says so), never returned.
 //!
 //! # Long and odd keys
 //!
