@@ -131,7 +131,10 @@ enum Adjacent {
     Unit,
     New(Option<Option<u8>>),
     Tup(u8, Option<()>),
-    Named { x: Option<()>, y: Vec<Option<Option<()>>> },
+    Named {
+        x: Option<()>,
+        y: Vec<Option<Option<()>>>,
+    },
 }
 
 hit_equals_miss!(adjacently_tagged: Vec<Adjacent> = vec![

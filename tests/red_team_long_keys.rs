@@ -22,11 +22,13 @@ fn set(id: u32, value: &'static str) {
     namespace = "s0:s1:s2:s3:s4:s5:s6:s7:s8:s9:s10:s11:s12:s13:s14:s15:s16:s17:s18:s19:s20:s21:s22:s23:s24:s25:s26:s27:s28:s29:s30"
 )]
 async fn deep(id: u32) -> String {
-    format!("{id}:{}", DATA.lock().unwrap().get(&id).copied().unwrap_or("v1"))
+    format!(
+        "{id}:{}",
+        DATA.lock().unwrap().get(&id).copied().unwrap_or("v1")
+    )
 }
 
-const DEEP: &str =
-    "s0:s1:s2:s3:s4:s5:s6:s7:s8:s9:s10:s11:s12:s13:s14:s15:s16:s17:s18:s19:s20:s21:s22:s23:s24:s25:s26:s27:s28:s29:s30";
+const DEEP: &str = "s0:s1:s2:s3:s4:s5:s6:s7:s8:s9:s10:s11:s12:s13:s14:s15:s16:s17:s18:s19:s20:s21:s22:s23:s24:s25:s26:s27:s28:s29:s30";
 
 // BREAKS the invalidation rule for keys with more than 32 segments: the key
 // `{31 segments}:42:{function}` keeps 31 segments and hashes `42:{function}` into

@@ -160,7 +160,11 @@ async fn a_slow_miss_is_not_stored_after_the_epoch_is_overwritten_with_garbage()
     gate.read.notified().await;
     *gate.value.lock().unwrap() = "v2";
     a.invalidate_namespace("red:2").await;
-    for garbage in ["garbage", "0123456789abcdef:", "0123456789abcdef:notanumber"] {
+    for garbage in [
+        "garbage",
+        "0123456789abcdef:",
+        "0123456789abcdef:notanumber",
+    ] {
         command(&server, &["SET", "fastapi-cache#epoch", garbage]).await;
     }
     gate.release.add_permits(1_000);
@@ -213,7 +217,11 @@ async fn a_caller_joining_after_a_refused_invalidation_never_takes_the_old_value
     let joined = tokio::spawn(a.scope(data(4, 1)));
     // Redis is out of use on A: its lookup is answered from memory at once.
     tokio::task::yield_now().await;
-    assert_eq!(gate.runs.load(Ordering::SeqCst), 1, "it joined, not computed");
+    assert_eq!(
+        gate.runs.load(Ordering::SeqCst),
+        1,
+        "it joined, not computed"
+    );
     gate.release.add_permits(1_000);
     assert_eq!(slow.await.unwrap(), "1:v1", "its own caller gets it");
     assert_eq!(

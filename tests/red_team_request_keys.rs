@@ -22,7 +22,7 @@ use axum::{Json, Router};
 use cachette::http::{CacheIdentity, CacheLayer};
 use cachette::{Cache, Config, KeyContext, cached};
 use http_support::get as send_get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 
 fn memory() -> Cache {
@@ -166,8 +166,14 @@ async fn nested_tenants_with_their_own_state_never_share_a_value() {
         .nest("/t2", tenant_routes("t2"))
         .layer(CacheLayer::with_cache(memory()));
     for _ in 0..2 {
-        assert_eq!(send_get(&app, "/t1/page", &[]).await.text(), "\"tenant t1\"");
-        assert_eq!(send_get(&app, "/t2/page", &[]).await.text(), "\"tenant t2\"");
+        assert_eq!(
+            send_get(&app, "/t1/page", &[]).await.text(),
+            "\"tenant t1\""
+        );
+        assert_eq!(
+            send_get(&app, "/t2/page", &[]).await.text(),
+            "\"tenant t2\""
+        );
     }
     assert_eq!(send_get(&app, "/t1/name", &[]).await.text(), "tenant t1");
     assert_eq!(
@@ -228,9 +234,19 @@ async fn a_builder_that_reads_the_user_without_keying_by_it_stays_per_user() {
         .route("/me", get(me))
         .layer(CacheLayer::with_cache(memory()))
         .layer(middleware::from_fn(identity_from_header));
-    let one = send_get(&app, "/me", &[("x-user", "1"), ("authorization", "Bearer one")]).await;
+    let one = send_get(
+        &app,
+        "/me",
+        &[("x-user", "1"), ("authorization", "Bearer one")],
+    )
+    .await;
     assert_eq!(one.text(), "profile of 1");
-    let two = send_get(&app, "/me", &[("x-user", "2"), ("authorization", "Bearer two")]).await;
+    let two = send_get(
+        &app,
+        "/me",
+        &[("x-user", "2"), ("authorization", "Bearer two")],
+    )
+    .await;
     assert_eq!(
         two.text(),
         "profile of 2",
@@ -269,4 +285,67 @@ async fn long_targets_and_queries_that_differ_at_the_end_never_share() {
             assert_eq!(&send_get(&app, target, &[]).await.text(), target);
         }
     }
+}
+
+// --- a `Query<T: Serialize>` whose Serialize does not write all it read -----------------
+
+/// One struct for the query and the response (common); `scope` is read from the
+/// query, and never written back.
+#[derive(Deserialize, Serialize)]
+struct Search {
+    q: String,
+    #[serde(default, skip_serializing)]
+    scope: Option<String>,
+}
+
+#[cached(namespace = "search")]
+async fn search(Query(search): Query<Search>) -> String {
+    format!(
+        "{} in {}",
+        search.q,
+        search.scope.as_deref().unwrap_or("everything")
+    )
+}
+
+#[cached(namespace = "search_json")]
+async fn search_json(Query(search): Query<Search>) -> Json<String> {
+    Json(format!(
+        "{} in {}",
+        search.q,
+        search.scope.as_deref().unwrap_or("everything")
+    ))
+}
+
+// BREAKS promise 3 for value handlers ("`Path`/`Query` patterns keyed by bindings"):
+// a value handler's `Query<T: Serialize>` is keyed by what `T`'s `Serialize`
+// writes, not by the query the handler read; a field that `Deserialize` reads and
+// `Serialize` skips is not in the key. (The same handler returning `Json` is keyed by
+// the raw query and holds.) Observed: `?q=x&scope=mine` answers "x in everything".
+#[tokio::test]
+async fn a_value_handler_is_keyed_by_what_its_query_read() {
+    let app = Router::new()
+        .route("/search", get(search))
+        .route("/search.json", get(search_json))
+        .layer(CacheLayer::with_cache(memory()));
+    // The response handler: keyed by the raw query.
+    assert_eq!(
+        send_get(&app, "/search.json?q=x", &[]).await.text(),
+        "\"x in everything\""
+    );
+    assert_eq!(
+        send_get(&app, "/search.json?q=x&scope=mine", &[])
+            .await
+            .text(),
+        "\"x in mine\""
+    );
+    // The value handler.
+    assert_eq!(
+        send_get(&app, "/search?q=x", &[]).await.text(),
+        "x in everything"
+    );
+    assert_eq!(
+        send_get(&app, "/search?q=x&scope=mine", &[]).await.text(),
+        "x in mine",
+        "served the entry of another query"
+    );
 }

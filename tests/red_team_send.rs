@@ -113,7 +113,11 @@ async fn concurrent(
         .map(|_| tokio::task::spawn_local(cache.scope(value(test, 5))))
         .collect();
     settle.await;
-    assert_eq!(runs(test), 1, "a concurrent caller computed instead of joining");
+    assert_eq!(
+        runs(test),
+        1,
+        "a concurrent caller computed instead of joining"
+    );
     open(test);
     let mut values = vec![first.await.unwrap()];
     for other in others {
@@ -208,5 +212,9 @@ async fn redis_current_thread_second_call_is_a_hit_and_concurrent_callers_run_on
     let b = redis_cache(&server).await;
     assert_eq!(b.scope(value(10, 1)).await, 2);
     assert_eq!(b.scope(value(11, 5)).await, 10);
-    assert_eq!((runs(10), runs(11)), (1, 1), "the background stores never landed");
+    assert_eq!(
+        (runs(10), runs(11)),
+        (1, 1),
+        "the background stores never landed"
+    );
 }
