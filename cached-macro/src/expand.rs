@@ -7,7 +7,8 @@
 //! becomes, in essence,
 //! ```text
 //! async fn get_user(__cachette_arg0: Ctx, id: u64) -> Result<User, Error> {
-//!     static __CACHETTE_SPEC: Spec = Spec::new("user", "get_user", module_path!(), Some(60), None, false);
+//!     static __CACHETTE_SPEC: Spec =
+//!         Spec::new("user", "get_user", module_path!(), Some(60), None, false, 0x5eed /* definition */);
 //!     let __cachette_args = if active() {
 //!         cold(|| {
 //!             // The function's path as called: `Self`, trait and generic arguments
@@ -37,7 +38,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, ReturnType, Type};
+use syn::{Ident, ItemFn, ReturnType, Type};
 
 use crate::args::{self, CachedArgs, Errors, Expire};
 use crate::params::{self, Param};
@@ -101,7 +102,7 @@ fn first_token_after_attributes(item: &TokenStream) -> Span {
 }
 
 fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenStream {
-    let spec = spec(&function, args);
+    let key = local("__cachette_args");
     let key_args = key_args(args, params);
     let destructure = params.iter().filter_map(|p| p.destructure.as_ref());
     // The body's statements, not its block: `async move { { expr } }` would warn
@@ -115,13 +116,18 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
         ReturnType::Type(_, ty) if contains_impl_trait(ty) => (ty.span(), TokenStream::new()),
         ReturnType::Type(_, ty) => (ty.span(), fake_return(&ty.to_token_stream(), ty.span())),
     };
+    // One token per variable, used at every occurrence (see `local`): errors about
+    // the return type point at it.
+    let fut = Ident::new("__cachette_fut", ret_span);
+    let spec_static = Ident::new("__CACHETTE_SPEC", ret_span);
+    let spec = spec(&function, args, &spec_static);
     let impl_trait =
         matches!(&function.sig.output, ReturnType::Type(_, ty) if contains_impl_trait(ty));
     let strategy = if impl_trait {
         // `-> impl IntoResponse`: callers can only use the value as a response, so it
         // is cached as one, whatever the concrete type behind it.
         quote_spanned! {ret_span=>
-            ::cachette::__private::http_strategy(&__cachette_fut)
+            ::cachette::__private::http_strategy(&#fut)
         }
     } else {
         quote_spanned! {ret_span=>
@@ -131,14 +137,13 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
                     ReturnBorrowed as _, ReturnHttp as _, ReturnNone as _, ReturnOption as _,
                     ReturnResult as _, ReturnResultOption as _, ReturnValue as _,
                 };
-                (&&&&&&::cachette::__private::ReturnProbe::of(&__cachette_fut)).__cachette_strategy()
+                (&&&&&&::cachette::__private::ReturnProbe::of(&#fut)).__cachette_strategy()
             }
         }
     };
     let run = quote_spanned! {ret_span=>
         {
-            let __cachette_strategy =
-                ::cachette::__private::check_strategy(&__cachette_fut, #strategy);
+            let __cachette_strategy = ::cachette::__private::check_strategy(&#fut, #strategy);
             // Whether what is stored may be held across the store's await (it is
             // `Send`), or the store finishes in the background, so that a `Send`
             // body keeps the function's future `Send` (see `probe::PutProbe`).
@@ -148,11 +153,11 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
                 (&&::cachette::__private::PutProbe::of(&__cachette_strategy)).__cachette_put()
             };
             ::cachette::__private::cached(
-                &__CACHETTE_SPEC,
-                __cachette_args,
+                &#spec_static,
+                #key,
                 __cachette_strategy,
                 __cachette_put,
-                __cachette_fut,
+                #fut,
             )
             .await
         }
@@ -160,20 +165,20 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
     let new_body = quote! {
         {
             #spec
-            let __cachette_args = if ::cachette::__private::active() {
+            let #key = if ::cachette::__private::active() {
                 ::cachette::__private::cold(|| { #key_args })
             } else {
                 ::core::option::Option::None
             };
-            let __cachette_fut = async move {
+            let #fut = async move {
                 #(#destructure)*
                 #fake_return
                 #(#body)*
             };
-            if let ::core::option::Option::Some(__cachette_args) = __cachette_args {
+            if let ::core::option::Option::Some(#key) = #key {
                 #run
             } else {
-                __cachette_fut.await
+                #fut.await
             }
         }
     };
@@ -185,6 +190,18 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
         )],
     }));
     function.into_token_stream()
+}
+
+/// A local variable of the expansion, with call-site hygiene.
+///
+/// Hygiene rule of this module: a variable is one token, used at every occurrence.
+/// `quote_spanned!` gives its tokens the user's spans (so errors point at the user's
+/// code), and a user token from a `macro_rules!` expansion carries that macro's
+/// hygiene: a variable spelled once under `quote!` and once under `quote_spanned!`
+/// would be two variables there. A variable used only inside one `quote_spanned!`
+/// may be spelled there.
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
 }
 
 /// tracing-attributes' "fake return edge": makes the async block's type the declared
@@ -203,6 +220,25 @@ fn fake_return(ty: &TokenStream, span: Span) -> TokenStream {
     }
 }
 
+/// A fingerprint of the function's definition: FNV-1a (64 bits) of its signature and
+/// body as tokens (attributes and comments aside). Two functions whose paths print
+/// alike (same name in two blocks of one function, or in two `const _` blocks) but
+/// whose code differs never read each other's values; and a function whose code
+/// changed does not read what its former code stored.
+fn definition(function: &ItemFn) -> u64 {
+    let text = format!(
+        "{} {}",
+        function.sig.to_token_stream(),
+        function.block.to_token_stream()
+    );
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
 fn contains_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
@@ -215,7 +251,7 @@ fn contains_impl_trait(ty: &Type) -> bool {
     finder.0
 }
 
-fn spec(function: &ItemFn, args: &CachedArgs) -> TokenStream {
+fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStream {
     let name = function.sig.ident.to_string();
     let name = name.strip_prefix("r#").unwrap_or(&name);
     let namespace = args
@@ -240,31 +276,34 @@ fn spec(function: &ItemFn, args: &CachedArgs) -> TokenStream {
     let key_builder = match &args.key_builder {
         None => quote!(::core::option::Option::None),
         Some(path) => {
-            let call = quote_spanned!(path.span()=> ::cachette::__private::into_key(#path(__cx)));
-            quote! {
+            // The closure's parameter is spelled where it is used, in one span.
+            quote_spanned! {path.span()=>
                 ::core::option::Option::Some(
                     |__cx: &::cachette::__private::KeyContext<'_>| -> ::core::option::Option<::std::string::String> {
-                        #call
+                        ::cachette::__private::into_key(#path(__cx))
                     }
                 )
             }
         }
     };
     let shared = args.shared;
+    let definition = definition(function);
     quote! {
         #expire_check
-        static __CACHETTE_SPEC: ::cachette::__private::Spec = ::cachette::__private::Spec::new(
+        static #spec_static: ::cachette::__private::Spec = ::cachette::__private::Spec::new(
             #namespace,
             #name,
             ::core::module_path!(),
             #expire,
             #key_builder,
             #shared,
+            #definition,
         );
     }
 }
 
 fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
+    let (key, mode) = (local("__cachette_args"), local("__cachette_mode"));
     let skipped = |ident: &syn::Ident| args.skip.contains(ident);
     let pushes = params.iter().map(|p| {
         let value = &p.value;
@@ -276,38 +315,49 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
                 quote_spanned! {p.span=>
                     ::cachette::__private::check_key_arg(
                         (&&&&&&::cachette::__private::KeyProbe(&#value))
-                            .__cachette_key_arg(&mut __cachette_args, #name),
+                            .__cachette_key_arg(&mut #key, #name),
                     );
                 }
             }
             // A pattern: each binding that is not skipped, by its own name; what the
             // whole is (a user, `State`, a `Path`/`Query`) decides how (see
             // `probe::PatternProbe`).
-            Some(by_reference) => {
+            Some((by_reference, borrow)) => {
                 let kept: Vec<_> = p.bindings.iter().filter(|b| !skipped(b)).collect();
                 if kept.is_empty() {
                     return TokenStream::new();
                 }
                 let name = &p.name;
+                let borrowed = if *borrow {
+                    quote_spanned!(p.span=> &#value)
+                } else {
+                    quote_spanned!(p.span=> #value)
+                };
                 let bindings = kept.iter().map(|binding| {
                     let binding_name = params::binding_name(binding);
                     quote_spanned! {binding.span()=>
                         ::cachette::__private::key_binding(
-                            &__cachette_mode,
-                            &mut __cachette_args,
-                            |__cachette_args| {
-                                (&&&&&&::cachette::__private::KeyProbe(#binding))
-                                    .__cachette_key_arg(__cachette_args, #binding_name)
+                            &#mode,
+                            &mut #key,
+                            |__cachette_binding_args, __cachette_binding_mode| {
+                                ::cachette::__private::check_binding(
+                                    __cachette_binding_mode,
+                                    (&&&&&&::cachette::__private::KeyProbe(#binding))
+                                        .__cachette_key_arg(__cachette_binding_args, #binding_name),
+                                );
                             },
                         );
                     }
                 });
                 quote_spanned! {p.span=>
                     {
-                        let __cachette_mode = (&&&::cachette::__private::PatternProbe(&#value))
-                            .__cachette_pattern(&mut __cachette_args, #name);
+                        // The probe's autoref ladder: borrows that method resolution
+                        // takes back are the point, not needless.
+                        #[allow(clippy::needless_borrow)]
+                        let #mode = (&&&::cachette::__private::PatternProbe(&#value))
+                            .__cachette_pattern(&mut #key, #name);
                         #[allow(unused_variables, clippy::unused_unit)]
-                        let #by_reference = &#value;
+                        let #by_reference = #borrowed;
                         #(#bindings)*
                     }
                 }
@@ -322,10 +372,10 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
             PatternUserRule as _,
         };
         #[allow(unused_mut)]
-        let mut __cachette_args = ::cachette::__private::KeyArgs::new(
+        let mut #key = ::cachette::__private::KeyArgs::new(
             ::cachette::__private::function_path(&|| ()),
         );
         #(#pushes)*
-        ::core::option::Option::Some(::std::boxed::Box::new(__cachette_args))
+        ::core::option::Option::Some(::std::boxed::Box::new(#key))
     }
 }

@@ -30,8 +30,10 @@ pub(crate) struct Param {
     /// patterns that the signature had to replace by a plain name.
     pub(crate) destructure: Option<TokenStream>,
     /// For a destructuring pattern: the same pattern, rewritten to match a reference
-    /// to the value (every binding becomes a reference), for the key.
-    pub(crate) by_reference: Option<Pat>,
+    /// to the value (every binding becomes a reference), for the key; and whether
+    /// the value must be borrowed for it (not when the parameter is a shared
+    /// reference already, `&(x, y): &(u32, u32)`).
+    pub(crate) by_reference: Option<(Pat, bool)>,
 }
 
 /// Reads the parameters, replacing destructuring patterns in `sig` by plain names
@@ -72,7 +74,11 @@ pub(crate) fn collect(sig: &mut Signature) -> Vec<Param> {
                         collect_bindings(pat, &mut bindings);
                         let renamed = format_ident!("__cachette_arg{}", index);
                         let destructure = Some(quote!(let #pat = #renamed;));
-                        let by_reference = by_reference(pat);
+                        // A shared reference is matched as it is: borrowing it again
+                        // would be a needless borrow (and a clippy warning at the
+                        // user's `&`). `&mut` is borrowed: matching it would move it.
+                        let borrow = !matches!(pat, Pat::Reference(r) if r.mutability.is_none());
+                        let by_reference = (by_reference(pat), borrow);
                         *typed.pat = syn::parse_quote!(#renamed);
                         out.push(Param {
                             value: quote!(#renamed),

@@ -36,6 +36,11 @@ pub(crate) fn check(function: &ItemFn, args: &CachedArgs, params: &[Param], erro
             ),
         ));
     }
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            hidden_bindings(&typed.pat, errors);
+        }
+    }
     if let Some(namespace) = &args.namespace
         && let Err(message) = check_namespace(&namespace.value())
     {
@@ -64,6 +69,32 @@ pub(crate) fn check(function: &ItemFn, args: &CachedArgs, params: &[Param], erro
                 ),
             ));
         }
+    }
+}
+
+/// A pattern whose bindings the attribute cannot see (one written by a macro) could
+/// leave values out of the key: refused.
+fn hidden_bindings(pat: &syn::Pat, errors: &mut Errors) {
+    use syn::Pat;
+    match pat {
+        Pat::Macro(_) | Pat::Verbatim(_) => errors.push(syn::Error::new_spanned(
+            pat,
+            "#[cached] cannot see the bindings of this pattern (written by a macro), so it cannot key them: write the pattern out, or take the parameter by a name (`arg: T`) and destructure it in the body",
+        )),
+        Pat::Ident(p) => {
+            if let Some((_, sub)) = &p.subpat {
+                hidden_bindings(sub, errors);
+            }
+        }
+        Pat::Reference(p) => hidden_bindings(&p.pat, errors),
+        Pat::Paren(p) => hidden_bindings(&p.pat, errors),
+        Pat::Type(p) => hidden_bindings(&p.pat, errors),
+        Pat::Tuple(p) => p.elems.iter().for_each(|e| hidden_bindings(e, errors)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|e| hidden_bindings(e, errors)),
+        Pat::Slice(p) => p.elems.iter().for_each(|e| hidden_bindings(e, errors)),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| hidden_bindings(&f.pat, errors)),
+        Pat::Or(p) => p.cases.iter().for_each(|c| hidden_bindings(c, errors)),
+        _ => {}
     }
 }
 

@@ -11,7 +11,6 @@ use crate::backend::redis::RedisHealth;
 use crate::config::{Config, Mode};
 use crate::flight::Flights;
 use crate::global;
-use crate::key::normalize_prefix;
 
 /// A cache: its configuration, its store and its in-flight calls.
 ///
@@ -218,17 +217,14 @@ impl Cache {
     /// computing a value from data read before this call (their result is never
     /// served after it returns). Any string is accepted: it is data, never a pattern.
     /// A no-op when caching is disabled.
+    ///
+    /// A namespace of 32 segments or more invalidates its first 31 segments, a
+    /// broader namespace: keys keep 31 segments and hash the rest into one (see
+    /// [`crate::key`]), so that is the longest prefix they can be matched on.
     pub async fn invalidate_namespace(&self, namespace: &str) {
-        if namespace.split(':').count() >= crate::key::normalize::MAX_SEGMENTS {
-            tracing::warn!(
-                target: "cache",
-                segments = namespace.split(':').count(),
-                "a namespace of 32 segments or more cannot be matched segment by segment (keys keep 31 and hash the rest); only keys equal to it are invalidated"
-            );
-        }
         self.inner
             .backend
-            .invalidate(&normalize_prefix(namespace))
+            .invalidate(&crate::key::normalize::invalidation_target(namespace))
             .await;
         tracing::debug!(target: "cache", namespace, "invalidated namespace");
     }

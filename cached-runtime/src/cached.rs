@@ -80,6 +80,16 @@ where
     if !cache.is_enabled() {
         return body.await;
     }
+    if spec.function_id(args.function()).ambiguous {
+        if spec.first_time(Warning::Ambiguous) {
+            tracing::warn!(
+                target: "cache",
+                function = args.function(),
+                "a generic argument of this call is a closure or a type declared in an anonymous `const _` block, whose name other types share: its entries could not be told apart from another instantiation's; it runs uncached"
+            );
+        }
+        return body.await;
+    }
     if S::HTTP {
         #[cfg(feature = "axum")]
         if let Some(request) = crate::http::claim() {
@@ -104,25 +114,30 @@ where
         tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
         return body.await;
     }
-    // The request the layer is serving, if any (not claimed: a value is cached by
-    // this call, the response by the layer as usual).
+    // The request the layer is serving, if any. The first `#[cached]` call of a
+    // request is its handler (the layer polls the handler first): it claims the
+    // request and is keyed by it, as a handler returning a response is; a call
+    // nested in a handler is keyed by its arguments (and the identity).
     #[cfg(feature = "axum")]
-    let request = crate::http::current_request();
+    let (request, handler) = match crate::http::claim() {
+        Some(request) => (Some(request), true),
+        None => (crate::http::current_request(), false),
+    };
     #[cfg(feature = "axum")]
     let info = request.as_deref().map(|state| &state.info);
     #[cfg(not(feature = "axum"))]
-    let info: Option<&RequestInfo> = None;
-    if args.needs_request() && info.is_none() {
+    let (info, handler): (Option<&RequestInfo>, bool) = (None, false);
+    if args.needs_request() && !handler {
         if spec.first_time(Warning::NeedsRequest) {
             tracing::warn!(
                 target: "cache",
                 function = spec.function(),
-                "an argument (Uri, Method, a Path or Query of a type that is not Serialize, ...) can only be keyed by the HTTP request it came from, and this call is not serving a request through cachette's CacheLayer; it runs uncached"
+                "an argument (a Path or Query of a type that is not Serialize) can only be keyed by the HTTP request it came from, and this call is not the handler of a request served through cachette's CacheLayer; it runs uncached"
             );
         }
         return body.await;
     }
-    let key = value_key(&cache, spec, &args, info);
+    let key = value_key(&cache, spec, &args, info, handler);
     let function = spec.function_id(args.function()).tag;
     #[cfg(feature = "axum")]
     drop(request);
@@ -138,17 +153,18 @@ enum RequestInfo {}
 
 /// The key of a call cached as a value: the key builder's, or the default one.
 ///
-/// While the layer serves a request, the key also covers what the function can
-/// observe of it: the request line (method, target, raw query) when an argument can
-/// only be keyed by the request (`Uri`, `Method`, a `Query`/`Path` of a type that is
-/// not `Serialize`), and the request's identity when it says whose it is and the key
-/// does not hold the user already: private by default, on every keying path, unless
-/// the function is `#[cached(shared)]`.
+/// While the layer serves a request, the default key also covers what the function
+/// can observe of it: the request line (method, target, raw query) when the call is
+/// the request's handler (its `State`, its `Query`, its `Path`, whatever they are,
+/// came from that request), and the request's identity when it says whose it is and
+/// the key does not hold the user already: private by default, on every keying
+/// path, unless the function is `#[cached(shared)]`.
 fn value_key(
     cache: &Cache,
     spec: &'static Spec,
     args: &KeyArgs,
     info: Option<&RequestInfo>,
+    handler: bool,
 ) -> Option<CacheKey> {
     let prefix = cache.config().prefix();
     match spec.key_builder() {
@@ -157,7 +173,7 @@ fn value_key(
             let mut built = key::default_value_key(prefix, spec, args);
             #[cfg(feature = "axum")]
             if let Some(info) = info {
-                if args.needs_request() {
+                if handler {
                     built.push(':');
                     crate::http::push_request_part(&mut built, info);
                 }
@@ -169,6 +185,8 @@ fn value_key(
                     built.push_str(&identity);
                 }
             }
+            #[cfg(not(feature = "axum"))]
+            let _ = handler;
             Some(CacheKey::from_string(built, prefix.len() + 1))
         }
         Some(builder) => {
@@ -188,10 +206,10 @@ fn value_key(
                 return None;
             }
             let mut built = built?;
-            // A builder that ignored the user must not make an entry shared between
-            // users: a user argument, or the identity of the request being served,
-            // goes at the end of its key.
-            if !spec.shared() && !cx.identity_used() {
+            // A builder that did not key by the user must not make an entry shared
+            // between users: a user argument, or the identity of the request being
+            // served, goes at the end of its key.
+            if !spec.shared() && !cx.keyed_by_user(&built) {
                 let identity = match args.user() {
                     Some(user) => {
                         let mut out = String::new();

@@ -7,7 +7,7 @@ pub use crate::probe::{
     ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,
     KeyProbe, PatternDefault, PatternProbe, PatternRuleProbe, PatternUserRule, PutAwait, PutProbe,
     PutSpawn, ReturnBorrowed, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult,
-    ReturnResultOption, ReturnValue, check_key_arg, key_binding,
+    ReturnResultOption, ReturnValue, check_binding, check_key_arg, key_binding,
 };
 pub use crate::spec::{KeyBuilderFn, Spec};
 

@@ -383,8 +383,8 @@ pub trait ArgSpecial {
     fn __cachette_key_arg(&self, args: &mut KeyArgs, name: &'static str) -> KeyArgDone;
 }
 impl<A: SpecialArg + ?Sized> ArgSpecial for &KeyProbe<'_, A> {
-    fn __cachette_key_arg(&self, args: &mut KeyArgs, _: &'static str) -> KeyArgDone {
-        self.0.add_to(args);
+    fn __cachette_key_arg(&self, args: &mut KeyArgs, name: &'static str) -> KeyArgDone {
+        self.0.add_to(args, name);
         KeyArgDone
     }
 }
@@ -469,18 +469,23 @@ impl<R> AcceptBinding<R> for PatternUser {}
 impl<R> AcceptBinding<R> for PatternRequest {}
 impl<R: KeyArgCheck> AcceptBinding<R> for PatternBindings {}
 
-/// Keys one binding of a pattern (`key` renders it into `args`) when `mode` keys
-/// bindings.
-pub fn key_binding<M, R>(_mode: &M, args: &mut KeyArgs, key: impl FnOnce(&mut KeyArgs) -> R)
-where
-    M: PatternMode + AcceptBinding<R>,
-{
+/// Keys one binding of a pattern (`key` renders it into `args`, and checks it with
+/// [`check_binding`]) when `mode` keys bindings.
+pub fn key_binding<M: PatternMode>(
+    mode: &M,
+    args: &mut KeyArgs,
+    key: impl FnOnce(&mut KeyArgs, &M),
+) {
     if M::KEYED {
         args.set_covered(M::COVERED_BY_REQUEST);
-        key(args);
+        key(args, mode);
         args.set_covered(false);
     }
 }
+
+/// Compiles only when a binding whose probe gave `R` is acceptable under `mode`
+/// (the error points at the binding).
+pub fn check_binding<M: AcceptBinding<R>, R>(_mode: &M, _probed: R) {}
 
 /// The whole is the user.
 pub trait PatternUserRule {
@@ -536,20 +541,20 @@ pub trait Wrapper {
 
 /// Extractor types with their own key rule (see the table in `crate::key`).
 pub trait SpecialArg {
-    /// Adds `self` to `args`.
-    fn add_to(&self, args: &mut KeyArgs);
+    /// Adds `self`, the argument called `name`, to `args`.
+    fn add_to(&self, args: &mut KeyArgs, name: &'static str);
 }
 
 #[cfg(feature = "axum")]
 mod axum_args {
-    use axum::extract::{OriginalUri, Path, Query, State};
+    use axum::extract::{OriginalUri, Path, Query, RawQuery, State};
     use http::{Method, Uri};
 
     use super::{KeyArgs, PatternIgnore, PatternRequest, PatternRule, SpecialArg, Wrapper};
 
     /// `State` is the same for every call: never part of the key.
     impl<S> SpecialArg for State<S> {
-        fn add_to(&self, _: &mut KeyArgs) {}
+        fn add_to(&self, _: &mut KeyArgs, _: &'static str) {}
     }
 
     impl<S> PatternRule for State<S> {
@@ -576,10 +581,10 @@ mod axum_args {
                     &self.0
                 }
             }
-            /// Covered by the request URI, which HTTP keys include; outside an HTTP
-            /// request the call runs uncached.
+            /// Covered by the request URI, which HTTP keys include; a value call
+            /// that is not the handler of the request being served runs uncached.
             impl<T> SpecialArg for $ty<T> {
-                fn add_to(&self, args: &mut KeyArgs) {
+                fn add_to(&self, args: &mut KeyArgs, _: &'static str) {
                     args.mark_needs_request();
                 }
             }
@@ -587,18 +592,32 @@ mod axum_args {
     }
     request_covered!(Path, Query);
 
-    macro_rules! request_only {
-        ($($ty:ty),*) => {$(
-            /// Covered by the request, which HTTP keys include; outside an HTTP
-            /// request the call runs uncached.
-            impl SpecialArg for $ty {
-                fn add_to(&self, args: &mut KeyArgs) {
-                    args.mark_needs_request();
-                }
-            }
-        )*};
+    /// Parts of the request line, keyed by their value (so a `Uri` built by hand is
+    /// keyed by itself, not by the request being served), marked covered: HTTP keys
+    /// hold the target and the query already, and GET and HEAD share entries.
+    impl SpecialArg for Uri {
+        fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.push_value_covered(name, &self.to_string(), true);
+        }
     }
-    request_only!(Uri, OriginalUri, Method, axum::extract::RawQuery);
+
+    impl SpecialArg for OriginalUri {
+        fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.push_value_covered(name, &self.0.to_string(), true);
+        }
+    }
+
+    impl SpecialArg for Method {
+        fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.push_value_covered(name, self.as_str(), true);
+        }
+    }
+
+    impl SpecialArg for RawQuery {
+        fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.push_value_covered(name, &self.0, true);
+        }
+    }
 
     impl<T: crate::CacheUser> crate::CacheUser for axum::extract::Extension<T> {
         fn cache_user_id(&self) -> String {

@@ -22,6 +22,8 @@ pub struct Spec {
     expire: Option<u64>,
     key_builder: Option<KeyBuilderFn>,
     shared: bool,
+    /// A fingerprint of the function's code (see `FunctionId::tag`).
+    definition: u64,
     /// The key segment and tag of the first path this function was called with (the
     /// only one, unless it is generic or in a generic `impl`).
     first_path: OnceLock<FunctionId>,
@@ -35,18 +37,28 @@ pub(crate) struct FunctionId {
     pub(crate) path: &'static str,
     /// The path as one key segment (`my_app.repo.UserRepo.count`).
     pub(crate) segment: Box<str>,
-    /// The tag stored values carry (see `key::function::tag`).
+    /// The tag stored values carry: the path and the definition's fingerprint (see
+    /// `key::function::tag`).
     pub(crate) tag: u64,
+    /// Its generic arguments include a type whose name is not unique (a closure, a
+    /// type declared in an anonymous `const _` block): another instantiation could
+    /// print alike, so calls run uncached.
+    pub(crate) ambiguous: bool,
 }
 
 impl FunctionId {
-    fn new(path: &'static str) -> Self {
-        let mut segment = String::with_capacity(path.len() + 8);
+    fn new(path: &'static str, definition: u64) -> Self {
+        let mut segment = String::with_capacity(path.len() + 24);
         crate::key::function::push_segment(&mut segment, path);
+        if crate::key::function::path_is_ambiguous(path) {
+            // `~` never comes out of `push_segment`: the suffix cannot be forged.
+            let _ = std::fmt::Write::write_fmt(&mut segment, format_args!("~{definition:016x}"));
+        }
         FunctionId {
             path,
             segment: segment.into_boxed_str(),
-            tag: crate::key::function::tag(path),
+            tag: crate::key::function::tag(path, definition),
+            ambiguous: crate::key::function::has_unnamed_type_argument(path),
         }
     }
 }
@@ -62,6 +74,7 @@ pub(crate) enum Warning {
     KeyOutsidePrefix = 8,
     TtlCapped = 16,
     NeedsRequest = 32,
+    Ambiguous = 64,
 }
 
 impl Spec {
@@ -74,6 +87,7 @@ impl Spec {
         expire: Option<u64>,
         key_builder: Option<KeyBuilderFn>,
         shared: bool,
+        definition: u64,
     ) -> Self {
         Spec {
             namespace,
@@ -82,6 +96,7 @@ impl Spec {
             expire,
             key_builder,
             shared,
+            definition,
             first_path: OnceLock::new(),
             warned: AtomicU8::new(0),
         }
@@ -121,11 +136,13 @@ impl Spec {
     /// for the first path seen, built on the fly for other instantiations of a
     /// generic function.
     pub(crate) fn function_id(&self, path: &'static str) -> Cow<'_, FunctionId> {
-        let first = self.first_path.get_or_init(|| FunctionId::new(path));
+        let first = self
+            .first_path
+            .get_or_init(|| FunctionId::new(path, self.definition));
         if first.path == path {
             Cow::Borrowed(first)
         } else {
-            Cow::Owned(FunctionId::new(path))
+            Cow::Owned(FunctionId::new(path, self.definition))
         }
     }
 

@@ -118,7 +118,7 @@ impl std::error::Error for EncodeError {}
 
 /// FNV-1a (64 bits): a fixed, seedless hash, identical in every process and build.
 fn type_tag(name: &str) -> [u8; 8] {
-    crate::key::function::tag(name).to_le_bytes()
+    crate::key::function::fnv_str(name).to_le_bytes()
 }
 
 /// Writes the header of a value of `kind` and type `type_name`, stored by the

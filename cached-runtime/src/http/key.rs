@@ -21,16 +21,18 @@
 //!   the user, like `user_scoped_key_builder`'s keys, and `invalidate_user_cache(id)`
 //!   reaches it.
 //! - `target` is the request's original URI (before `Router::nest` stripped a
-//!   prefix) without its query. For an origin-form target (`GET /users/42`, what
-//!   HTTP/1.1 clients send) it is the escaped path, `/users/42`. When the URI has an
-//!   authority (an absolute-form target `GET http://host/path`, which hyper keeps,
-//!   and every HTTP/2 request, whose URI hyper builds from `:scheme` and
-//!   `:authority`) it is `{scheme}~{authority}~{path}`, each part escaped:
-//!   `http~example.com~/users/42`, because a handler taking `Uri` sees them. The
-//!   escaper never emits a raw `~`, so the two forms cannot meet. The price: an
-//!   HTTP/2 request and an HTTP/1.1 request for the same path, or requests naming
-//!   the host differently (`localhost:3000`, `127.0.0.1:3000`), fill separate
-//!   entries.
+//!   prefix) without its query, with the authority the request was sent to. When the
+//!   URI has an authority (an absolute-form target `GET http://host/path`, which
+//!   hyper keeps, and every HTTP/2 request, whose URI hyper builds from `:scheme`
+//!   and `:authority`) it is `{scheme}~{authority}~{path}`, each part escaped:
+//!   `http~example.com~/users/42`, because a handler taking `Uri` sees them. For an
+//!   origin-form target (`GET /users/42`, what HTTP/1.1 clients send) it is
+//!   `~{host}~{path}` with the `Host` header, `~example.com~/users/42`, because
+//!   routing may pick a router, and with it a `State`, by host; without a `Host`
+//!   header it is the escaped path, `/users/42`. The escaper never emits a raw `~`,
+//!   so the forms cannot meet. The price: an HTTP/2 request and an HTTP/1.1 request
+//!   for the same path, or requests naming the host differently (`localhost:3000`,
+//!   `127.0.0.1:3000`), fill separate entries.
 //! - `query` is the raw query, byte for byte: each byte outside the key escaper's
 //!   allow-list is `%XX`-escaped, except `=` and `&`, which stay as they are for
 //!   readability (`page=2&size=10`). Nothing is decoded or sorted: a handler reading
@@ -43,12 +45,12 @@
 //!   already cover (an `Extension<T: Serialize>`, a user), rendered as in plain keys.
 //! - GET and HEAD share entries; only they are cached.
 //!
-//! Not in the key: request headers other than the credentials, including `Host`. A
-//! handler can only read headers through an argument that is not key-relevant
-//! (`HeaderMap`, `TypedHeader`, axum-extra's `Host`), which `#[cached]` refuses
-//! unless it is listed in `skip(..)`: skipping it says the response does not depend
-//! on it. A response that does should get a key builder reading
-//! `KeyContext::header`, or `Vary` on the header (which keeps it out of the cache).
+//! Not in the key: request headers other than the credentials and `Host`. A handler
+//! can only read headers through an argument that is not key-relevant (`HeaderMap`,
+//! `TypedHeader`), which `#[cached]` refuses unless it is listed in `skip(..)`:
+//! skipping it says the response does not depend on it. A response that does should
+//! get a key builder reading `KeyContext::header`, or `Vary` on the header (which
+//! keeps it out of the cache).
 //!
 //! A key builder's key gets the identity segment appended in the same cases, unless
 //! the builder itself read the user (`KeyContext::user_id`).
@@ -56,13 +58,12 @@
 //! [`push_request_part`] renders the same request segments, with the method, for
 //! keys of values computed from the request (`{method}:{target}:{query}`).
 
-use http::Uri;
 use sha2::{Digest, Sha256};
 
 use super::request::RequestInfo;
 use crate::cache::Cache;
 use crate::cached::from_builder;
-use crate::key::{CacheKey, KeyArgs, KeyContext, escape_into};
+use crate::key::{CacheKey, KeyArgs, KeyContext, escape_bytes_into, escape_into};
 use crate::spec::Spec;
 
 /// The key of this request for this handler, and whether the entry is per user.
@@ -91,7 +92,7 @@ pub(crate) fn http_key(
                 return None;
             }
             let mut built = built?;
-            if identity && !cx.identity_used() {
+            if identity && !cx.keyed_by_user(&built) {
                 built.push(':');
                 push_identity(&mut built, user, info);
             }
@@ -109,7 +110,7 @@ pub(crate) fn http_key(
             }
             key.push_str(spec.function());
             key.push(':');
-            push_target(&mut key, &info.uri);
+            push_target(&mut key, info);
             key.push(':');
             push_query(&mut key, info.uri.query());
             let uncovered = args.uncovered();
@@ -130,18 +131,24 @@ pub(crate) fn http_key(
 pub(crate) fn push_request_part(out: &mut String, info: &RequestInfo) {
     escape_into(out, info.method.as_str());
     out.push(':');
-    push_target(out, &info.uri);
+    push_target(out, info);
     out.push(':');
     push_query(out, info.uri.query());
 }
 
-/// The request target without the query: the escaped path, or
-/// `{scheme}~{authority}~{path}` (each escaped) when the URI has an authority.
-fn push_target(out: &mut String, uri: &Uri) {
+/// The request target without the query: `{scheme}~{authority}~{path}` (each
+/// escaped) when the URI has an authority, `~{host}~{path}` when the request names
+/// its host in a `Host` header, else the escaped path.
+fn push_target(out: &mut String, info: &RequestInfo) {
+    let uri = &info.uri;
     if let Some(authority) = uri.authority() {
         escape_into(out, uri.scheme_str().unwrap_or(""));
         out.push('~');
         escape_into(out, authority.as_str());
+        out.push('~');
+    } else if let Some(host) = &info.host {
+        out.push('~');
+        escape_bytes_into(out, host.as_bytes());
         out.push('~');
     }
     escape_into(out, uri.path());
@@ -202,6 +209,7 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use http::Uri;
 
     fn part_of(method: &str, uri: Uri) -> String {
         let request = http::Request::builder()
@@ -252,7 +260,7 @@ mod tests {
         }
     }
 
-    static ITEM: Spec = Spec::new("items", "item", "app::items", None, None, false);
+    static ITEM: Spec = Spec::new("items", "item", "app::items", None, None, false, 0);
 
     fn http(uri: &str, headers: &[(&str, &str)], args: &KeyArgs) -> String {
         let cache = Cache::in_memory(crate::Config::memory());

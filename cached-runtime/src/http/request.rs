@@ -61,6 +61,9 @@ impl CacheIdentity {
 pub(crate) struct RequestInfo {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
+    /// The `Host` header: the authority of an origin-form request (`GET /path`), to
+    /// which routing (one router per host) may have given its own state.
+    pub(crate) host: Option<HeaderValue>,
     /// All request headers, kept only once a key builder asked for them (see
     /// `Cache::keep_request_headers`).
     pub(crate) headers: Option<HeaderMap>,
@@ -89,8 +92,11 @@ impl RequestInfo {
         // One pass over the (few) headers: most requests carry none of these.
         let mut credentials = Vec::new();
         let (mut directives, mut conditional) = (false, false);
+        let mut host = None;
         for (name, value) in headers {
-            if name == header::CACHE_CONTROL || name == header::PRAGMA {
+            if name == header::HOST {
+                host = Some(value.clone());
+            } else if name == header::CACHE_CONTROL || name == header::PRAGMA {
                 directives = true;
             } else if name == header::IF_NONE_MATCH {
                 conditional = true;
@@ -101,6 +107,7 @@ impl RequestInfo {
         RequestInfo {
             has_credentials: !credentials.is_empty(),
             credentials,
+            host,
             method: request.method().clone(),
             uri,
             identity: request

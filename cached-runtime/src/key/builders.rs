@@ -146,7 +146,7 @@ mod tests {
     use crate::key::KeyArgs;
     use crate::spec::Spec;
 
-    static SPEC: Spec = Spec::new("user", "get_my_user", "app::users", None, None, false);
+    static SPEC: Spec = Spec::new("user", "get_my_user", "app::users", None, None, false, 0);
 
     fn with<R>(args: &KeyArgs, uri: Option<&str>, f: impl FnOnce(&KeyContext<'_>) -> R) -> R {
         let cx = KeyContext::new("fastapi-cache", &SPEC, args);

@@ -72,13 +72,6 @@ impl<'a> KeyContext<'a> {
         headers
     }
 
-    /// `true` once [`KeyContext::user_id`] returned a user: the key the builder made
-    /// is per user by construction.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) fn identity_used(&self) -> bool {
-        self.identity_used.get()
-    }
-
     #[cfg(feature = "axum")]
     pub(crate) fn with_request(mut self, request: &'a crate::http::RequestInfo) -> Self {
         self.request = Some(request);
@@ -172,14 +165,42 @@ impl<'a> KeyContext<'a> {
         self.args.function()
     }
 
+    /// `true` when `built`, a key this builder returned, is per user by
+    /// construction: the builder read the user ([`KeyContext::user_id`]) and the key's
+    /// first segment after the namespace is that user, as in the template's
+    /// builders (`{ns}:{user_id}:...`). Otherwise the caller appends the identity.
+    pub(crate) fn keyed_by_user(&self, built: &str) -> bool {
+        if !self.identity_used.get() {
+            return false;
+        }
+        let Some(user) = self.user() else {
+            return false;
+        };
+        let Some(rest) = built
+            .strip_prefix(self.namespace.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+        else {
+            return false;
+        };
+        let mut escaped = String::with_capacity(user.len());
+        super::escape_into(&mut escaped, user);
+        rest.split(':').next() == Some(escaped.as_str())
+    }
+
+    /// The user, without recording that the builder read it.
+    fn user(&self) -> Option<&'a str> {
+        let user = self.args.user();
+        #[cfg(feature = "axum")]
+        let user = user.or_else(|| self.request.and_then(|r| r.identity_user()));
+        user
+    }
+
     /// The authenticated user's id: from an argument whose type implements
     /// [`CacheUser`](crate::CacheUser), else (for HTTP requests) from the
     /// [`CacheIdentity`](crate::http::CacheIdentity) your auth middleware put in the
     /// request extensions. `None` when there is no user.
     pub fn user_id(&self) -> Option<&str> {
-        let user = self.args.user();
-        #[cfg(feature = "axum")]
-        let user = user.or_else(|| self.request.and_then(|r| r.identity_user()));
+        let user = self.user();
         if user.is_some() {
             self.identity_used.set(true);
         }

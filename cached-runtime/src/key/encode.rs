@@ -143,8 +143,14 @@ pub(crate) fn write_key_part<T: Serialize + ?Sized>(
 /// but the empty string maps to nothing: string *values* passed to
 /// [`write_key_part`] are additionally quoted when empty or ambiguous.
 pub(crate) fn escape_into(out: &mut String, s: &str) {
-    out.reserve(s.len());
-    for byte in s.bytes() {
+    escape_bytes_into(out, s.as_bytes());
+}
+
+/// [`escape_into`] for bytes that need not be UTF-8 (a header value, a raw query):
+/// the same mapping, byte by byte.
+pub(crate) fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len());
+    for &byte in bytes {
         if is_plain(byte) {
             out.push(char::from(byte));
         } else {

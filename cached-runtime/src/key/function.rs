@@ -61,16 +61,79 @@ pub(crate) fn push_segment(out: &mut String, path: &str) {
     }
 }
 
-/// FNV-1a (64 bits) of the path: a fixed, seedless tag, the same in every process
-/// and build, that stored values carry so that two functions whose keys meet (a key
-/// builder's choice) never read each other's values.
-pub(crate) fn tag(path: &str) -> u64 {
+/// FNV-1a (64 bits) of the path and the definition's fingerprint (a hash of the
+/// function's tokens, made by the attribute): a fixed, seedless tag, the same in
+/// every process and build of the same code, that stored values carry so that two
+/// functions whose keys meet (a key builder's choice, or two functions whose paths
+/// print alike: same name in two blocks) never read each other's values.
+pub(crate) fn tag(path: &str, definition: u64) -> u64 {
+    fnv(path.bytes().chain(definition.to_le_bytes()))
+}
+
+/// FNV-1a (64 bits) of a string (the codec's type tags).
+pub(crate) fn fnv_str(text: &str) -> u64 {
+    fnv(text.bytes())
+}
+
+fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in path.bytes() {
+    for byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash
+}
+
+/// Whether the function's own path (outside generic arguments) goes through a scope
+/// other functions' paths can print alike: an anonymous `const _` block (`::_::`, a
+/// common shape of macro-generated code) or a closure or `async` body
+/// (`::{{closure}}::`, which is every closure of a function). Such a function's key
+/// segment ends with its definition's fingerprint, so two of them do not share a
+/// key (and evict each other) even though their paths print alike.
+pub(crate) fn path_is_ambiguous(path: &str) -> bool {
+    let mut depth = 0usize;
+    let mut outside = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    outside.contains("::_::") || outside.starts_with("_::") || outside.contains("{{closure}}")
+}
+
+/// Whether a generic argument of the path is a type whose name is not unique: a
+/// closure (every closure of a function prints `f::{{closure}}`) or a type declared
+/// in an anonymous `const _` block (`_` in its path). Two instantiations with such
+/// arguments print alike, so neither key nor tag could tell them apart.
+///
+/// Types declared in two blocks of one function also print alike (`f::Rule`) and
+/// cannot be detected: do not pass such types to a generic `#[cached]` function.
+pub(crate) fn has_unnamed_type_argument(path: &str) -> bool {
+    let mut depth = 0usize;
+    let bytes = path.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' => depth += 1,
+            b'>' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {
+                let rest = &path[i..];
+                if rest.starts_with("{{closure}}") || rest.starts_with("::_::") {
+                    return true;
+                }
+                let after_open = bytes
+                    .get(i.wrapping_sub(1))
+                    .is_some_and(|p| matches!(p, b'<' | b' '));
+                if after_open && rest.starts_with("_::") {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -134,8 +197,32 @@ mod tests {
 
     #[test]
     fn tags_differ_and_are_stable() {
-        assert_ne!(tag("m::UserRepo::count"), tag("m::OrderRepo::count"));
+        assert_ne!(tag("m::UserRepo::count", 1), tag("m::OrderRepo::count", 1));
+        assert_ne!(tag("m::f", 1), tag("m::f", 2));
         // FNV-1a 64 of the empty string: its offset basis.
-        assert_eq!(tag(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv_str(""), 0xcbf2_9ce4_8422_2325);
+    }
+
+    #[test]
+    fn ambiguous_paths_are_detected() {
+        assert!(path_is_ambiguous("m::_::value"));
+        assert!(path_is_ambiguous("m::outer::{{closure}}::lookup"));
+        assert!(!path_is_ambiguous("m::outer::lookup"));
+        assert!(!path_is_ambiguous("m::apply<m::_::Rule>"));
+        assert!(!path_is_ambiguous("<m::UserRepo as m::Count>::count"));
+    }
+
+    #[test]
+    fn unnamed_type_arguments_are_detected() {
+        assert!(has_unnamed_type_argument("m::apply<m::main::{{closure}}>"));
+        assert!(has_unnamed_type_argument("m::apply<m::_::Rule>"));
+        assert!(has_unnamed_type_argument("m::apply<u8, _::Rule>"));
+        assert!(has_unnamed_type_argument(
+            "<m::Repo<m::f::{{closure}}> as m::T>::count"
+        ));
+        assert!(!has_unnamed_type_argument("m::apply<m::Rule>"));
+        assert!(!has_unnamed_type_argument("m::main::{{closure}}::inner"));
+        assert!(!has_unnamed_type_argument("m::_::value"));
+        assert!(!has_unnamed_type_argument("m::row_count<my_app::Users>"));
     }
 }

@@ -127,7 +127,9 @@
 //! segment longer than 128 bytes is replaced by `$` and 32 hex digits of its SHA-256,
 //! and a key with more than 32 segments keeps 31 and hashes the rest into one; nothing
 //! is truncated, so two different keys stay different. Invalidation applies the same
-//! transformation to the namespace it is given, so it still matches.
+//! transformation to the namespace it is given, so it still matches; a namespace of
+//! 32 segments or more invalidates its first 31 segments (more than asked, never
+//! less).
 
 mod args;
 pub mod builders;
@@ -142,8 +144,10 @@ pub use builders::{
     user_scoped_key_builder, users_list_key_builder,
 };
 pub use context::{IntoKey, KeyContext};
+#[cfg(feature = "axum")]
+pub(crate) use encode::escape_bytes_into;
 pub(crate) use encode::escape_into;
-pub(crate) use normalize::{CacheKey, normalize_prefix};
+pub(crate) use normalize::CacheKey;
 
 /// The user's identity, as a key sees it.
 ///

@@ -123,6 +123,19 @@ fn push_hashed(out: &mut String, segment: &str) {
     }
 }
 
+/// What `invalidate_namespace(namespace)` invalidates: the namespace normalized like
+/// keys are, or, for a namespace of `MAX_SEGMENTS` segments or more, its first
+/// `MAX_SEGMENTS - 1` segments. Keys of more than `MAX_SEGMENTS` segments keep that
+/// many and hash the rest into one, so a longer prefix of theirs cannot be matched:
+/// invalidating the broader namespace reaches every key under the one asked for (and
+/// its siblings), never fewer.
+pub(crate) fn invalidation_target(namespace: &str) -> Cow<'_, str> {
+    match namespace.match_indices(':').nth(MAX_SEGMENTS - 2) {
+        Some((at, _)) => Cow::Owned(normalize_prefix(&namespace[..at]).into_owned()),
+        None => normalize_prefix(namespace),
+    }
+}
+
 /// The segment-aligned prefixes of `rest` that invalidation can target, shortest
 /// first: for `user:42:get` these are `user`, `user:42` and `user:42:get`.
 pub(crate) fn prefixes(rest: &str) -> impl Iterator<Item = &str> {
@@ -185,6 +198,25 @@ mod tests {
         assert!(k.rest().starts_with("0:1:2:3"));
         let other = CacheKey::from_rest("p", &format!("{rest}:100"));
         assert_ne!(k, other);
+    }
+
+    #[test]
+    fn long_namespaces_invalidate_a_prefix_every_longer_key_has() {
+        let segments: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        for n in 30..40 {
+            let namespace = segments[..n].join(":");
+            let target = invalidation_target(&namespace).into_owned();
+            for extra in ["", ":fn", ":a:b:c"] {
+                let key = CacheKey::from_rest("p", &format!("{namespace}{extra}"));
+                assert!(
+                    prefixes(key.rest()).any(|p| p == target),
+                    "{n} segments{extra}: {target} is not a prefix of {}",
+                    key.rest()
+                );
+            }
+        }
+        // Up to 31 segments, the namespace itself.
+        assert_eq!(invalidation_target("user:1"), "user:1");
     }
 
     #[test]
