@@ -38,8 +38,11 @@
 //! is still `Send`). A handler returning an axum response type (`Json<T>`, `Html<T>`,
 //! `Response`, `(StatusCode, Json<T>)`, `Result<Json<T>, E>`, `impl IntoResponse`)
 //! is cached as the HTTP response it produces: a hit sends the stored bytes without
-//! running the handler, decoding or re-encoding anything. (A handler returning a plain
-//! serde value such as `String` is cached as a value, like any function.)
+//! running the handler, decoding or re-encoding anything. A handler returning a plain
+//! serde value such as `String` is cached as a value, like any function, and keyed
+//! by its request like a response is (see [`crate::key`]: requests and identities).
+//! A handler returning borrowed data (`&'static str`, `&'static [u8]`) is cached as
+//! a response.
 //!
 //! `#[cached]` on a function returning a response caches *the response of the request
 //! it runs in*: put it on the handler, not on a helper the handler calls.
@@ -125,11 +128,12 @@
 //! `Authorization`, `Cookie`, `X-API-Key`), when the handler has an argument
 //! implementing [`CacheUser`](crate::CacheUser), or when your auth middleware put a
 //! [`CacheIdentity`] in the request extensions. The identity is the user id when one
-//! is known, else a hash of the credentials; a key builder that did not read the user
-//! ([`KeyContext::user_id`](crate::KeyContext::user_id)) gets it appended to its key.
-//! Such entries are sent with `Cache-Control: private`. The same rule holds for
-//! handlers returning serde values (cached as values). Key formats are described in
-//! [`crate::key`].
+//! is known, else a hash of the credentials; a key builder that did not key by the
+//! user ([`KeyContext::user_id`](crate::KeyContext::user_id), as the first segment
+//! after the namespace) gets it appended to its key. Such entries are sent with
+//! `Cache-Control: private`. The same rule holds for handlers returning serde values
+//! (cached as values) and for every `#[cached]` function they call. Key formats are
+//! described in [`crate::key`].
 //!
 //! # Concurrent requests on the same key
 //!

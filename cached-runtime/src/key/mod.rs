@@ -14,19 +14,25 @@
 //! different values never share an entry:
 //!
 //! - **which computation**: the function's full path as called, module, `Self` type
-//!   and trait of a method, and generic arguments (see [Key format](#key-format));
+//!   and trait of a method, and generic arguments (see [Key format](#key-format)),
+//!   and a fingerprint of its code where the path alone is not unique;
 //! - **its inputs**: every argument, or for a parameter written as a pattern every
 //!   binding, not named in `skip(..)`;
-//! - **what it can observe of the request it serves**: for handlers, method (GET and
-//!   HEAD share entries), scheme and authority when the request URI has them, path,
-//!   raw query bytes, and the identity ([`crate::http`]); for functions cached as
-//!   values while `CacheLayer` serves a request, the identity, and the request line
-//!   when an argument can only be keyed by it;
+//! - **what it can observe of the request it serves**: for handlers, whether they
+//!   return a response or a serde value, the method (GET and HEAD share response
+//!   entries), the authority (the URI's, or the `Host` header), path, raw query bytes
+//!   and the identity ([`crate::http`]); for functions a handler calls, the identity;
 //! - **the stored form**: stored values carry the format version, a tag of the type
-//!   and a tag of the function, so a value of another type, another function (two
-//!   key builders that make the same key) or another format is a miss, never read
-//!   as this one's. A hit returns a value equal to what the miss returned, for every
-//!   serde type whose `Deserialize` reads back what its `Serialize` wrote.
+//!   and a tag of the function (its path and the fingerprint of its code), so a
+//!   value of another type, another function (two key builders that make the same
+//!   key), former code or another format is a miss, never read as this one's. A hit
+//!   returns a value equal to what the miss returned, for every serde type whose
+//!   `Deserialize` reads back what its `Serialize` wrote.
+//!
+//! Arguments are rendered through their `Serialize` impl: what it does not write
+//! (a `#[serde(skip_serializing)]` field, a hand-written impl that leaves data out)
+//! is not in the key. For a handler, the request line covers what came from the
+//! request anyway.
 //!
 //! # Key format
 //!
@@ -57,7 +63,13 @@
 //!
 //! It comes from `std::any::type_name`, whose text may change with a compiler
 //! upgrade: keys may change then (misses, never wrong data).
-//! [`KeyContext::function_path`] gives it to key builders.
+//! [`KeyContext::function_path`] gives it to key builders. Where the path goes
+//! through a scope several functions can print alike (an anonymous `const _` block,
+//! a closure or `async` body), the segment ends with `~` and a 16-digit fingerprint
+//! of the function's code. A generic argument that is a closure, or a type declared
+//! in a `const _` block, has no unique name: such a call runs uncached (a warning
+//! says so). Types declared in two blocks of one function also print alike and
+//! cannot be detected: do not pass them to one generic `#[cached]` function.
 //!
 //! # Arguments
 //!
@@ -91,18 +103,25 @@
 //!
 //! # Requests and identities
 //!
-//! While `CacheLayer` serves a request, a function cached as a value (a handler
-//! returning a serde type, or any `#[cached]` function it calls) is keyed, after its
-//! default key:
+//! While `CacheLayer` serves a request, a function cached as a value is keyed, after
+//! its default key:
 //!
-//! - by the request line, `{method}:{target}:{raw query}`, when one of its arguments
-//!   can only be keyed by the request (`Uri`, `Method`, `RawQuery`, a `Query`/`Path`
-//!   of a type that is not `Serialize`);
+//! - by the request line, `{method}:{target}:{raw query}` (target as in
+//!   [`crate::http`]: authority and path), when it is the request's handler: the
+//!   first `#[cached]` call of the request (the layer polls the handler before
+//!   anything it calls). Whatever its `State`, `Query`, `Path` or `Uri` hold came
+//!   from that request, so the key covers them even when their `Serialize` renders
+//!   less (or nothing, for `State`). A function the handler calls is keyed by its
+//!   arguments; if one of them can only be keyed by the request (a `Query`/`Path`
+//!   of a type that is not `Serialize`), that call runs uncached (a warning says
+//!   so). `Uri`, `OriginalUri`, `Method` and `RawQuery` arguments are keyed by their
+//!   value, wherever they come from.
 //! - by the request's identity, when the request says whose it is (credential
-//!   headers, a `CacheIdentity`) and no [`CacheUser`] argument keys the user already,
-//!   unless the function is `#[cached(shared)]`: private by default on every keying
-//!   path. Mark functions whose result does not depend on the caller `shared` to
-//!   share their entries between callers.
+//!   headers, a `CacheIdentity`) and no [`CacheUser`] argument keys the user
+//!   already, unless the function is `#[cached(shared)]`: private by default on
+//!   every keying path, for the handler and for every function it calls. Mark
+//!   functions whose result does not depend on the caller `shared` to share their
+//!   entries between callers.
 //!
 //! HTTP responses have their own key layout, described in [`crate::http`].
 //!
@@ -116,10 +135,11 @@
 //! function), because such an entry could never be invalidated by namespace.
 //!
 //! A builder's key is its author's promise that it covers what the function depends
-//! on. Two safety nets remain: the identity is appended when the builder did not
-//! read the user ([`KeyContext::user_id`]) and the call serves a request that says
-//! whose it is; and a value stored by another function under the same key is a
-//! miss (a warning says so), never returned.
+//! on. Two safety nets remain: the identity is appended when the call serves a
+//! request that says whose it is, unless the builder read the user
+//! ([`KeyContext::user_id`]) and made it the first segment after the namespace (as
+//! the template's builders do); and a value stored by another function under the
+//! same key is a miss (a warning says so), never returned.
 //!
 //! # Long and odd keys
 //!
