@@ -4,6 +4,7 @@
 //! - [Layout](#layout)
 //! - [One round trip per lookup](#one-round-trip-per-lookup)
 //! - [Losing the epoch](#losing-the-epoch)
+//! - [Restarts and failovers](#restarts-and-failovers)
 //! - [Failures](#failures)
 //! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
@@ -15,7 +16,7 @@
 //! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · epoch identity (16 ASCII hex digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes (see `header`) | the entry's TTL |
 //! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#all` | the epoch at the last `invalidate_all` | `CACHE_MAX_TTL` + 60 s |
-//! | `{prefix}#epoch` | `{identity}:{counter}`: 16 hex digits chosen when the key is created, then the counter | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
+//! | `{prefix}#epoch` | `{identity}:{counter}:{server}`: 16 hex digits chosen when the key is created, the counter, and 16 hex digits naming the server it was created or last checked on (absent when `INFO` is refused) | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
 //!
 //! Every key has a TTL, so nothing the cache writes grows without bound. Versions
 //! outlive every entry they could make stale (entries live at most `CACHE_MAX_TTL`,
@@ -75,6 +76,21 @@
 //! the server clock). Comparing server run ids instead would miss `FLUSHALL`, and a
 //! counter kept in Redis would be lost with the epoch.
 //!
+//! # Restarts and failovers
+//!
+//! A server can also come back with an *older* copy of everything: a restart from
+//! an RDB snapshot taken before an invalidation, a failover to a replica that had
+//! not received it. The epoch then comes back with its identity, and so does the
+//! entry; the invalidation does not. So every restart and failover rotates the
+//! epoch (a new identity, the counter never lower) before any data is read or
+//! written there, and the cache starts cold: the data scripts only run by
+//! `EVALSHA` and are only loaded right after a rotation, so a server whose script
+//! cache is empty (`NOSCRIPT`: a restart, a promoted replica, `SCRIPT FLUSH`)
+//! rotates first; and every new connection checks that the epoch records the
+//! server it reaches (`run_id` and `master_replid`), for script caches that
+//! survive. The reasoning, what was checked against Redis 7.0, and what is not
+//! caught: see `restart`; the connection handling: see `link`.
+//!
 //! # Failures
 //!
 //! Every command has a timeout (`REDIS_TIMEOUT_MS`). After three consecutive
@@ -84,7 +100,10 @@
 //! meanwhile are replayed, the fallback is flushed, and Redis serves again; the
 //! breaker stays open while a replay fails, even if Redis answers `PING`. A failed
 //! invalidation opens the breaker at once. Redis unreachable at start-up: a
-//! warning, and the same path. No request ever fails because of Redis.
+//! warning, and the same path. No request ever fails because of Redis. A broken
+//! connection is dropped; the next call opens another, which is checked (see
+//! [Restarts and failovers](#restarts-and-failovers)) before data goes through
+//! it, and the probe only closes the breaker on a checked connection.
 //!
 //! # A Redis that refuses writes
 //!

@@ -85,6 +85,13 @@ impl RedisStore {
         if let Some((conn, true)) = link.current() {
             return Ok(conn);
         }
+        // Rare (a new connection, or one to check again), and its future is large
+        // (opening a connection): boxed, so every call's future stays small.
+        Box::pin(self.prepare(link)).await
+    }
+
+    /// [`RedisStore::usable`] when the connection is missing or unchecked.
+    async fn prepare(&self, link: &Link) -> redis::RedisResult<Conn> {
         let _preparing = link.preparing.lock().await;
         let (mut conn, checked) = link.open_locked().await?;
         if checked {
@@ -194,7 +201,8 @@ impl RedisStore {
             Err(error) if is_noscript(&error) => {}
             other => return other,
         }
-        self.reload(conn, seen).await?;
+        // Rare: boxed, so every call's future stays small.
+        Box::pin(self.reload(conn, seen)).await?;
         command.query_async(&mut conn.redis).await
     }
 
