@@ -23,10 +23,11 @@
 //!    then loads every data script, then retries ([`RedisStore::script`]). The
 //!    data scripts are never loaded any other way (no `Script::invoke_async`, which
 //!    loads silently), so a server whose script cache holds them has rotated
-//!    since its cache was created. Redis 7 neither persists the script cache (RDB,
-//!    AOF) nor replicates `SCRIPT LOAD` (checked against 7.0.15: a replica of a
-//!    master that ran them does not hold them; a restart from an RDB, with a
-//!    replication backlog, comes back without them). The script texts changed
+//!    since its cache was created. Redis 7 neither persists the script cache nor
+//!    propagates `SCRIPT LOAD` to replicas or the AOF (7.0 release notes, #9812;
+//!    checked against 7.0.15: a replica of a master that ran them does not hold
+//!    them; a restart from an RDB, with a replication backlog, comes back without
+//!    them). The script texts changed
 //!    with this rule, so an older cachette that loads them without rotating
 //!    cannot load these.
 //! 2. **Another server than the epoch's** (on every new connection). The script

@@ -10,7 +10,7 @@
 //! SHA-1 of the server's `run_id` and `master_replid`; absent when the server does
 //! not let the cache run `INFO`). See the module docs of `redis`, "Losing the
 //! epoch" and "Restarts and failovers". Every script reads it with the same lines
-//! ([`epoch_lines`]); anything else in that key (a layout of an earlier version,
+//! (`epoch_lines!`); anything else in that key (a layout of an earlier version,
 //! garbage) reads as "no epoch".
 
 use std::sync::LazyLock;
