@@ -104,7 +104,10 @@ impl Drop for TempDir {
     }
 }
 
-// BREAKS promise 6 ("restart"; "never stale after an invalidation returns"): Redis
+// BROKE promise 6, fixed on wip/redis2 (the epoch is rotated on every restart and
+// failover before data is read: see backend/redis/restart.rs; more cases in
+// tests/redis_epoch.rs). The defect as found ("restart"; "never stale after an
+// invalidation returns"): Redis
 // restarts from a snapshot older than an invalidation (RDB persistence, the last
 // seconds lost in a crash; or a failover to a replica that had not received the
 // invalidation). The epoch comes back with the *same* identity and an older

@@ -3,7 +3,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,26 +14,63 @@ pub(crate) struct RedisServer {
     child: Option<Child>,
     port: u16,
     args: Vec<String>,
+    /// Its working directory (`--dir`: where `SAVE`, and a replica's full resync,
+    /// write the RDB file, and where a restart loads it from), removed when
+    /// dropped. One per server, so no server loads another's snapshot.
+    dir: PathBuf,
 }
 
 const INSTALL: &str = "redis-server is not installed: install it with `apt-get install redis-server` \
                        (Debian/Ubuntu), or run ./scripts/test.sh, which installs it when missing";
 
 impl RedisServer {
-    /// Starts `redis-server` on a free port, with extra arguments.
+    /// Starts `redis-server` on a free port, with extra arguments, in a
+    /// directory of its own. No automatic snapshots: a restart starts empty,
+    /// unless a `SAVE` took a snapshot, which it then starts from (what a crash
+    /// does under the default `save` persistence).
     pub(crate) fn start(extra: &[&str]) -> RedisServer {
+        static DIRS: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "cachette-redis-{}-{}",
+            std::process::id(),
+            DIRS.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a working directory for redis-server");
+        let mut args = vec!["--dir".to_owned(), dir.to_string_lossy().into_owned()];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
         for _ in 0..5 {
             let port = free_port();
-            let args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
             if let Some(child) = spawn(port, &args) {
                 return RedisServer {
                     child: Some(child),
                     port,
                     args,
+                    dir,
                 };
             }
         }
+        let _ = std::fs::remove_dir_all(&dir);
         panic!("redis-server did not start on a free port after 5 attempts");
+    }
+
+    /// Runs one command on a plain connection of its own and returns the reply.
+    /// No response timeout: a blocking command (`WAIT`) is bounded by its own.
+    pub(crate) async fn command(&self, args: &[&str]) -> redis::Value {
+        let mut command = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            command.arg(*arg);
+        }
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        let mut raw = redis::Client::open(self.url())
+            .expect("a valid URL")
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .expect("a connection to the test Redis");
+        command
+            .query_async(&mut raw)
+            .await
+            .unwrap_or_else(|error| panic!("{args:?} failed: {error}"))
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -117,6 +156,7 @@ impl Drop for RedisServer {
             signal("-CONT", child.id());
         }
         self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

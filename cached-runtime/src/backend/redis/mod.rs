@@ -4,6 +4,7 @@
 //! - [Layout](#layout)
 //! - [One round trip per lookup](#one-round-trip-per-lookup)
 //! - [Losing the epoch](#losing-the-epoch)
+//! - [Restarts and failovers](#restarts-and-failovers)
 //! - [Failures](#failures)
 //! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
@@ -15,7 +16,7 @@
 //! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · epoch identity (16 ASCII hex digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes (see `header`) | the entry's TTL |
 //! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#all` | the epoch at the last `invalidate_all` | `CACHE_MAX_TTL` + 60 s |
-//! | `{prefix}#epoch` | `{identity}:{counter}`: 16 hex digits chosen when the key is created, then the counter | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
+//! | `{prefix}#epoch` | `{identity}:{counter}:{server}`: 16 hex digits chosen when the key is created, the counter, and 16 hex digits naming the server it was created or last checked on (absent when `INFO` is refused) | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
 //!
 //! Every key has a TTL, so nothing the cache writes grows without bound. Versions
 //! outlive every entry they could make stale (entries live at most `CACHE_MAX_TTL`,
@@ -75,6 +76,21 @@
 //! the server clock). Comparing server run ids instead would miss `FLUSHALL`, and a
 //! counter kept in Redis would be lost with the epoch.
 //!
+//! # Restarts and failovers
+//!
+//! A server can also come back with an *older* copy of everything: a restart from
+//! an RDB snapshot taken before an invalidation, a failover to a replica that had
+//! not received it. The epoch then comes back with its identity, and so does the
+//! entry; the invalidation does not. So every restart and failover rotates the
+//! epoch (a new identity, the counter never lower) before any data is read or
+//! written there, and the cache starts cold: the data scripts only run by
+//! `EVALSHA` and are only loaded right after a rotation, so a server whose script
+//! cache is empty (`NOSCRIPT`: a restart, a promoted replica, `SCRIPT FLUSH`)
+//! rotates first; and every new connection checks that the epoch records the
+//! server it reaches (`run_id` and `master_replid`), for script caches that
+//! survive. The reasoning, what was checked against Redis 7.0, and what is not
+//! caught: see `restart`; the connection handling: see `link`.
+//!
 //! # Failures
 //!
 //! Every command has a timeout (`REDIS_TIMEOUT_MS`). After three consecutive
@@ -84,7 +100,10 @@
 //! meanwhile are replayed, the fallback is flushed, and Redis serves again; the
 //! breaker stays open while a replay fails, even if Redis answers `PING`. A failed
 //! invalidation opens the breaker at once. Redis unreachable at start-up: a
-//! warning, and the same path. No request ever fails because of Redis.
+//! warning, and the same path. No request ever fails because of Redis. A broken
+//! connection is dropped; the next call opens another, which is checked (see
+//! [Restarts and failovers](#restarts-and-failovers)) before data goes through
+//! it, and the probe only closes the breaker on a checked connection.
 //!
 //! # A Redis that refuses writes
 //!
@@ -120,7 +139,9 @@
 
 mod breaker;
 mod header;
+mod link;
 mod refusal;
+mod restart;
 mod scripts;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -128,7 +149,6 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::watch;
 
 pub use breaker::RedisHealth;
@@ -140,6 +160,7 @@ use crate::config::Config;
 use crate::key::CacheKey;
 use crate::key::normalize::prefixes;
 use header::Header;
+use link::{Conn, Link};
 
 /// How often the probe pings Redis while the breaker is open.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
@@ -187,7 +208,8 @@ impl moka::Expiry<Arc<str>, Arc<Near>> for NearTtl {
 #[derive(Debug)]
 pub(crate) struct RedisStore {
     me: Weak<RedisStore>,
-    connection: Option<ConnectionManager>,
+    /// `None` when the client could not be set up (a bad URL).
+    link: Option<Link>,
     fallback: Arc<MemoryStore>,
     /// Values recently read or written, validated against Redis on every lookup
     /// (bounded by a quarter of `CACHE_MAX_MEMORY`).
@@ -201,7 +223,13 @@ pub(crate) struct RedisStore {
     /// This instance's random token, for the identity of an epoch it creates.
     token: String,
     /// Set once Redis rejected the `allow-oom` flag (before 7.0).
-    unflagged_invalidations: AtomicBool,
+    unflagged_scripts: AtomicBool,
+    /// How many times the data scripts were loaded (after a rotation), and on
+    /// which connection last (see `restart`).
+    scripts_loaded: AtomicU64,
+    scripts_loaded_on: AtomicU64,
+    /// Set once the warning that `INFO` is refused was logged.
+    server_unknown_logged: AtomicBool,
     /// Set while a refused store has been logged and no store succeeded since.
     store_refusal_logged: AtomicBool,
     /// Invalidations that returned before Redis recorded them.
@@ -225,21 +253,8 @@ impl RedisStore {
     pub(crate) async fn connect(config: &Config) -> Arc<RedisStore> {
         let redis = config.redis();
         let url_for_logs = redis.redacted_url();
-        let connection = match redis::Client::open(redis.connection_url()) {
-            Ok(client) => {
-                let settings = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(redis.connect_timeout()))
-                    .set_response_timeout(Some(redis.timeout()))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_secs(1));
-                match ConnectionManager::new_lazy_with_config(client, settings) {
-                    Ok(connection) => Some(connection),
-                    Err(error) => {
-                        tracing::error!(target: "cache", url = %url_for_logs, %error, "cannot set up the Redis client; using the memory fallback");
-                        None
-                    }
-                }
-            }
+        let link = match redis::Client::open(redis.connection_url()) {
+            Ok(client) => Some(Link::new(client, redis.connect_timeout(), redis.timeout())),
             Err(error) => {
                 tracing::error!(target: "cache", url = %url_for_logs, %error, "the Redis URL is not usable (REDIS_URL / REDIS_HOST); using the memory fallback");
                 None
@@ -248,7 +263,7 @@ impl RedisStore {
         let max_ttl_ms = u64::try_from(config.max_ttl().as_millis()).unwrap_or(u64::MAX / 4);
         let store = Arc::new_cyclic(|me| RedisStore {
             me: me.clone(),
-            connection,
+            link,
             fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
             near: moka::sync::Cache::builder()
                 .max_capacity(config.max_memory() / 4)
@@ -265,7 +280,10 @@ impl RedisStore {
             version_ttl_ms: max_ttl_ms + 60_000,
             epoch_ttl_ms: max_ttl_ms * 2 + 60_000,
             token: random_token(),
-            unflagged_invalidations: AtomicBool::new(false),
+            unflagged_scripts: AtomicBool::new(false),
+            scripts_loaded: AtomicU64::new(0),
+            scripts_loaded_on: AtomicU64::new(0),
+            server_unknown_logged: AtomicBool::new(false),
             store_refusal_logged: AtomicBool::new(false),
             invalidations_refused: AtomicU64::new(0),
             url_for_logs,
@@ -289,28 +307,54 @@ impl RedisStore {
 
     /// Pings Redis; the reason it is not usable, in words that name the setting.
     async fn check(&self, limit: Duration, config: &Config) -> Result<(), String> {
-        let Some(mut connection) = self.connection.clone() else {
+        let Some(link) = &self.link else {
             return Err("the client could not be set up".to_owned());
         };
-        let command = redis::cmd("PING");
-        let ping = command.query_async::<String>(&mut connection);
-        match tokio::time::timeout(limit, ping).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(describe(&error, config)),
-            Err(_) => Err(format!(
+        match self.ping(link, limit).await {
+            Ok(()) => Ok(()),
+            Err(Some(error)) => Err(describe(&error, config)),
+            Err(None) => Err(format!(
                 "no answer within REDIS_CONNECT_TIMEOUT_MS ({} ms)",
                 limit.as_millis()
             )),
         }
     }
 
+    /// `PING` (no data touched, so on any connection, checked or not); the error,
+    /// or `None` for no answer within `limit`.
+    async fn ping(&self, link: &Link, limit: Duration) -> Result<(), Option<redis::RedisError>> {
+        let mut used = None;
+        let attempt = async {
+            let (mut conn, _) = link.any().await?;
+            used = Some(conn.id);
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn.redis)
+                .await
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => {
+                if let Some(id) = used {
+                    link.after_error(id, &error);
+                }
+                Err(Some(error))
+            }
+            Err(_) => Err(None),
+        }
+    }
+
     async fn warn_about_eviction(&self) {
-        let Some(mut connection) = self.connection.clone() else {
+        let Some(link) = &self.link else {
             return;
         };
-        let mut command = redis::cmd("CONFIG");
-        command.arg("GET").arg("maxmemory*");
-        let query = command.query_async::<Vec<String>>(&mut connection);
+        let query = async {
+            let (mut conn, _) = link.any().await?;
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory*")
+                .query_async::<Vec<String>>(&mut conn.redis)
+                .await
+        };
         let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await else {
             return;
         };
@@ -394,7 +438,7 @@ impl RedisStore {
     }
 
     /// Runs a read with the timeout, feeding the breaker: every error counts.
-    async fn call<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Option<T>
+    async fn call<T, F>(&self, command: impl FnOnce(Conn) -> F) -> Option<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
@@ -406,42 +450,49 @@ impl RedisStore {
 
     /// Runs a write with the timeout, feeding the breaker, except when Redis
     /// answers by refusing the write (see `refusal`): it is up.
-    async fn call_write<T, F>(&self, command: impl FnOnce(ConnectionManager) -> F) -> Written<T>
+    async fn call_write<T, F>(&self, command: impl FnOnce(Conn) -> F) -> Written<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
         self.run(true, command).await
     }
 
-    async fn run<T, F>(
-        &self,
-        refusals_answer: bool,
-        command: impl FnOnce(ConnectionManager) -> F,
-    ) -> Written<T>
+    /// Runs `command` on a checked connection (see `restart`), with the timeout.
+    async fn run<T, F>(&self, refusals_answer: bool, command: impl FnOnce(Conn) -> F) -> Written<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let Some(connection) = self.connection.clone() else {
+        let Some(link) = &self.link else {
             return Written::Failed;
         };
-        match tokio::time::timeout(self.timeout, command(connection)).await {
+        let mut used = None;
+        let attempt = async {
+            let conn = self.usable(link).await?;
+            used = Some(conn.id);
+            command(conn).await
+        };
+        let error = match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
                 self.breaker.success();
-                Written::Done(value)
+                return Written::Done(value);
             }
-            Ok(Err(error)) => match refusal::write_refusal(&error) {
-                Some(code) if refusals_answer => {
-                    self.breaker.success();
-                    tracing::debug!(target: "cache", url = %self.url_for_logs, %error, "Redis refused a write");
-                    Written::Refused(code)
-                }
-                _ => {
-                    self.failed(&error.to_string());
-                    Written::Failed
-                }
-            },
+            Ok(Err(error)) => error,
             Err(_) => {
                 self.failed("timed out (REDIS_TIMEOUT_MS)");
+                return Written::Failed;
+            }
+        };
+        if let Some(id) = used {
+            link.after_error(id, &error);
+        }
+        match refusal::write_refusal(&error) {
+            Some(code) if refusals_answer => {
+                self.breaker.success();
+                tracing::debug!(target: "cache", url = %self.url_for_logs, %error, "Redis refused a write");
+                Written::Refused(code)
+            }
+            _ => {
+                self.failed(&error.to_string());
                 Written::Failed
             }
         }
@@ -505,9 +556,7 @@ impl RedisStore {
             .arg(self.token.as_str())
             .arg(self.epoch_ttl_ms);
         let reply = self
-            .call(|mut connection| async move {
-                run_script(&scripts::READ, &command, &mut connection).await
-            })
+            .call(|mut conn| async move { self.script(&command, &mut conn).await })
             .await;
         let value = match reply {
             None => return self.fallback.lookup(key),
@@ -591,9 +640,7 @@ impl RedisStore {
                     .arg(stamp.value)
                     .arg(&header::epoch_id(stamp.epoch)[..]);
                 let reply = self
-                    .call(|mut connection| async move {
-                        run_script::<i64>(&scripts::FRESH, &command, &mut connection).await
-                    })
+                    .call(|mut conn| async move { self.script::<i64>(&command, &mut conn).await })
                     .await;
                 reply == Some(1)
             }
@@ -636,9 +683,9 @@ impl RedisStore {
                     .arg(self.epoch_ttl_ms)
                     .arg(&header[20..36]);
                 let stored = self
-                    .call_write(|mut connection| async move {
-                        run_script::<i64>(&scripts::PUT, &command, &mut connection).await
-                    })
+                    .call_write(
+                        |mut conn| async move { self.script::<i64>(&command, &mut conn).await },
+                    )
                     .await;
                 match stored {
                     Written::Done(1) => {
@@ -723,16 +770,21 @@ impl RedisStore {
         let flagged = command(&scripts::INVALIDATE);
         let unflagged = command(&scripts::INVALIDATE_UNFLAGGED);
         let written = self
-            .call_write(|mut connection| async move {
-                if !self.unflagged_invalidations.load(Ordering::Relaxed) {
-                    match run_script::<u64>(&scripts::INVALIDATE, &flagged, &mut connection).await {
+            .call_write(|mut conn| async move {
+                if !self.unflagged_scripts.load(Ordering::Relaxed) {
+                    match self.script::<u64>(&flagged, &mut conn).await {
                         Err(error) if refusal::flags_unsupported(&error) => {
                             self.flags_unsupported(&error);
                         }
+                        // Loading the scripts (after a rotation) found that this
+                        // Redis does not know the flag: only the other one is loaded.
+                        Err(error)
+                            if restart::is_noscript(&error)
+                                && self.unflagged_scripts.load(Ordering::Relaxed) => {}
                         other => return other,
                     }
                 }
-                run_script::<u64>(&scripts::INVALIDATE_UNFLAGGED, &unflagged, &mut connection).await
+                self.script::<u64>(&unflagged, &mut conn).await
             })
             .await;
         match written {
@@ -744,7 +796,7 @@ impl RedisStore {
 
     /// Redis rejected the `allow-oom` flag: invalidations go without it from now on.
     fn flags_unsupported(&self, error: &redis::RedisError) {
-        if !self.unflagged_invalidations.swap(true, Ordering::Relaxed) {
+        if !self.unflagged_scripts.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 target: "cache",
                 url = %self.url_for_logs,
@@ -783,12 +835,18 @@ impl RedisStore {
 
     /// One probe: if Redis answers, replay, flush the fallback, close.
     async fn recover(&self) -> bool {
-        let Some(mut connection) = self.connection.clone() else {
+        let Some(link) = &self.link else {
             return false;
         };
-        let command = redis::cmd("PING");
-        let ping = command.query_async::<String>(&mut connection);
-        if !matches!(tokio::time::timeout(self.timeout, ping).await, Ok(Ok(_))) {
+        if self.ping(link, self.timeout).await.is_err() {
+            return false;
+        }
+        // Redis answers; data only goes to it once the connection is checked (the
+        // epoch rotated if Redis restarted or failed over meanwhile: see `restart`).
+        if !matches!(
+            tokio::time::timeout(self.timeout, self.usable(link)).await,
+            Ok(Ok(_))
+        ) {
             return false;
         }
         // The fallback missed other instances' invalidations: it must not serve
@@ -807,24 +865,6 @@ impl RedisStore {
             }
         }
         false
-    }
-}
-
-/// Runs an `EVALSHA` command; loads the script first if Redis does not know it
-/// (after a restart, say) and tries once more.
-async fn run_script<T: redis::FromRedisValue>(
-    script: &redis::Script,
-    command: &redis::Cmd,
-    connection: &mut ConnectionManager,
-) -> redis::RedisResult<T> {
-    match command.query_async(connection).await {
-        Err(error)
-            if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-        {
-            script.load_async(connection).await?;
-            command.query_async(connection).await
-        }
-        other => other,
     }
 }
 

@@ -1,28 +1,35 @@
 //! The Lua scripts of the Redis store. Their text is constant: keys and values
 //! travel as `KEYS` and `ARGV`, never pasted into the source (a namespace is data,
-//! never code), and they run by SHA (`EVALSHA`), loaded once.
+//! never code). The data scripts ([`READ`], [`PUT`], [`FRESH`], [`INVALIDATE`]) run
+//! by SHA (`EVALSHA`) and are only ever loaded into a server's script cache right
+//! after the epoch was rotated there ([`ROTATE`], sent with `EVAL`; see `restart`).
 //!
-//! The epoch key holds `{id}:{n}`: the identity of this incarnation of the epoch
-//! (16 hex digits, chosen when the key is created) and its counter (see the module
-//! docs of `redis`, "Losing the epoch"). Every script reads it with the same
-//! lines ([`epoch_lines`]); anything else in that key (a layout of an earlier
-//! version, garbage) reads as "no epoch".
+//! The epoch key holds `{id}:{n}` or `{id}:{n}:{server}`: the identity of this
+//! incarnation of the epoch (16 hex digits, chosen when the key is created), its
+//! counter, and the server it was created or last checked on (16 hex digits of the
+//! SHA-1 of the server's `run_id` and `master_replid`; absent when the server does
+//! not let the cache run `INFO`). See the module docs of `redis`, "Losing the
+//! epoch" and "Restarts and failovers". Every script reads it with the same lines
+//! (`epoch_lines!`); anything else in that key (a layout of an earlier version,
+//! garbage) reads as "no epoch".
 
 use std::sync::LazyLock;
 
 use redis::Script;
 
 /// Reads the epoch in `KEYS[$key]` into the locals `id` (16 hex digits) and `n`
-/// (a number); both `nil` when there is none.
+/// (a number), both `nil` when there is none; `epoch` is the key's text and
+/// `colon` the position of the `:` before the server part (`nil` when absent).
 macro_rules! epoch_lines {
     ($key:literal) => {
         concat!(
-            "local id, n\n",
+            "local id, n, colon\n",
             "local epoch = redis.call('GET', KEYS[",
             $key,
             "])\n",
             "if epoch and #epoch > 17 and string.sub(epoch, 17, 17) == ':' then\n",
-            "  n = tonumber(string.sub(epoch, 18))\n",
+            "  colon = string.find(epoch, ':', 18, true)\n",
+            "  n = tonumber(string.sub(epoch, 18, (colon or 0) - 1))\n",
             "  if n then id = string.sub(epoch, 1, 16) end\n",
             "end\n",
         )
@@ -43,6 +50,28 @@ macro_rules! new_identity {
     };
 }
 
+/// The server this script runs on, in the local `server`: 16 hex digits of the
+/// SHA-1 of its `run_id` (new at every start of the process) and `master_replid`
+/// (new at every promotion of a replica), or `nil` when `INFO` is refused (an ACL)
+/// or says neither. Only run when an epoch is created or rotated (`INFO` formats a
+/// few hundred bytes: too slow for every lookup).
+macro_rules! server_lines {
+    () => {
+        r"
+local server
+local info = redis.pcall('INFO', 'server')
+local replication = redis.pcall('INFO', 'replication')
+if type(info) == 'string' and type(replication) == 'string' then
+  local run = string.match(info, 'run_id:(%x+)')
+  local replid = string.match(replication, 'master_replid:(%x+)')
+  if run and replid then
+    server = string.sub(redis.sha1hex(run .. ':' .. replid), 1, 16)
+  end
+end
+"
+    };
+}
+
 /// Reads an entry if it is fresh: the namespace versions and the epoch are checked
 /// on the server, so the reply is one value (the entry) on a hit: one command, one
 /// round trip, one element to parse.
@@ -50,8 +79,9 @@ macro_rules! new_identity {
 /// An entry is fresh if its stamp is at least every version it lives under *and*
 /// it was stamped under the current epoch (same identity). When there is no epoch
 /// (a flush, a restart without persistence, an eviction, a first start), one is
-/// created here, with a new identity, so that every stamp handed out carries one:
-/// a value computed under it can be told apart from one computed before the loss.
+/// created here, with a new identity (and the server it was created on), so that
+/// every stamp handed out carries one: a value computed under it can be told apart
+/// from one computed before the loss.
 /// The write is a `pcall`: when Redis refuses writes (full, read-only) the reply is
 /// a bare stamp without identity, which no store accepts.
 ///
@@ -97,8 +127,13 @@ else
   end
 ",
         new_identity!("3"),
+        server_lines!(),
         r"
-  local set = redis.pcall('SET', KEYS[2], id .. ':' .. string.format('%.0f', n), 'PX', ARGV[4])
+  local text = id .. ':' .. string.format('%.0f', n)
+  if server then
+    text = text .. ':' .. server
+  end
+  local set = redis.pcall('SET', KEYS[2], text, 'PX', ARGV[4])
   if type(set) == 'table' and set.err then
     return n
   end
@@ -177,11 +212,22 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 ",
             epoch_lines!("1"),
-            "if not id then\n",
-            "  n = 0\n  ",
-            new_identity!("3"),
-            "end\n",
             r"
+local kept = ''
+if id then
+  if colon then
+    kept = string.sub(epoch, colon)
+  end
+else
+  n = 0
+  ",
+            new_identity!("3"),
+            server_lines!(),
+            r"
+  if server then
+    kept = ':' .. server
+  end
+end
 local version = n + 1
 local current = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 if version < now then
@@ -191,7 +237,7 @@ if version <= current then
   version = current + 1
 end
 local text = string.format('%.0f', version)
-redis.call('SET', KEYS[1], id .. ':' .. text, 'PX', ARGV[2])
+redis.call('SET', KEYS[1], id .. ':' .. text .. kept, 'PX', ARGV[2])
 redis.call('SET', KEYS[2], text, 'PX', ARGV[1])
 return version
 ",
@@ -203,8 +249,9 @@ return version
 /// whatever the number of entries. The version is taken from the epoch, which only
 /// grows and is never below the server's clock in microseconds. If the epoch was
 /// lost (a restart without persistence, a flush, an eviction), it is created again
-/// with a new identity, so no value stamped before the loss is stored or taken
-/// after it. (Lua numbers are doubles: exact up to 2^53 µs, the year 2255.)
+/// with a new identity (and the server it is created on), so no value stamped
+/// before the loss is stored or taken after it; otherwise its identity and server
+/// are kept. (Lua numbers are doubles: exact up to 2^53 µs, the year 2255.)
 ///
 /// Flagged `allow-oom` (Redis 7): an invalidation writes a few bytes and must be
 /// recorded even when Redis is full and refuses every store, or other instances
@@ -221,3 +268,64 @@ pub(super) static INVALIDATE: LazyLock<Script> =
 /// refuses it when full: the invalidation is then applied locally and replayed.
 pub(super) static INVALIDATE_UNFLAGGED: LazyLock<Script> =
     LazyLock::new(|| Script::new(invalidate_body!()));
+
+/// The body of [`ROTATE`] (and of [`ROTATE_UNFLAGGED`]).
+macro_rules! rotate_body {
+    () => {
+        concat!(
+            epoch_lines!("1"),
+            server_lines!(),
+            r"
+if ARGV[3] ~= 'force' then
+  if not id then
+    return 0
+  end
+  if not server then
+    return 2
+  end
+  if colon and string.sub(epoch, colon + 1) == server then
+    return 0
+  end
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+if not n or n < now then
+  n = now
+end
+local old = id
+id = string.sub(redis.sha1hex(ARGV[1] .. ':' .. time[1] .. ':' .. time[2] .. ':' .. (epoch or '')), 1, 16)
+if id == old then
+  id = string.sub(redis.sha1hex(id), 1, 16)
+end
+local text = id .. ':' .. string.format('%.0f', n)
+if server then
+  text = text .. ':' .. server
+end
+redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
+return 1
+",
+        )
+    };
+}
+
+/// Replaces the epoch with a new identity: every entry and every stamp of the
+/// previous one becomes a miss / is refused. The counter never goes below the old
+/// one nor the server clock in µs; the server it runs on is recorded with it.
+///
+/// Run by the store (with `EVAL`, never loaded for `EVALSHA`) on a server that
+/// may have lost recent writes (see `restart`): with `ARGV[3]` = `force`, always
+/// (the server's script cache was found empty); otherwise only if the epoch
+/// records another server than this one (a connection's first check). No epoch:
+/// nothing of an earlier epoch can be served, nothing is written unless forced.
+///
+/// Flagged `allow-oom` for the same reason as [`INVALIDATE`]: a full Redis that
+/// restarted must still let the cache rotate, or it could record no invalidation
+/// either. [`ROTATE_UNFLAGGED`] is the same script for Redis 6.
+///
+/// `KEYS[1]` epoch. `ARGV[1]` this instance's token, `ARGV[2]` epoch TTL in ms,
+/// `ARGV[3]` `force` or `check`. Returns 1 if rotated, 0 if nothing was to be done,
+/// 2 if the server cannot be told (`INFO` refused) and nothing was done.
+pub(super) const ROTATE: &str = concat!("#!lua flags=allow-oom\n", rotate_body!());
+
+/// [`ROTATE`] for a Redis that does not know script flags (before 7.0).
+pub(super) const ROTATE_UNFLAGGED: &str = rotate_body!();

@@ -1,0 +1,143 @@
+//! The connection to Redis: one multiplexed connection, replaced when it breaks,
+//! and *checked* before any script that reads or writes data goes through it.
+//!
+//! Why not redis-rs's `ConnectionManager`: it reconnects behind the caller's back,
+//! so a command can reach a restarted server (or another server behind the same
+//! address) on a new connection that nothing checked. Here a connection is a value
+//! with an id: a failure on it that is not a reply from Redis drops it (the next
+//! call opens another), and a new connection starts unchecked. The store checks it
+//! (`restart`: rotates the epoch if the server is not the one the epoch was last
+//! checked on) before using it for data, and marks it unchecked again when Redis
+//! answers `READONLY` (its role changed). A TCP connection reaches one server
+//! process for its whole life, so one check holds until it breaks, except for a
+//! change of role under it (see the module docs, "Restarts and failovers").
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+/// One connection, as handed to a call.
+#[derive(Clone)]
+pub(super) struct Conn {
+    /// Which connection this is (never reused within a process).
+    pub(super) id: u64,
+    pub(super) redis: MultiplexedConnection,
+}
+
+struct Held {
+    conn: Conn,
+    checked: bool,
+}
+
+/// The store's connection to Redis.
+pub(super) struct Link {
+    client: redis::Client,
+    config: redis::AsyncConnectionConfig,
+    current: Mutex<Option<Held>>,
+    /// Held while a connection is opened, checked, or its server's script cache
+    /// reloaded: one at a time, so concurrent calls do not each rotate the epoch.
+    pub(super) preparing: tokio::sync::Mutex<()>,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    /// A link that connects on first use; `connect_timeout` bounds opening a
+    /// connection, `timeout` every reply.
+    pub(super) fn new(client: redis::Client, connect_timeout: Duration, timeout: Duration) -> Link {
+        Link {
+            client,
+            config: redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(connect_timeout))
+                .set_response_timeout(Some(timeout)),
+            current: Mutex::new(None),
+            preparing: tokio::sync::Mutex::new(()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The current connection and whether it was checked, if there is one.
+    pub(super) fn current(&self) -> Option<(Conn, bool)> {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current
+            .as_ref()
+            .map(|held| (held.conn.clone(), held.checked))
+    }
+
+    /// The current connection (opened if there is none) and whether it was
+    /// checked. For commands that touch no data (`PING`, `CONFIG GET`).
+    pub(super) async fn any(&self) -> redis::RedisResult<(Conn, bool)> {
+        if let Some(found) = self.current() {
+            return Ok(found);
+        }
+        let _preparing = self.preparing.lock().await;
+        self.open_locked().await
+    }
+
+    /// [`Link::any`] for a caller that holds [`Link::preparing`].
+    pub(super) async fn open_locked(&self) -> redis::RedisResult<(Conn, bool)> {
+        if let Some(found) = self.current() {
+            return Ok(found);
+        }
+        let redis = self
+            .client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await?;
+        let conn = Conn {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            redis,
+        };
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        *current = Some(Held {
+            conn: conn.clone(),
+            checked: false,
+        });
+        Ok((conn, false))
+    }
+
+    /// Connection `id` was checked: data may go through it.
+    pub(super) fn checked(&self, id: u64) {
+        self.set_checked(id, true);
+    }
+
+    /// Connection `id` must be checked again before data goes through it.
+    pub(super) fn unchecked(&self, id: u64) {
+        self.set_checked(id, false);
+    }
+
+    fn set_checked(&self, id: u64, checked: bool) {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = current.as_mut()
+            && held.conn.id == id
+        {
+            held.checked = checked;
+        }
+    }
+
+    /// Connection `id` failed: the next call opens (and checks) another.
+    pub(super) fn broken(&self, id: u64) {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.as_ref().is_some_and(|held| held.conn.id == id) {
+            *current = None;
+        }
+    }
+
+    /// What an error on connection `id` says about it: a reply from Redis leaves
+    /// it open (`READONLY` unchecks it: the server's role changed), and so does a
+    /// reply that is late (a busy or frozen Redis still holds the connection);
+    /// anything else (a broken connection, an unreadable reply) drops it.
+    pub(super) fn after_error(&self, id: u64, error: &redis::RedisError) {
+        if error.code().is_none() && !error.is_timeout() {
+            self.broken(id);
+        } else if super::refusal::write_refusal(error) == Some("READONLY") {
+            self.unchecked(id);
+        }
+    }
+}

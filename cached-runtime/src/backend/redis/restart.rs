@@ -1,0 +1,231 @@
+//! Restarts and failovers: a server that may have lost recent writes gets a new
+//! epoch identity before the cache reads or writes any data on it.
+//!
+//! # The problem
+//!
+//! Redis can come back with an *older* copy of the data: a crash and a restart
+//! from an RDB snapshot taken before an invalidation (the default persistence),
+//! an AOF that lost its last second, a failover to a replica that had not received
+//! it. The epoch comes back with the same identity, the entry comes back, the
+//! invalidation's version does not: the identity check of "Losing the epoch"
+//! cannot tell, and the invalidated entry would be served again. So every restart
+//! and every failover is treated as a possible loss of recent writes: the epoch is
+//! *rotated* (a new identity, [`scripts::ROTATE`]), which makes every entry and
+//! every stamp of the previous identity a miss / refused. A cold cache after a
+//! restart is the price.
+//!
+//! # Two signals, both checked before data goes through
+//!
+//! 1. **An empty script cache** (in-band, on every call). A restarted server, a
+//!    promoted replica that never ran the scripts, and a `SCRIPT FLUSH` answer the
+//!    first `EVALSHA` with `NOSCRIPT` before the script touches any key. On
+//!    `NOSCRIPT` the store rotates the epoch (`EVAL`, on the same connection),
+//!    then loads every data script, then retries ([`RedisStore::script`]). The
+//!    data scripts are never loaded any other way (no `Script::invoke_async`, which
+//!    loads silently), so a server whose script cache holds them has rotated
+//!    since its cache was created. Redis 7 neither persists the script cache nor
+//!    propagates `SCRIPT LOAD` to replicas or the AOF (7.0 release notes, #9812;
+//!    checked against 7.0.15: a replica of a master that ran them does not hold
+//!    them; a restart from an RDB, with a replication backlog, comes back without
+//!    them). The script texts changed
+//!    with this rule, so an older cachette that loads them without rotating
+//!    cannot load these.
+//! 2. **Another server than the epoch's** (on every new connection). The script
+//!    cache does survive in some cases: Redis 6 saves it in the RDB when it has a
+//!    replication backlog, propagates `SCRIPT LOAD` to replicas and the AOF; some
+//!    managed services persist it; and a node keeps it across a demotion, a full
+//!    resync from another master and a promotion (a failback: checked against
+//!    7.0.15, same process, so `run_id` is unchanged). So the epoch also records
+//!    the server it was created or last checked on: the SHA-1 of its `run_id`
+//!    (new at every process start) and `master_replid` (new at every promotion).
+//!    Every new connection is checked before use ([`RedisStore::usable`]): if
+//!    the epoch records another server, it is rotated. A restart or a failover
+//!    breaks the connection, so the next one is checked. A connection that sees
+//!    `READONLY` is checked again before its next use (see `link`).
+//!
+//! Two instances (or two calls) rotating at once is harmless: the epoch is rotated
+//! twice, and stamps handed out between the two are refused (computed again).
+//! Within one instance, calls that get `NOSCRIPT` together rotate once.
+//!
+//! # What is not caught
+//!
+//! - `INFO` refused (an ACL without `+info`): signal 2 cannot tell servers apart
+//!   (a warning, once); only signal 1 is left.
+//! - A server that keeps its script cache *and* changes under a connection that
+//!   stays open: a proxy that switches to a server whose script cache survived,
+//!   or a node demoted and promoted again (its clients stay connected) while this
+//!   instance wrote nothing to it meanwhile (a write would get `READONLY` and have
+//!   the connection checked again). Any other instance that connects anew rotates
+//!   the epoch for all.
+//! - Reads served by a node while it is a replica are what the replica holds
+//!   (its replication lag); point the cache at the primary.
+//!
+//! A `SCRIPT FLUSH` by an operator rotates the epoch: the cache starts cold.
+//! Deploying a version of cachette whose scripts changed does too (its first call
+//! finds them missing).
+
+use std::sync::atomic::Ordering;
+
+use super::link::{Conn, Link};
+use super::{RedisStore, refusal, scripts};
+
+/// `true` if Redis does not hold the script (`NOSCRIPT`).
+pub(super) fn is_noscript(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+/// [`scripts::ROTATE`]'s reply when it rotated.
+const ROTATED: i64 = 1;
+/// [`scripts::ROTATE`]'s reply when `INFO` told it nothing, and it did nothing.
+const SERVER_UNKNOWN: i64 = 2;
+
+impl RedisStore {
+    /// A connection that data may go through: opened if there is none, and
+    /// checked (the epoch rotated if it records another server) if it was not.
+    pub(super) async fn usable(&self, link: &Link) -> redis::RedisResult<Conn> {
+        if let Some((conn, true)) = link.current() {
+            return Ok(conn);
+        }
+        // Rare (a new connection, or one to check again), and its future is large
+        // (opening a connection): boxed, so every call's future stays small.
+        Box::pin(self.prepare(link)).await
+    }
+
+    /// [`RedisStore::usable`] when the connection is missing or unchecked.
+    async fn prepare(&self, link: &Link) -> redis::RedisResult<Conn> {
+        let _preparing = link.preparing.lock().await;
+        let (mut conn, checked) = link.open_locked().await?;
+        if checked {
+            return Ok(conn);
+        }
+        match self.check_server(&mut conn).await {
+            Ok(()) => {
+                link.checked(conn.id);
+                Ok(conn)
+            }
+            Err(error) => {
+                link.after_error(conn.id, &error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Rotates the epoch if it records another server than this connection's.
+    async fn check_server(&self, conn: &mut Conn) -> redis::RedisResult<()> {
+        match self.rotate(conn, false).await? {
+            ROTATED => {
+                tracing::warn!(
+                    target: "cache",
+                    url = %self.url_for_logs,
+                    "Redis is not the server the cache's epoch was recorded on (restarted, failed over or failed back): the epoch was rotated, so nothing written before is served or stored; the cache starts cold"
+                );
+                self.load_scripts(conn).await
+            }
+            SERVER_UNKNOWN => {
+                if !self.server_unknown_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        target: "cache",
+                        url = %self.url_for_logs,
+                        "Redis refuses INFO to the cache's user: a restart or a failover that keeps the server's script cache cannot be detected, and an invalidation lost with it could be read past. Allow INFO (ACL +info) for the cache's user"
+                    );
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs [`scripts::ROTATE`] (`force`: whatever the epoch records).
+    async fn rotate(&self, conn: &mut Conn, force: bool) -> redis::RedisResult<i64> {
+        let command = |code: &str| {
+            let mut command = redis::cmd("EVAL");
+            command
+                .arg(code)
+                .arg(1)
+                .arg(self.epoch_key())
+                .arg(self.token.as_str())
+                .arg(self.epoch_ttl_ms)
+                .arg(if force { "force" } else { "check" });
+            command
+        };
+        if !self.unflagged_scripts.load(Ordering::Relaxed) {
+            match command(scripts::ROTATE).query_async(&mut conn.redis).await {
+                Err(error) if refusal::flags_unsupported(&error) => {
+                    self.flags_unsupported(&error);
+                }
+                other => return other,
+            }
+        }
+        command(scripts::ROTATE_UNFLAGGED)
+            .query_async(&mut conn.redis)
+            .await
+    }
+
+    /// Loads every data script; only ever called right after a rotation on the
+    /// same connection (see the module docs).
+    async fn load_scripts(&self, conn: &mut Conn) -> redis::RedisResult<()> {
+        for script in [&*scripts::READ, &*scripts::PUT, &*scripts::FRESH] {
+            script.load_async(&mut conn.redis).await?;
+        }
+        let mut unflagged = self.unflagged_scripts.load(Ordering::Relaxed);
+        if !unflagged {
+            match scripts::INVALIDATE.load_async(&mut conn.redis).await {
+                Err(error) if refusal::flags_unsupported(&error) => {
+                    self.flags_unsupported(&error);
+                    unflagged = true;
+                }
+                other => {
+                    other?;
+                }
+            }
+        }
+        if unflagged {
+            scripts::INVALIDATE_UNFLAGGED
+                .load_async(&mut conn.redis)
+                .await?;
+        }
+        self.scripts_loaded_on.store(conn.id, Ordering::Relaxed);
+        self.scripts_loaded.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Runs a data script's `EVALSHA`. If Redis does not hold it (`NOSCRIPT`: a
+    /// restart, a failover, a `SCRIPT FLUSH`), rotates the epoch and loads the
+    /// scripts first, then tries once more.
+    pub(super) async fn script<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+        conn: &mut Conn,
+    ) -> redis::RedisResult<T> {
+        let seen = self.scripts_loaded.load(Ordering::Acquire);
+        match command.query_async(&mut conn.redis).await {
+            Err(error) if is_noscript(&error) => {}
+            other => return other,
+        }
+        // Rare: boxed, so every call's future stays small.
+        Box::pin(self.reload(conn, seen)).await?;
+        command.query_async(&mut conn.redis).await
+    }
+
+    /// Rotates the epoch and loads the scripts, unless another call did on this
+    /// connection since `seen` (then retrying is enough: a server that holds the
+    /// scripts has rotated since its script cache was emptied).
+    async fn reload(&self, conn: &mut Conn, seen: u64) -> redis::RedisResult<()> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        let _preparing = link.preparing.lock().await;
+        if self.scripts_loaded.load(Ordering::Acquire) != seen
+            && self.scripts_loaded_on.load(Ordering::Relaxed) == conn.id
+        {
+            return Ok(());
+        }
+        self.rotate(conn, true).await?;
+        tracing::warn!(
+            target: "cache",
+            url = %self.url_for_logs,
+            "Redis had lost the cache's scripts (restarted, failed over, or SCRIPT FLUSH): the epoch was rotated before any data was read, so nothing written before is served or stored; the cache starts cold"
+        );
+        self.load_scripts(conn).await
+    }
+}
