@@ -146,6 +146,31 @@ return {n, id}
     ))
 });
 
+/// The freshness test of [`PUT`] and [`FRESH`], after `epoch_lines!`: returns -1
+/// when the stamp (`ARGV[1]`) was read under another epoch than the current one
+/// (its identity is in `$id`), 0 when a version it lives under (`KEYS[3..]`) is
+/// newer than the stamp, and goes on when it is fresh.
+macro_rules! stamp_check {
+    ($id:literal) => {
+        concat!(
+            r"
+local stamp = tonumber(ARGV[1])
+if id ~= ",
+            $id,
+            r" or not stamp or stamp > n then
+  return -1
+end
+for i = 3, #KEYS do
+  local version = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  if version > stamp then
+    return 0
+  end
+end
+"
+        )
+    };
+}
+
 /// Stores an entry unless a namespace it lives under was invalidated after the
 /// entry's stamp (the slow-miss race) or the epoch the stamp was read from is gone
 /// (a flush or a restart since: invalidations made meanwhile may have been lost
@@ -160,17 +185,8 @@ return {n, id}
 pub(super) static PUT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         epoch_lines!("2"),
+        stamp_check!("ARGV[5]"),
         r"
-local stamp = tonumber(ARGV[1])
-if id ~= ARGV[5] or not stamp or stamp > n then
-  return -1
-end
-for i = 3, #KEYS do
-  local version = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
-  if version > stamp then
-    return 0
-  end
-end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1
@@ -187,17 +203,8 @@ return 1
 pub(super) static FRESH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         epoch_lines!("2"),
+        stamp_check!("ARGV[2]"),
         r"
-local stamp = tonumber(ARGV[1])
-if id ~= ARGV[2] or not stamp or stamp > n then
-  return -1
-end
-for i = 3, #KEYS do
-  local version = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
-  if version > stamp then
-    return 0
-  end
-end
 return 1
 ",
     ))
