@@ -7,40 +7,17 @@
 //! `redis-server` (see `support/redis.rs`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/gate.rs"]
+mod gate_support;
 #[path = "support/redis.rs"]
 mod redis_support;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use cachette::{Cache, Config, RedisHealth, cached};
-use redis_support::RedisServer;
-use tokio::sync::{Notify, Semaphore};
-
-/// What one test's computations read, and where they wait.
-struct Gate {
-    value: Mutex<&'static str>,
-    runs: AtomicUsize,
-    read: Notify,
-    release: Semaphore,
-}
-
-static GATES: LazyLock<Mutex<HashMap<u64, Arc<Gate>>>> = LazyLock::new(Mutex::default);
-
-fn gate(test: u64) -> Arc<Gate> {
-    let mut gates = GATES.lock().unwrap();
-    Arc::clone(gates.entry(test).or_insert_with(|| {
-        Arc::new(Gate {
-            value: Mutex::new("v1"),
-            runs: AtomicUsize::new(0),
-            read: Notify::new(),
-            release: Semaphore::new(0),
-        })
-    }))
-}
+use cachette::cached;
+use gate_support::gate;
+use redis_support::{RedisServer, redis_cache as cache, until_up};
 
 /// Reads the data, then waits to be released.
 #[cached(expire = 300, namespace = "red")]
@@ -51,30 +28,6 @@ async fn data(test: u64, id: u64) -> String {
     gate.read.notify_one();
     gate.release.acquire().await.unwrap().forget();
     format!("{id}:{value}")
-}
-
-async fn cache(server: &RedisServer) -> Cache {
-    let config = Config::builder()
-        .enabled(true)
-        .redis_enabled(true)
-        .redis_url(server.url())
-        .redis_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let cache = Cache::new(config).await;
-    assert_eq!(*cache.redis_health().unwrap().borrow(), RedisHealth::Up);
-    cache
-}
-
-async fn until_up(cache: &Cache) {
-    let mut rx = cache.redis_health().expect("redis mode");
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        rx.wait_for(|h| *h == RedisHealth::Up),
-    )
-    .await
-    .expect("Redis never served the cache again")
-    .unwrap();
 }
 
 async fn command(server: &RedisServer, args: &[&str]) {

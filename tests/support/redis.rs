@@ -211,3 +211,37 @@ fn spawn(port: u16, extra: &[String]) -> Option<Child> {
         }
     }
 }
+
+/// A Redis-mode cache on `server` (500 ms command timeout), serving from Redis.
+pub(crate) async fn redis_cache(server: &RedisServer) -> cachette::Cache {
+    let config = cachette::Config::builder()
+        .enabled(true)
+        .redis_enabled(true)
+        .redis_url(server.url())
+        .redis_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let cache = cachette::Cache::new(config).await;
+    assert_eq!(
+        cache.redis_health().map(|h| *h.borrow()),
+        Some(cachette::RedisHealth::Up),
+        "the cache does not serve from the test's Redis"
+    );
+    cache
+}
+
+/// Waits (bounded) until `cache` serves from Redis again.
+pub(crate) async fn until_up(cache: &cachette::Cache) {
+    let mut health = cache
+        .redis_health()
+        .unwrap_or_else(|| panic!("not in Redis mode"));
+    let up = tokio::time::timeout(
+        Duration::from_secs(20),
+        health.wait_for(|h| *h == cachette::RedisHealth::Up),
+    )
+    .await;
+    assert!(
+        matches!(up, Ok(Ok(_))),
+        "Redis never served the cache again"
+    );
+}
