@@ -203,3 +203,67 @@ async fn a_value_handler_with_a_method_argument_is_cached() {
     let app = app(&runs);
     cached_once(&app, &runs, "/method", "GET").await;
 }
+
+// --- a cached function called by an extractor ------------------------------------------
+
+static LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+
+/// What an auth extractor typically caches: the user behind a token.
+#[cached(namespace = "tokens")]
+async fn user_of(token: String) -> Option<String> {
+    LOOKUPS.fetch_add(1, Ordering::SeqCst);
+    token.strip_prefix("Bearer ").map(str::to_owned)
+}
+
+/// Runs before the handler, inside the layer's request: its `#[cached]` call must
+/// not take the request from the handler.
+struct Caller(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = axum::http::StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        user_of(token)
+            .await
+            .map(Caller)
+            .ok_or(axum::http::StatusCode::UNAUTHORIZED)
+    }
+}
+
+#[cached(namespace = "profile", skip(caller))]
+async fn profile(State(runs): State<Runs>, caller: Caller) -> axum::Json<String> {
+    runs.tick();
+    axum::Json(format!("profile of {}", caller.0))
+}
+
+// A `#[cached]` function called from an extractor runs first in the request: it must
+// not claim the request (only calls with extractor arguments may), or the handler
+// after it would run uncached.
+#[tokio::test]
+async fn a_cached_call_in_an_extractor_leaves_the_request_to_the_handler() {
+    let runs = Runs::default();
+    let app = Router::new()
+        .route("/profile", get(profile))
+        .with_state(runs.clone())
+        .layer(CacheLayer::with_cache(Cache::in_memory(Config::memory())));
+    let auth = [("authorization", "Bearer ada")];
+    let first = send_get(&app, "/profile", &auth).await;
+    let second = send_get(&app, "/profile", &auth).await;
+    assert_eq!(first.text(), "\"profile of ada\"");
+    assert_eq!(second.text(), "\"profile of ada\"");
+    assert_eq!(first.header("x-fastapi-cache"), Some("MISS"));
+    assert_eq!(
+        second.header("x-fastapi-cache"),
+        Some("HIT"),
+        "the handler ran uncached"
+    );
+    assert_eq!(runs.count(), 1);
+    let other = send_get(&app, "/profile", &[("authorization", "Bearer bob")]).await;
+    assert_eq!(other.text(), "\"profile of bob\"");
+}

@@ -114,12 +114,21 @@ where
         tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
         return body.await;
     }
-    // The request the layer is serving, if any. The first `#[cached]` call of a
-    // request is its handler (the layer polls the handler first): it claims the
-    // request and is keyed by it, as a handler returning a response is; a call
-    // nested in a handler is keyed by its arguments (and the identity).
+    // The request the layer is serving, if any. A call with an extractor argument
+    // (`State`, `Path`, `Query`, `Uri`, ...) that is the first to claim the request
+    // is its handler: it is keyed by the request, as a handler returning a response
+    // is. Calls without extractor arguments never claim (a `#[cached]` function
+    // called from an auth extractor must not take the request from the handler);
+    // like calls nested in a handler, they are keyed by their arguments and the
+    // identity.
     #[cfg(feature = "axum")]
-    let (request, handler) = match crate::http::claim() {
+    let claimed = if args.has_extractor() {
+        crate::http::claim()
+    } else {
+        None
+    };
+    #[cfg(feature = "axum")]
+    let (request, handler) = match claimed {
         Some(request) => (Some(request), true),
         None => (crate::http::current_request(), false),
     };

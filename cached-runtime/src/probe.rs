@@ -371,6 +371,9 @@ where
     A::Inner: Serialize,
 {
     fn __cachette_key_arg(&self, args: &mut KeyArgs, name: &'static str) -> KeyArgDone {
+        if A::COVERED_BY_REQUEST {
+            args.mark_extractor();
+        }
         args.push_value_covered(name, self.0.inner(), A::COVERED_BY_REQUEST);
         KeyArgDone
     }
@@ -505,7 +508,9 @@ pub trait PatternRuleProbe<M> {
     fn __cachette_pattern(&self, args: &mut KeyArgs, name: &'static str) -> M;
 }
 impl<A: PatternRule + ?Sized> PatternRuleProbe<A::Mode> for &PatternProbe<'_, A> {
-    fn __cachette_pattern(&self, _: &mut KeyArgs, _: &'static str) -> A::Mode {
+    fn __cachette_pattern(&self, args: &mut KeyArgs, _: &'static str) -> A::Mode {
+        // `State`, `Path`, `Query`: extractors of the request.
+        args.mark_extractor();
         A::MODE
     }
 }
@@ -552,9 +557,12 @@ mod axum_args {
 
     use super::{KeyArgs, PatternIgnore, PatternRequest, PatternRule, SpecialArg, Wrapper};
 
-    /// `State` is the same for every call: never part of the key.
+    /// `State` is not rendered: it is the same for every call of one route and
+    /// host, which a handler's key covers (its request line).
     impl<S> SpecialArg for State<S> {
-        fn add_to(&self, _: &mut KeyArgs, _: &'static str) {}
+        fn add_to(&self, args: &mut KeyArgs, _: &'static str) {
+            args.mark_extractor();
+        }
     }
 
     impl<S> PatternRule for State<S> {
@@ -597,24 +605,28 @@ mod axum_args {
     /// hold the target and the query already, and GET and HEAD share entries.
     impl SpecialArg for Uri {
         fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.mark_extractor();
             args.push_value_covered(name, &self.to_string(), true);
         }
     }
 
     impl SpecialArg for OriginalUri {
         fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.mark_extractor();
             args.push_value_covered(name, &self.0.to_string(), true);
         }
     }
 
     impl SpecialArg for Method {
         fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.mark_extractor();
             args.push_value_covered(name, self.as_str(), true);
         }
     }
 
     impl SpecialArg for RawQuery {
         fn add_to(&self, args: &mut KeyArgs, name: &'static str) {
+            args.mark_extractor();
             args.push_value_covered(name, &self.0, true);
         }
     }

@@ -17,6 +17,9 @@ pub struct KeyArgs {
     names: Vec<(&'static str, usize, usize, bool)>,
     user: Option<String>,
     needs_request: bool,
+    /// An argument came from the request (an axum extractor): this call is a
+    /// handler, or was handed a handler's arguments.
+    extractor: bool,
     error: Option<String>,
     /// Bindings pushed now come from a `Path`/`Query` pattern (see
     /// `probe::key_binding`).
@@ -131,5 +134,17 @@ impl KeyArgs {
 
     pub(crate) fn mark_needs_request(&mut self) {
         self.needs_request = true;
+        self.extractor = true;
+    }
+
+    /// An argument is an extractor of the request (`State`, `Path`, `Query`, `Uri`,
+    /// ...): this call may claim the request as its handler (see `cached::run`).
+    pub(crate) fn mark_extractor(&mut self) {
+        self.extractor = true;
+    }
+
+    /// Whether an argument is an extractor of the request.
+    pub(crate) fn has_extractor(&self) -> bool {
+        self.extractor
     }
 }

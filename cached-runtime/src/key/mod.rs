@@ -81,7 +81,7 @@
 //! | implements [`CacheUser`] (your user or auth extractor) | the user's id; key builders see it as [`KeyContext::user_id`] |
 //! | implements `serde::Serialize` | its value, rendered readably (`42`, `bob`, `[1,2]`, `{page=1,size=50}`) |
 //! | axum `Path<T>` / `Query<T>` / `Extension<T>` with `T: Serialize` | the inner value |
-//! | axum `State<S>` | nothing: application state is the same for every call |
+//! | axum `State<S>` | nothing: it is the same for every call of one route and host, which a handler's key covers |
 //! | axum `Path<T>` / `Query<T>` without `Serialize`, `Uri`, `OriginalUri`, `Method`, `RawQuery` | the request: a handler's key holds it; a value call made while `CacheLayer` serves a request gets the request line in its key; any other call runs uncached |
 //! | anything else | a compile error that asks for `Serialize` or `skip(name)` |
 //!
@@ -108,14 +108,16 @@
 //!
 //! - by the request line, `{method}:{target}:{raw query}` (target as in
 //!   [`crate::http`]: authority and path), when it is the request's handler: the
-//!   first `#[cached]` call of the request (the layer polls the handler before
-//!   anything it calls). Whatever its `State`, `Query`, `Path` or `Uri` hold came
+//!   first `#[cached]` call of the request that takes an extractor argument
+//!   (`State`, `Path`, `Query`, `Uri`, `OriginalUri`, `Method`, `RawQuery`; the
+//!   layer polls the handler before anything it calls). Whatever those hold came
 //!   from that request, so the key covers them even when their `Serialize` renders
-//!   less (or nothing, for `State`). A function the handler calls is keyed by its
-//!   arguments; if one of them can only be keyed by the request (a `Query`/`Path`
-//!   of a type that is not `Serialize`), that call runs uncached (a warning says
-//!   so). `Uri`, `OriginalUri`, `Method` and `RawQuery` arguments are keyed by their
-//!   value, wherever they come from.
+//!   less (or nothing, for `State`). A call without extractor arguments never takes
+//!   the request (a `#[cached]` lookup inside an auth extractor leaves it to the
+//!   handler). A function the handler calls is keyed by its arguments; if one of
+//!   them can only be keyed by the request (a `Query`/`Path` of a type that is not
+//!   `Serialize`), that call runs uncached (a warning says so). `Uri`,
+//!   `OriginalUri`, `Method` and `RawQuery` arguments are keyed by their value too.
 //! - by the request's identity, when the request says whose it is (credential
 //!   headers, a `CacheIdentity`) and no [`CacheUser`] argument keys the user
 //!   already, unless the function is `#[cached(shared)]`: private by default on
