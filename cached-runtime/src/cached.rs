@@ -3,30 +3,29 @@
 //! # Concurrent calls on the same key
 //!
 //! Concurrent misses on one key run the function once per process: the first caller
-//! computes, the others wait for its value (see `flight`). A waiter checks that the
-//! value is still fresh before taking it. When the value is not cacheable (`Err`,
-//! `None`), each waiter runs its own call. When the computing caller is cancelled,
-//! a waiter takes over. Across processes sharing Redis, each process computes once.
+//! computes, the others wait for its value (the protocol is `lookup`'s, shared with
+//! HTTP caching). A waiter checks that the value is still fresh before taking it.
+//! When the value is not cacheable (`Err`, `None`), each waiter runs its own call.
+//! When the computing caller is cancelled, a waiter takes over. Across processes
+//! sharing Redis, each process computes once.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::backend::{Backend, Entry, Lookup, Stamp};
+use crate::backend::{Backend, Entry};
 use crate::cache::Cache;
-use crate::flight::{Join, OwnedLeader, Published};
+use crate::flight::Published;
 use crate::global::{self, CacheRef};
 #[cfg(feature = "axum")]
 use crate::http::RequestInfo;
 use crate::key::{self, CacheKey, KeyArgs, KeyContext};
+use crate::lookup::{Found, Miss, Policy, Reader, lookup};
 use crate::probe::{CacheStrategy, PutMode};
 use crate::returns::ReturnShape;
 use crate::spec::{Spec, Warning};
-
-/// How many times a call re-joins a flight whose value turned out stale or whose
-/// leader was cancelled before it computes by itself.
-const MAX_ROUNDS: usize = 3;
 
 /// Runs `body` through the current cache. Called by the code `#[cached]` generates,
 /// only when `active()` said a cache may be enabled.
@@ -271,76 +270,22 @@ where
     F: Future,
     M: PutMode<T>,
 {
+    let reader = ValueReader {
+        shape,
+        function,
+        spec,
+    };
     let store = cache.backend();
-    let mut leader = None;
-    let mut stamp = None;
-    for _ in 0..MAX_ROUNDS {
-        match store.lookup(&key).await {
-            Lookup::Hit(entry) => {
-                // A `let`, so that no return value is alive at the await below (the
-                // future must stay `Send` when the return type is not).
-                let error = match shape.rebuild(&entry.bytes, function) {
-                    Ok(value) => {
-                        tracing::trace!(target: "cache", namespace = spec.namespace(), function = spec.function(), "hit");
-                        return value;
-                    }
-                    Err(error) => error,
-                };
-                tracing::warn!(
-                    target: "cache",
-                    namespace = spec.namespace(),
-                    function = spec.function(),
-                    %error,
-                    "stored value does not decode; recomputing and overwriting it"
-                );
-                // Overwrite it: stamp as of now.
-                stamp = Some(fresh_stamp(store, &key).await);
-            }
-            Lookup::Miss(miss) => stamp = Some(miss),
-        }
-        match cache.flights().join(&key) {
-            Join::Leader(lead) => {
-                // A previous computation may have stored the value between our
-                // lookup and our joining: look once more before computing.
-                match store.lookup(&key).await {
-                    Lookup::Hit(entry) => {
-                        if let Ok(value) = shape.rebuild(&entry.bytes, function) {
-                            lead.publish(Published::Value {
-                                bytes: entry.bytes.clone(),
-                                stamp: entry.stamp,
-                            });
-                            return value;
-                        }
-                    }
-                    Lookup::Miss(miss) => stamp = Some(miss),
-                }
-                leader = Some(lead);
-                break;
-            }
-            Join::Waiter(waiter) => match waiter.wait().await {
-                Some(Published::Value { bytes, stamp }) if store.is_fresh(&key, stamp).await => {
-                    if let Ok(value) = shape.rebuild(&bytes, function) {
-                        return value;
-                    }
-                }
-                Some(Published::Uncacheable) => break,
-                // Stale, or the leader was cancelled: look again.
-                Some(Published::Value { .. }) | None => {}
-            },
-        }
-    }
-    let stamp = match stamp {
-        Some(stamp) => stamp,
-        None => fresh_stamp(store, &key).await,
+    let mut miss = match lookup(store, cache.flights(), &key, &reader, Policy::DEFAULT).await {
+        Found::Hit(value) => return value,
+        Found::Miss(miss) => miss,
     };
     let value = body.await;
     // From here on, only the stored part of the value may be held across an await.
     let stored = match (shape.split)(value) {
         Ok(stored) => stored,
         Err(value) => {
-            if let Some(leader) = leader {
-                leader.publish(Published::Uncacheable);
-            }
+            miss.publish(Published::Uncacheable);
             return value;
         }
     };
@@ -351,46 +296,59 @@ where
         Ok(bytes) => Bytes::from(bytes),
         Err(error) => {
             tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
-            if let Some(leader) = leader {
-                leader.publish(Published::Uncacheable);
-            }
+            miss.publish(Published::Uncacheable);
             return (shape.join)(stored);
         }
     };
-    let published = Published::Value {
-        bytes: bytes.clone(),
-        stamp,
-    };
-    if bytes.len() as u64 > cache.config().max_entry_size() {
-        tracing::debug!(target: "cache", function = spec.function(), size = bytes.len(), "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
-        if let Some(leader) = leader {
-            leader.publish(published);
-        }
+    let size = bytes.len();
+    let entry = Entry::new(bytes, miss.stamp, spec.ttl(cache.config()));
+    if size as u64 > cache.config().max_entry_size() {
+        tracing::debug!(target: "cache", function = spec.function(), size, "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
+        miss.publish(Published::Entry(entry));
         return (shape.join)(stored);
     }
-    let ttl = spec.ttl(cache.config());
     let held = match M::hold(stored) {
         Ok(stored) => {
             // The stored value cannot be held across an await: finish the store in
             // the background, and keep the flight open until it is done.
-            store_in_background(
-                &cache,
-                key,
-                bytes,
-                stamp,
-                ttl,
-                leader.map(|l| l.detach((*cache).clone())),
-                published,
-            );
+            store_in_background(&cache, key, entry, miss);
             return (shape.join)(stored);
         }
         Err(held) => held,
     };
-    store.put(&key, bytes, stamp, ttl).await;
-    if let Some(leader) = leader {
-        leader.publish(published);
-    }
+    store.put(&key, &entry).await;
+    miss.publish(Published::Entry(entry));
     (shape.join)(M::release(held))
+}
+
+/// How the value path reads an entry: decodes the value its function stored.
+struct ValueReader<R, T> {
+    shape: ReturnShape<R, T>,
+    function: u64,
+    spec: &'static Spec,
+}
+
+impl<R, T> Reader for ValueReader<R, T> {
+    type Hit = R;
+
+    fn read(&self, entry: &Entry) -> Option<R> {
+        match self.shape.rebuild(&entry.bytes, self.function) {
+            Ok(value) => {
+                tracing::trace!(target: "cache", namespace = self.spec.namespace(), function = self.spec.function(), age = ?entry.age(), "hit");
+                Some(value)
+            }
+            Err(error) => {
+                tracing::warn!(
+                    target: "cache",
+                    namespace = self.spec.namespace(),
+                    function = self.spec.function(),
+                    %error,
+                    "stored value does not decode; recomputing and overwriting it"
+                );
+                None
+            }
+        }
+    }
 }
 
 /// `stored` and its encoding.
@@ -403,44 +361,24 @@ fn encode<R, T>(
     (stored, encoded)
 }
 
-/// Stores `bytes` under `key` without making the caller wait, then publishes to
+/// Stores `entry` under `key` without making the caller wait, then publishes it to
 /// the flight's waiters. In memory mode the store is immediate.
-fn store_in_background(
-    cache: &Cache,
-    key: CacheKey,
-    bytes: Bytes,
-    stamp: Stamp,
-    ttl: std::time::Duration,
-    leader: Option<OwnedLeader>,
-    published: Published,
-) {
-    let finish = |leader: Option<OwnedLeader>| {
-        if let Some(leader) = leader {
-            leader.publish(published);
-        }
-    };
+fn store_in_background(cache: &Cache, key: CacheKey, entry: Arc<Entry>, mut miss: Miss) {
     if let Backend::Memory(memory) = cache.backend() {
-        memory.put(&key, Entry::new(bytes, stamp, ttl));
-        finish(leader);
+        memory.put(&key, Arc::clone(&entry));
+        miss.publish(Published::Entry(entry));
         return;
     }
     let cache = cache.clone();
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
             runtime.spawn(async move {
-                cache.backend().put(&key, bytes, stamp, ttl).await;
-                finish(leader);
+                cache.backend().put(&key, &entry).await;
+                miss.publish(Published::Entry(entry));
             });
         }
-        // No runtime to finish it on: not stored (never an error).
-        Err(_) => finish(leader),
-    }
-}
-
-/// A stamp taken now (when no lookup of this call provided one).
-async fn fresh_stamp(store: &crate::backend::Backend, key: &CacheKey) -> Stamp {
-    match store.lookup(key).await {
-        Lookup::Miss(stamp) => stamp,
-        Lookup::Hit(entry) => entry.stamp,
+        // No runtime to finish it on: not stored (never an error); the waiters
+        // may still take it.
+        Err(_) => miss.publish(Published::Entry(entry)),
     }
 }

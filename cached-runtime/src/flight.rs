@@ -10,13 +10,11 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
 use tokio::sync::watch;
 
-use crate::backend::Stamp;
-use crate::cache::Cache;
+use crate::backend::Entry;
 use crate::key::CacheKey;
 
 const SHARDS: usize = 16;
@@ -24,8 +22,9 @@ const SHARDS: usize = 16;
 /// What a leader publishes.
 #[derive(Debug, Clone)]
 pub(crate) enum Published {
-    /// The encoded value and the stamp taken before it was computed.
-    Value { bytes: Bytes, stamp: Stamp },
+    /// The stored entry: its bytes, and the stamp taken before it was computed.
+    /// Waiters read it like a hit (and share what a reader decoded of it).
+    Entry(Arc<Entry>),
     /// Nothing cacheable came out: waiters run their own call.
     Uncacheable,
 }
@@ -38,15 +37,20 @@ type Shard = Mutex<HashMap<CacheKey, watch::Receiver<State>>>;
 /// The in-flight computations of one cache.
 #[derive(Debug)]
 pub(crate) struct Flights {
+    map: Arc<Map>,
+}
+
+#[derive(Debug)]
+struct Map {
     shards: Box<[Shard]>,
     hasher: std::collections::hash_map::RandomState,
 }
 
 /// The outcome of [`Flights::join`].
 #[derive(Debug)]
-pub(crate) enum Join<'a> {
+pub(crate) enum Join {
     /// You compute; publish through the guard.
-    Leader(Leader<'a>),
+    Leader(Leader),
     /// Somebody else computes; wait for it.
     Waiter(Waiter),
 }
@@ -54,28 +58,23 @@ pub(crate) enum Join<'a> {
 impl Flights {
     pub(crate) fn new() -> Self {
         Flights {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            map: Arc::new(Map {
+                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                hasher: std::collections::hash_map::RandomState::new(),
+            }),
         }
     }
 
-    fn shard(&self, key: &CacheKey) -> &Shard {
-        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
-    }
-
     /// Joins the flight for `key`, or starts it.
-    pub(crate) fn join(&self, key: &CacheKey) -> Join<'_> {
-        let mut map = self
-            .shard(key)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn join(&self, key: &CacheKey) -> Join {
+        let mut map = self.map.shard(key);
         if let Some(rx) = map.get(key) {
             return Join::Waiter(Waiter { rx: rx.clone() });
         }
         let (tx, rx) = watch::channel(None);
         map.insert(key.clone(), rx);
         Join::Leader(Leader {
-            flights: self,
+            flights: Arc::clone(&self.map),
             key: key.clone(),
             tx: Some(tx),
         })
@@ -84,23 +83,38 @@ impl Flights {
     /// How many flights are running (for tests and stats).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.shards
+        self.map
+            .shards
             .iter()
             .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
             .sum()
     }
 }
 
-/// The leader's side of a flight. Dropping it without [`Leader::publish`] (the
-/// leader's future was cancelled) lets the waiters elect a new leader.
+impl Map {
+    fn shard(
+        &self,
+        key: &CacheKey,
+    ) -> std::sync::MutexGuard<'_, HashMap<CacheKey, watch::Receiver<State>>> {
+        self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The leader's side of a flight. It owns a handle to the flights, so it can
+/// outlive the call that started it (the HTTP layer publishes after the handler
+/// returned; a store that finishes in the background publishes when it lands).
+/// Dropping it without [`Leader::publish`] (the leader's future was cancelled) lets
+/// the waiters elect a new leader.
 #[derive(Debug)]
-pub(crate) struct Leader<'a> {
-    flights: &'a Flights,
+pub(crate) struct Leader {
+    flights: Arc<Map>,
     key: CacheKey,
     tx: Option<watch::Sender<State>>,
 }
 
-impl Leader<'_> {
+impl Leader {
     /// Hands `outcome` to every waiter and ends the flight.
     pub(crate) fn publish(mut self, outcome: Published) {
         if let Some(tx) = self.tx.take() {
@@ -109,23 +123,8 @@ impl Leader<'_> {
         }
     }
 
-    /// Detaches the flight from the borrow of the cache, so it can outlive the call
-    /// that started it (the HTTP layer publishes after the handler returned).
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) fn detach(mut self, cache: Cache) -> OwnedLeader {
-        OwnedLeader {
-            cache,
-            key: self.key.clone(),
-            tx: self.tx.take(),
-        }
-    }
-
     fn remove(&self, tx: &watch::Sender<State>) {
-        let mut map = self
-            .flights
-            .shard(&self.key)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.flights.shard(&self.key);
         if map
             .get(&self.key)
             .is_some_and(|rx| rx.same_channel(&tx.subscribe()))
@@ -135,47 +134,11 @@ impl Leader<'_> {
     }
 }
 
-impl Drop for Leader<'_> {
+impl Drop for Leader {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
             self.remove(&tx);
             // Dropping `tx` closes the channel: waiters see the leader is gone.
-        }
-    }
-}
-
-/// A leader that owns a handle to its cache (see [`Leader::detach`]). Dropping it
-/// without [`OwnedLeader::publish`] lets the waiters elect a new leader.
-#[derive(Debug)]
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) struct OwnedLeader {
-    cache: Cache,
-    key: CacheKey,
-    tx: Option<watch::Sender<State>>,
-}
-
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-impl OwnedLeader {
-    /// Hands `outcome` to every waiter and ends the flight.
-    pub(crate) fn publish(mut self, outcome: Published) {
-        if let Some(tx) = self.tx.take() {
-            self.borrowed(tx).publish(outcome);
-        }
-    }
-
-    fn borrowed(&self, tx: watch::Sender<State>) -> Leader<'_> {
-        Leader {
-            flights: self.cache.flights(),
-            key: self.key.clone(),
-            tx: Some(tx),
-        }
-    }
-}
-
-impl Drop for OwnedLeader {
-    fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            drop(self.borrowed(tx));
         }
     }
 }
@@ -199,7 +162,12 @@ impl Waiter {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
     use super::*;
+    use crate::backend::Stamp;
 
     fn key(s: &str) -> CacheKey {
         CacheKey::from_rest("p", s)
@@ -215,14 +183,15 @@ mod tests {
             panic!("second caller must wait")
         };
         assert!(matches!(flights.join(&key("b")), Join::Leader(_)));
-        leader.publish(Published::Value {
-            bytes: Bytes::from_static(b"v"),
-            stamp: Stamp::memory(3),
-        });
+        leader.publish(Published::Entry(Entry::new(
+            Bytes::from_static(b"v"),
+            Stamp::memory(3),
+            Duration::from_secs(1),
+        )));
         match waiter.wait().await {
-            Some(Published::Value { bytes, stamp }) => {
-                assert_eq!(&bytes[..], b"v");
-                assert_eq!(stamp, Stamp::memory(3));
+            Some(Published::Entry(entry)) => {
+                assert_eq!(&entry.bytes[..], b"v");
+                assert_eq!(entry.stamp, Stamp::memory(3));
             }
             other => panic!("unexpected {other:?}"),
         }

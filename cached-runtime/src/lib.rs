@@ -15,6 +15,7 @@ mod global;
 pub mod http;
 mod invalidate;
 pub mod key;
+mod lookup;
 mod probe;
 mod returns;
 mod spec;

@@ -5,7 +5,8 @@ pub(crate) mod memory;
 pub(crate) mod redis;
 pub(crate) mod versions;
 
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -98,13 +99,17 @@ impl Backend {
         }
     }
 
-    /// Stores `bytes` under `key` unless an invalidation since `stamp` covers it.
-    pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: Stamp, ttl: Duration) {
+    /// Stores `entry` under `key` unless an invalidation since its stamp covers it.
+    pub(crate) async fn put(&self, key: &CacheKey, entry: &Arc<Entry>) {
         match self {
             Backend::Disabled => {}
-            Backend::Memory(store) => store.put(key, Entry::new(bytes, stamp, ttl)),
+            Backend::Memory(store) => store.put(key, Arc::clone(entry)),
             #[cfg(feature = "redis")]
-            Backend::Redis(store) => store.put(key, bytes, stamp, ttl).await,
+            Backend::Redis(store) => {
+                store
+                    .put(key, entry.bytes.clone(), entry.stamp, entry.ttl)
+                    .await;
+            }
         }
     }
 
@@ -139,12 +144,17 @@ impl Backend {
     }
 }
 
+/// What a reader decoded of an entry (see [`Entry::decoded`]).
+pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
+
 /// One stored value.
 #[derive(Debug)]
 pub(crate) struct Entry {
-    /// A stored HTTP response, parsed once for all the hits on this entry.
-    #[cfg(feature = "axum")]
-    pub(crate) parsed: std::sync::OnceLock<Arc<crate::http::stored::StoredResponse>>,
+    /// What a reader decoded of `bytes`, kept for every later hit on this entry (a
+    /// layer over the core keeps its own parsed form here, e.g. a stored HTTP
+    /// response; see `lookup::Reader`). Any type: a reader that finds another type
+    /// here decodes the bytes itself.
+    pub(crate) decoded: OnceLock<Decoded>,
     /// Header + payload, as written by `codec`.
     pub(crate) bytes: Bytes,
     /// The epoch read before the value was computed.
@@ -158,8 +168,7 @@ pub(crate) struct Entry {
 impl Entry {
     pub(crate) fn new(bytes: Bytes, stamp: Stamp, ttl: Duration) -> Arc<Self> {
         Arc::new(Entry {
-            #[cfg(feature = "axum")]
-            parsed: std::sync::OnceLock::new(),
+            decoded: OnceLock::new(),
             bytes,
             stamp,
             ttl,
@@ -176,8 +185,7 @@ impl Entry {
         remaining: Duration,
     ) -> Self {
         Entry {
-            #[cfg(feature = "axum")]
-            parsed: std::sync::OnceLock::new(),
+            decoded: OnceLock::new(),
             bytes,
             stamp,
             ttl,
@@ -186,13 +194,11 @@ impl Entry {
     }
 
     /// Time left before it expires.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn remaining(&self) -> Duration {
         self.expires_at.saturating_duration_since(Instant::now())
     }
 
     /// Time since it was stored.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn age(&self) -> Duration {
         self.ttl.saturating_sub(self.remaining())
     }

@@ -18,6 +18,7 @@ use super::directives::ResponseDirectives;
 use super::request::{self, Hit, Outcome, PendingStore, RequestInfo, RequestState};
 use super::stored::StoredResponse;
 use super::values;
+use crate::backend::{Decoded, Entry};
 use crate::cache::Cache;
 use crate::flight::Published;
 use crate::global::{self, CacheRef};
@@ -239,20 +240,14 @@ async fn store(
         bytes,
         cache.config().cache_header(),
     );
-    let encoded = stored.encode();
-    pending
-        .cache
-        .backend()
-        .put(&pending.key, encoded.clone(), pending.stamp, pending.ttl)
-        .await;
-    if let Some(leader) = pending.leader.take() {
-        leader.publish(Published::Value {
-            bytes: encoded,
-            stamp: pending.stamp,
-        });
-    }
+    let entry = Entry::new(stored.encode(), pending.miss.stamp, pending.ttl);
+    let stored = Arc::new(stored);
+    // Waiters read the response parsed here rather than parse it again.
+    let _ = entry.decoded.set(Arc::clone(&stored) as Decoded);
+    pending.cache.backend().put(&pending.key, &entry).await;
+    pending.miss.publish(Published::Entry(entry));
     let hit = Hit {
-        response: Arc::new(stored),
+        response: stored,
         remaining: pending.ttl,
         age: Duration::ZERO,
         private: pending.private,
@@ -274,9 +269,7 @@ fn not_stored(
     reason: &str,
 ) -> Response {
     tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
-    if let Some(leader) = pending.leader.take() {
-        leader.publish(Published::Uncacheable);
-    }
+    pending.miss.publish(Published::Uncacheable);
     with_header(response, cache.header_name(), "MISS")
 }
 

@@ -14,8 +14,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
 use super::directives::{IfNoneMatch, RequestDirectives};
 use super::stored::StoredResponse;
 use crate::cache::Cache;
-use crate::flight::OwnedLeader;
 use crate::key::CacheKey;
+use crate::lookup::Miss;
 use crate::spec::Spec;
 
 tokio::task_local! {
@@ -220,14 +220,14 @@ pub(crate) struct PendingStore {
     pub(crate) cache: Cache,
     pub(crate) spec: &'static Spec,
     pub(crate) key: CacheKey,
-    pub(crate) stamp: crate::backend::Stamp,
     pub(crate) ttl: Duration,
     /// The handler's tag, stored with the response (see `key::function`).
     pub(crate) function: u64,
     /// Keyed by identity: `Cache-Control: private`, and the handler's own `private`
     /// responses may be stored.
     pub(crate) private: bool,
-    pub(crate) leader: Option<OwnedLeader>,
+    /// The stamp to store under, and the flight to publish to.
+    pub(crate) miss: Miss,
 }
 
 /// The shared per-request state.

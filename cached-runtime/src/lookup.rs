@@ -1,0 +1,213 @@
+//! The lookup protocol: how a call finds its entry or becomes the one that computes
+//! it. Written once; value caching (`cached.rs`) and HTTP caching (`http/handler.rs`)
+//! both call [`lookup`], and differ only in what they pass: a [`Reader`] (how an
+//! entry becomes a hit: decode a value, parse a stored response) and a [`Policy`]
+//! (what the request allows: HEAD, `no-cache`).
+//!
+//! # Contents
+//! - [The protocol](#the-protocol)
+//! - [Concurrent calls on the same key](#concurrent-calls-on-the-same-key)
+//! - [Why each step](#why-each-step)
+//!
+//! # The protocol
+//!
+//! ```text
+//! round (at most MAX_ROUNDS):
+//!   look up ──── fresh and readable ────────────────────────────► Found::Hit
+//!      │ miss, or unreadable (stamp := the lookup's)
+//!   join the key's flight
+//!      ├─ leader: look up once more ── readable ─ publish it ────► Found::Hit
+//!      │          └─ miss (stamp := the lookup's) ──────────────► Found::Miss { leader }
+//!      └─ waiter: wait for the leader
+//!           ├─ an entry, still fresh, readable ─────────────────► Found::Hit
+//!           ├─ "uncacheable" ───────────────────────────────────► Found::Miss { no leader }
+//!           └─ stale, unreadable, or the leader was cancelled ── next round
+//! after MAX_ROUNDS ─────────────────────────────────────────────► Found::Miss { no leader }
+//! ```
+//!
+//! A [`Found::Miss`] carries the stamp to store the computed value under (read
+//! before the computation starts, so an invalidation made meanwhile refuses the
+//! store: see `backend::versions`), and, for the flight's leader, the [`Leader`]
+//! through which the caller publishes what it stored (or that nothing was) to the
+//! waiters.
+//!
+//! # Concurrent calls on the same key
+//!
+//! Concurrent misses on one key compute once per process: the first caller leads,
+//! the others wait for its entry. A waiter checks the entry is still fresh (no
+//! invalidation covering the key since the leader's stamp) before reading it, so
+//! joining a flight never serves data older than an invalidation that returned
+//! before the waiter started. When the leader's result is not cacheable (an `Err`, a
+//! `None`, a non-2xx response), every waiter computes its own; when the leader is
+//! cancelled, the waiters look again and one of them leads.
+//!
+//! # Why each step
+//!
+//! - *Look once more as the leader*: a previous leader may have stored the entry
+//!   between this call's lookup and its joining.
+//! - *Bounded rounds*: a waiter whose leader keeps producing stale entries (an
+//!   invalidation storm) computes by itself after [`MAX_ROUNDS`] rather than wait
+//!   forever.
+//! - *Unreadable is a miss*: an entry that does not decode (another format, another
+//!   function whose key builder made the same key, corrupt bytes) is recomputed and
+//!   overwritten; the reader logs why.
+
+use std::sync::Arc;
+
+use crate::backend::{Backend, Entry, Lookup, Stamp};
+use crate::flight::{Flights, Join, Leader, Published};
+use crate::key::CacheKey;
+
+/// How many times a call re-joins a flight whose entry turned out stale or whose
+/// leader was cancelled before it computes by itself.
+pub(crate) const MAX_ROUNDS: usize = 3;
+
+/// How a caller turns a stored entry into what it answers with.
+pub(crate) trait Reader {
+    /// What a hit gives the caller.
+    type Hit;
+
+    /// The hit `entry` stands for, or `None` when it cannot be read (it does not
+    /// decode, or belongs to another function): the caller then computes and
+    /// overwrites it. Logs why.
+    fn read(&self, entry: &Entry) -> Option<Self::Hit>;
+}
+
+/// What the caller's request allows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// Answer from a stored entry (`false` for a request that says `no-cache`: it
+    /// recomputes and refreshes the entry).
+    pub(crate) read_stored: bool,
+    /// Join the key's flight on a miss: wait for another caller's computation
+    /// rather than compute (`false` when the caller will not store what it computes,
+    /// as for HEAD, or must not take a computation that started before it, as for
+    /// `no-cache`).
+    pub(crate) join: bool,
+}
+
+impl Policy {
+    /// Read stored entries and join flights: a plain call.
+    pub(crate) const DEFAULT: Policy = Policy {
+        read_stored: true,
+        join: true,
+    };
+}
+
+/// The outcome of [`lookup`].
+#[derive(Debug)]
+pub(crate) enum Found<H> {
+    /// Answer with this; nothing to compute.
+    Hit(H),
+    /// Compute, then store under `stamp` and tell the waiters through `leader`.
+    Miss(Miss),
+}
+
+/// A call that must compute its value.
+#[derive(Debug)]
+pub(crate) struct Miss {
+    /// The stamp to store the computed value under.
+    pub(crate) stamp: Stamp,
+    /// `Some` when this call leads the key's flight: publish the stored entry, or
+    /// [`Published::Uncacheable`], through it (dropping it lets a waiter lead).
+    pub(crate) leader: Option<Leader>,
+}
+
+impl Miss {
+    /// Tells the waiters, if any, that `outcome` came of the computation.
+    pub(crate) fn publish(&mut self, outcome: Published) {
+        if let Some(leader) = self.leader.take() {
+            leader.publish(outcome);
+        }
+    }
+}
+
+/// Finds `key`'s entry in `store`, waiting for a computation of it in `flights` when
+/// one runs, or says that this call computes it (see the module docs).
+///
+/// No hit is held across an await: a hit returns at once, so the caller's future
+/// stays `Send` when `R::Hit` is not.
+pub(crate) async fn lookup<R: Reader>(
+    store: &Backend,
+    flights: &Flights,
+    key: &CacheKey,
+    reader: &R,
+    policy: Policy,
+) -> Found<R::Hit> {
+    let mut stamp = None;
+    for _ in 0..MAX_ROUNDS {
+        match store.lookup(key).await {
+            Lookup::Hit(entry) => {
+                if policy.read_stored
+                    && let Some(hit) = reader.read(&entry)
+                {
+                    return Found::Hit(hit);
+                }
+                // Unreadable (or not to be read): recompute and overwrite it, under
+                // the stamp it was fresh under.
+                stamp = Some(entry.stamp);
+            }
+            Lookup::Miss(miss) => stamp = Some(miss),
+        }
+        if !policy.join {
+            break;
+        }
+        match flights.join(key) {
+            Join::Leader(leader) => match store.lookup(key).await {
+                Lookup::Hit(entry) => {
+                    if let Some(hit) = reader.read(&entry) {
+                        leader.publish(Published::Entry(entry));
+                        return Found::Hit(hit);
+                    }
+                    return miss(stamp.unwrap_or(entry.stamp), Some(leader));
+                }
+                Lookup::Miss(fresh) => return miss(fresh, Some(leader)),
+            },
+            Join::Waiter(waiter) => match waiter.wait().await {
+                Some(Published::Entry(entry)) if store.is_fresh(key, entry.stamp).await => {
+                    if let Some(hit) = reader.read(&entry) {
+                        return Found::Hit(hit);
+                    }
+                }
+                Some(Published::Uncacheable) => break,
+                // Stale, or the leader was cancelled: look again.
+                Some(Published::Entry(_)) | None => {}
+            },
+        }
+    }
+    let stamp = match stamp {
+        Some(stamp) => stamp,
+        // Unreachable (every round's lookup sets it), but a stamp taken now is
+        // always a correct one.
+        None => match store.lookup(key).await {
+            Lookup::Miss(stamp) => stamp,
+            Lookup::Hit(entry) => entry.stamp,
+        },
+    };
+    miss(stamp, None)
+}
+
+fn miss<H>(stamp: Stamp, leader: Option<Leader>) -> Found<H> {
+    Found::Miss(Miss { stamp, leader })
+}
+
+/// Reads `entry`'s decoded form of type `T`, decoding and keeping it on first use
+/// (see [`Entry::decoded`]). `decode` returns `None` when the bytes cannot be
+/// read; an entry holding another type's decoded form is decoded again, not kept.
+pub(crate) fn decoded<T, D>(entry: &Entry, decode: D) -> Option<Arc<T>>
+where
+    T: std::any::Any + Send + Sync,
+    D: FnOnce(&bytes::Bytes) -> Option<T>,
+{
+    if let Some(kept) = entry.decoded.get() {
+        return match Arc::clone(kept).downcast::<T>() {
+            Ok(value) => Some(value),
+            Err(_) => decode(&entry.bytes).map(Arc::new),
+        };
+    }
+    let value = Arc::new(decode(&entry.bytes)?);
+    let kept = entry
+        .decoded
+        .get_or_init(|| Arc::clone(&value) as crate::backend::Decoded);
+    Some(Arc::clone(kept).downcast::<T>().unwrap_or(value))
+}
