@@ -1,8 +1,8 @@
 //! [`Cache`]: one cache instance (configuration + store + in-flight calls).
 
+use std::any::Any;
 use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::backend::Backend;
 use crate::backend::memory::MemoryStore;
@@ -10,7 +10,6 @@ use crate::backend::memory::MemoryStore;
 use crate::backend::redis::RedisHealth;
 use crate::config::{Config, Mode};
 use crate::flight::Flights;
-use crate::global;
 
 /// A cache: its configuration, its store and its in-flight calls.
 ///
@@ -59,13 +58,9 @@ struct Inner {
     config: Config,
     backend: Backend,
     flights: Flights,
-    #[cfg(feature = "axum")]
-    header_name: http::HeaderName,
-    #[cfg(feature = "axum")]
-    credential_headers: Vec<http::HeaderName>,
-    /// Set once a key builder asked for request headers: the layer then keeps them.
-    #[cfg(feature = "axum")]
-    keep_request_headers: std::sync::atomic::AtomicBool,
+    /// The state a layer over the core keeps with this cache (see
+    /// [`Cache::layer_state`]).
+    layer: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Cache {
@@ -115,26 +110,12 @@ impl Cache {
     }
 
     fn with_backend(config: Config, backend: Backend) -> Cache {
-        #[cfg(feature = "axum")]
-        let header_name = http::HeaderName::from_bytes(config.cache_header().as_bytes())
-            .unwrap_or_else(|_| http::HeaderName::from_static("x-fastapi-cache"));
-        #[cfg(feature = "axum")]
-        let credential_headers = config
-            .credential_headers()
-            .iter()
-            .filter_map(|name| http::HeaderName::from_bytes(name.as_bytes()).ok())
-            .collect();
         Cache {
             inner: Arc::new(Inner {
                 config,
                 backend,
                 flights: Flights::new(),
-                #[cfg(feature = "axum")]
-                header_name,
-                #[cfg(feature = "axum")]
-                credential_headers,
-                #[cfg(feature = "axum")]
-                keep_request_headers: std::sync::atomic::AtomicBool::new(false),
+                layer: OnceLock::new(),
             }),
         }
     }
@@ -167,46 +148,17 @@ impl Cache {
         &self.inner.flights
     }
 
-    /// `CACHE_HEADER` (`X-FastAPI-Cache`), parsed once.
-    #[cfg(feature = "axum")]
-    pub(crate) fn header_name(&self) -> &http::HeaderName {
-        &self.inner.header_name
-    }
-
-    /// Whether the layer keeps request headers for key builders.
-    #[cfg(feature = "axum")]
-    pub(crate) fn keeps_request_headers(&self) -> bool {
-        self.inner
-            .keep_request_headers
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// From now on, keep request headers for key builders.
-    #[cfg(feature = "axum")]
-    pub(crate) fn keep_request_headers(&self) {
-        self.inner
-            .keep_request_headers
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// `CACHE_CREDENTIAL_HEADERS`, parsed once.
-    #[cfg(feature = "axum")]
-    pub(crate) fn credential_headers(&self) -> &[http::HeaderName] {
-        &self.inner.credential_headers
-    }
-
-    /// Runs `future` with this cache as the current cache: `#[cached]` functions and the
-    /// invalidation helpers it calls use this instance instead of the global one.
-    ///
-    /// The returned future owns a handle to the cache, so it can be spawned:
-    /// `tokio::spawn(cache.scope(work()))`. The scope follows the future, not the
-    /// thread; a task spawned inside it does not inherit it (wrap that task in
-    /// `scope` too).
-    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
-        let cache = self.clone();
-        async move {
-            let _active = global::ScopeGuard::new();
-            global::CURRENT.scope(cache, future).await
+    /// The state the layer over the core (the HTTP layer) keeps with this cache,
+    /// made from the configuration on first use. One layer type per cache: the
+    /// HTTP layer is the only one.
+    pub(crate) fn layer_state<T: Any + Send + Sync>(&self, init: fn(&Config) -> T) -> &T {
+        let state = self
+            .inner
+            .layer
+            .get_or_init(|| Box::new(init(&self.inner.config)));
+        match state.downcast_ref::<T>() {
+            Some(state) => state,
+            None => unreachable!("a cache keeps the state of one layer type"),
         }
     }
 

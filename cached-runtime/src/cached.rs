@@ -1,4 +1,5 @@
-//! The one runtime entry point of `#[cached]`, and the value mode.
+//! Value caching: a `#[cached]` call whose return value is stored as a value (the
+//! core's path; HTTP responses are `http/`'s, a layer over it).
 //!
 //! # Concurrent calls on the same key
 //!
@@ -10,7 +11,6 @@
 //! sharing Redis, each process computes once.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,47 +18,22 @@ use bytes::Bytes;
 use crate::backend::{Backend, Entry};
 use crate::cache::Cache;
 use crate::flight::Published;
-use crate::global::{self, CacheRef};
-#[cfg(feature = "axum")]
-use crate::http::RequestInfo;
+use crate::global::CacheRef;
 use crate::key::{self, CacheKey, KeyArgs, KeyContext};
 use crate::lookup::{Found, Miss, Policy, Reader, lookup};
 use crate::probe::{CacheStrategy, PutMode};
 use crate::returns::ReturnShape;
+use crate::served::{self, Served};
 use crate::spec::{Spec, Warning};
 
-/// Runs `body` through the current cache. Called by the code `#[cached]` generates,
-/// only when `active()` said a cache may be enabled.
-///
-/// The future is boxed: the cache's machinery (lookups, flights) makes it large, and
-/// keeping it out of the caller's future keeps the disabled path as cheap as a
-/// plain call (the caller's future would otherwise be copied around at full size).
-/// It is built out of line so the caller's code does not reserve its stack space.
-///
-/// It is `Send` when `body` is: from the moment `body` returned, only the stored
-/// part of its value is held across an await, and only when that part is `Send`
-/// (`put`, see `probe::PutMode`).
-#[inline(never)]
-pub fn cached<F, S, M>(
+/// Runs `body`, a call whose return value is cached as a value (not an HTTP
+/// response), through `cache`. Called by `entry::run` once it checked that the
+/// cache is enabled and the function's identity is unambiguous.
+pub(crate) async fn run_value_call<F, S, M>(
+    cache: CacheRef,
     spec: &'static Spec,
     args: Box<KeyArgs>,
     strategy: S,
-    put: M,
-    body: F,
-) -> Pin<Box<impl Future<Output = F::Output>>>
-where
-    F: Future,
-    S: CacheStrategy<F::Output>,
-    M: PutMode<S::Stored>,
-{
-    Box::pin(run(spec, args, strategy, put, body))
-}
-
-async fn run<F, S, M>(
-    spec: &'static Spec,
-    args: Box<KeyArgs>,
-    strategy: S,
-    _put: M,
     body: F,
 ) -> F::Output
 where
@@ -66,43 +41,6 @@ where
     S: CacheStrategy<F::Output>,
     M: PutMode<S::Stored>,
 {
-    let Some(cache) = global::current() else {
-        if spec.first_time(Warning::BeforeInit) {
-            tracing::warn!(
-                target: "cache",
-                function = %format_args!("{}::{}", spec.module(), spec.function()),
-                "#[cached] function called before cachette::init(); it runs uncached until the cache is initialised"
-            );
-        }
-        return body.await;
-    };
-    if !cache.is_enabled() {
-        return body.await;
-    }
-    if spec.function_id(args.function()).ambiguous {
-        if spec.first_time(Warning::Ambiguous) {
-            tracing::warn!(
-                target: "cache",
-                function = args.function(),
-                "a generic argument of this call is a closure or a type declared in an anonymous `const _` block, whose name other types share: its entries could not be told apart from another instantiation's; it runs uncached"
-            );
-        }
-        return body.await;
-    }
-    if S::HTTP {
-        #[cfg(feature = "axum")]
-        if let Some(request) = crate::http::claim() {
-            return crate::http::cached(cache, spec, *args, request, body).await;
-        }
-        if spec.first_time(Warning::NoLayer) {
-            tracing::warn!(
-                target: "cache",
-                function = %format_args!("{}::{}", spec.module(), spec.function()),
-                "#[cached] handler ran outside cachette's HTTP layer (add `.layer(cachette::http::CacheLayer::new())` to the router); it runs uncached"
-            );
-        }
-        return body.await;
-    }
     let Some(shape) = strategy.shape() else {
         if spec.first_time(Warning::NoValueCodec) {
             tracing::warn!(target: "cache", function = spec.function(), "return type cannot be cached; running uncached");
@@ -113,28 +51,22 @@ where
         tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
         return body.await;
     }
-    // The request the layer is serving, if any. A call with an extractor argument
+    // The request a layer is serving, if any. A call with an extractor argument
     // (`State`, `Path`, `Query`, `Uri`, ...) that is the first to claim the request
     // is its handler: it is keyed by the request, as a handler returning a response
     // is. Calls without extractor arguments never claim (a `#[cached]` function
     // called from an auth extractor must not take the request from the handler);
     // like calls nested in a handler, they are keyed by their arguments and the
     // identity.
-    #[cfg(feature = "axum")]
     let claimed = if args.has_extractor() {
-        crate::http::claim()
+        served::claim()
     } else {
         None
     };
-    #[cfg(feature = "axum")]
     let (request, handler) = match claimed {
         Some(request) => (Some(request), true),
-        None => (crate::http::current_request(), false),
+        None => (served::current(), false),
     };
-    #[cfg(feature = "axum")]
-    let info = request.as_deref().map(|state| &state.info);
-    #[cfg(not(feature = "axum"))]
-    let (info, handler): (Option<&RequestInfo>, bool) = (None, false);
     if args.needs_request() && !handler {
         if spec.first_time(Warning::NeedsRequest) {
             tracing::warn!(
@@ -145,9 +77,8 @@ where
         }
         return body.await;
     }
-    let key = value_key(&cache, spec, &args, info, handler);
+    let key = value_key(&cache, spec, &args, request.as_deref(), handler);
     let function = spec.function_id(args.function()).tag;
-    #[cfg(feature = "axum")]
     drop(request);
     let Some(key) = key else {
         return body.await;
@@ -155,13 +86,9 @@ where
     run_value::<F, S::Stored, M>(cache, spec, key, function, shape, body).await
 }
 
-/// Without the HTTP layer there is never a request.
-#[cfg(not(feature = "axum"))]
-enum RequestInfo {}
-
 /// The key of a call cached as a value: the key builder's, or the default one.
 ///
-/// While the layer serves a request, the default key also covers what the function
+/// While a layer serves a request, the default key also covers what the function
 /// can observe of it: the request line (method, target, raw query) when the call is
 /// the request's handler (its `State`, its `Query`, its `Path`, whatever they are,
 /// came from that request), and the request's identity when it says whose it is and
@@ -171,46 +98,42 @@ fn value_key(
     cache: &Cache,
     spec: &'static Spec,
     args: &KeyArgs,
-    info: Option<&RequestInfo>,
+    request: Option<&dyn Served>,
     handler: bool,
 ) -> Option<CacheKey> {
     let prefix = cache.config().prefix();
     match spec.key_builder() {
         None => {
-            #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
             let mut built = key::default_value_key(prefix, spec, args);
-            #[cfg(feature = "axum")]
-            if let Some(info) = info {
+            if let Some(request) = request {
                 if handler {
                     built.push(':');
-                    crate::http::push_request_part(&mut built, info);
+                    request.push_request_line(&mut built);
                 }
                 if !spec.shared()
                     && args.user().is_none()
-                    && let Some(identity) = crate::http::identity_segment(info)
+                    && let Some(identity) = request.identity()
                 {
                     built.push(':');
                     built.push_str(&identity);
                 }
             }
-            #[cfg(not(feature = "axum"))]
-            let _ = handler;
             Some(CacheKey::from_string(built, prefix.len() + 1))
         }
         Some(builder) => {
             let cx = KeyContext::new(prefix, spec, args);
-            #[cfg(feature = "axum")]
-            let cx = match info {
-                Some(info) => cx.with_request(info),
+            let cx = match request {
+                Some(request) => cx.with_request(request),
                 None => cx,
             };
             let built = builder(&cx);
-            #[cfg(feature = "axum")]
-            if cx.headers_missing() {
-                // The builder wanted headers the layer did not keep: its key may be
-                // wrong, so this call runs uncached, and from now on the layer keeps
-                // every request's headers for key builders.
-                cache.keep_request_headers();
+            if cx.incomplete() {
+                // The builder wanted something the request did not keep (headers):
+                // its key may be wrong, so this call runs uncached, and the layer
+                // keeps it for later requests.
+                if let Some(request) = request {
+                    request.keep_more();
+                }
                 return None;
             }
             let mut built = built?;
@@ -224,10 +147,7 @@ fn value_key(
                         key::escape_into(&mut out, user);
                         Some(out)
                     }
-                    #[cfg(feature = "axum")]
-                    None => info.and_then(crate::http::identity_segment),
-                    #[cfg(not(feature = "axum"))]
-                    None => info.map(|never| match *never {}),
+                    None => request.and_then(|r| r.identity()),
                 };
                 if let Some(identity) = identity {
                     built.push(':');

@@ -19,6 +19,7 @@
 //! no allocation, no key, no lookup.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,7 +33,7 @@ static GLOBAL: OnceLock<Cache> = OnceLock::new();
 static ACTIVE: AtomicUsize = AtomicUsize::new(1);
 
 tokio::task_local! {
-    pub(crate) static CURRENT: Cache;
+    static CURRENT: Cache;
 }
 
 /// `false` when `#[cached]` can call the function directly.
@@ -41,11 +42,30 @@ pub(crate) fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed) != 0
 }
 
+/// Which cache is current is this module's business: a scope is defined here, and
+/// `cache.rs` never refers to it.
+impl Cache {
+    /// Runs `future` with this cache as the current cache: `#[cached]` functions and the
+    /// invalidation helpers it calls use this instance instead of the global one.
+    ///
+    /// The returned future owns a handle to the cache, so it can be spawned:
+    /// `tokio::spawn(cache.scope(work()))`. The scope follows the future, not the
+    /// thread; a task spawned inside it does not inherit it (wrap that task in
+    /// `scope` too).
+    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
+        let cache = self.clone();
+        async move {
+            let _active = ScopeGuard::new();
+            CURRENT.scope(cache, future).await
+        }
+    }
+}
+
 /// Counts a running scope.
-pub(crate) struct ScopeGuard(());
+struct ScopeGuard(());
 
 impl ScopeGuard {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         ACTIVE.fetch_add(1, Ordering::SeqCst);
         ScopeGuard(())
     }

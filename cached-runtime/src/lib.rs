@@ -3,12 +3,22 @@
 //!
 //! Applications depend on the `cachette` facade, which re-exports everything public
 //! here next to the attribute; see its documentation.
+//!
+//! The map of this crate (layers, the path of one call, the invariants and where
+//! each lives) is `ARCHITECTURE.md` at the repository's root.
+
+// Without the `axum` feature there is no layer over the core, so the hooks the core
+// offers layers (the request being served, an entry's decoded form, a cache's layer
+// state) have no caller. Code dead in every build is still caught by the default
+// build, which CI lints.
+#![cfg_attr(not(feature = "axum"), allow(dead_code))]
 
 mod backend;
 mod cache;
 mod cached;
 mod codec;
 pub mod config;
+mod entry;
 mod flight;
 mod global;
 #[cfg(feature = "axum")]
@@ -18,6 +28,7 @@ pub mod key;
 mod lookup;
 mod probe;
 mod returns;
+mod served;
 mod spec;
 
 #[doc(hidden)]

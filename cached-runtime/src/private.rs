@@ -1,7 +1,7 @@
 //! What the code `#[cached]` generates calls. Not a public API: names and signatures
 //! change without notice.
 
-pub use crate::cached::cached;
+pub use crate::entry::cached;
 pub use crate::key::{IntoKey, KeyArgs, KeyContext};
 pub use crate::probe::{
     ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,

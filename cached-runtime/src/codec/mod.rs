@@ -81,7 +81,6 @@ pub(crate) enum Kind {
     /// A MessagePack value of the function's return type.
     Value = 1,
     /// An HTTP response: status, headers, body.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     Http = 2,
 }
 
@@ -90,7 +89,6 @@ pub(crate) enum Kind {
 pub struct DecodeError(String);
 
 impl DecodeError {
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn new(reason: String) -> Self {
         DecodeError(reason)
     }

@@ -1,6 +1,7 @@
 //! The handler side of HTTP caching: what a `#[cached]` handler does when it claims
 //! the request the layer is serving.
 
+use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use crate::backend::Entry;
 use crate::global::CacheRef;
 use crate::key::KeyArgs;
 use crate::lookup::{Found, Policy, Reader, decoded, lookup};
+use crate::served::Served;
 use crate::spec::Spec;
 
 /// Runs `body` (the handler) for the request in `state`, answering from the cache
@@ -22,9 +24,14 @@ pub(crate) async fn cached<F: Future>(
     cache: CacheRef,
     spec: &'static Spec,
     args: KeyArgs,
-    state: Arc<RequestState>,
+    request: Arc<dyn Served>,
     body: F,
 ) -> F::Output {
+    let request: Arc<dyn Any + Send + Sync> = request;
+    let Ok(state) = request.downcast::<RequestState>() else {
+        // Served by another layer than HTTP's: not a request this handler can key.
+        return body.await;
+    };
     let info = &state.info;
     let head = info.method == Method::HEAD;
     if !(head || info.method == Method::GET) || info.directives.no_store {
@@ -36,7 +43,7 @@ pub(crate) async fn cached<F: Future>(
         state.set(Outcome::Bypass);
         return body.await;
     }
-    let Some((key, private)) = http_key(&cache, spec, &args, info) else {
+    let Some((key, private)) = http_key(&cache, spec, &args, &state) else {
         state.set(Outcome::Bypass);
         return body.await;
     };

@@ -60,7 +60,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::request::RequestInfo;
+use super::request::{RequestInfo, RequestState};
+use super::settings::HttpSettings;
 use crate::cache::Cache;
 use crate::cached::from_builder;
 use crate::key::{CacheKey, KeyArgs, KeyContext, escape_bytes_into, escape_into};
@@ -71,8 +72,9 @@ pub(crate) fn http_key(
     cache: &Cache,
     spec: &'static Spec,
     args: &KeyArgs,
-    info: &RequestInfo,
+    state: &RequestState,
 ) -> Option<(CacheKey, bool)> {
+    let info = &state.info;
     let config = cache.config();
     let prefix = config.prefix();
     let user = args.user().or(info.identity_user());
@@ -82,13 +84,13 @@ pub(crate) fn http_key(
     let private = identity;
     match spec.key_builder() {
         Some(builder) => {
-            let cx = KeyContext::new(prefix, spec, args).with_request(info);
+            let cx = KeyContext::new(prefix, spec, args).with_request(state);
             let built = builder(&cx);
-            if cx.headers_missing() {
+            if cx.incomplete() {
                 // The builder wanted headers the layer did not keep: its key may be
                 // wrong, so this request runs uncached, and from now on the layer
                 // keeps every request's headers for key builders.
-                cache.keep_request_headers();
+                HttpSettings::of(cache).keep_request_headers();
                 return None;
             }
             let mut built = built?;
@@ -269,8 +271,12 @@ mod tests {
             request = request.header(*name, *value);
         }
         let request = request.body(()).unwrap();
-        let info = RequestInfo::new(&request, cache.credential_headers(), false);
-        let (key, _) = http_key(&cache, &ITEM, args, &info).unwrap();
+        let info = RequestInfo::new(
+            &request,
+            &HttpSettings::of(&cache).credential_headers,
+            false,
+        );
+        let (key, _) = http_key(&cache, &ITEM, args, &RequestState::new(info)).unwrap();
         key.full().to_owned()
     }
 

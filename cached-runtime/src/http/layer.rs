@@ -3,6 +3,7 @@
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,13 +16,15 @@ use tower::{Layer, Service};
 
 use super::body::{Buffered, buffer};
 use super::directives::ResponseDirectives;
-use super::request::{self, Hit, Outcome, PendingStore, RequestInfo, RequestState};
+use super::request::{Hit, Outcome, PendingStore, RequestInfo, RequestState};
+use super::settings::HttpSettings;
 use super::stored::StoredResponse;
 use super::values;
 use crate::backend::{Decoded, Entry};
 use crate::cache::Cache;
 use crate::flight::Published;
 use crate::global::{self, CacheRef};
+use crate::served;
 
 /// The tower layer that gives `#[cached]` axum handlers their HTTP behaviour: it
 /// serves hits without running the handler, stores what qualifies, and sets the
@@ -111,13 +114,14 @@ where
                 None => Box::pin(async move { Ok(future.await?.map(Body::new)) }),
             };
         };
+        let settings = HttpSettings::of(&cache);
         let info = RequestInfo::new(
             &request,
-            cache.credential_headers(),
-            cache.keeps_request_headers(),
+            &settings.credential_headers,
+            settings.keeps_request_headers(),
         );
         let state = RequestState::new(info);
-        let future = request::scope(Arc::clone(&state), inner.call(request));
+        let future = served::scope(Arc::clone(&state) as _, inner.call(request));
         if scoped {
             let scoped_future = cache.scope(future);
             Box::pin(drive(cache, state, scoped_future))
@@ -147,6 +151,10 @@ where
         },
     })
     .await;
+    if state.wants_headers.load(Ordering::Relaxed) {
+        // A key builder wanted the headers this request did not keep.
+        HttpSettings::of(&cache).keep_request_headers();
+    }
     match outcome {
         Err(hit) => {
             log("HIT", &state);
@@ -172,7 +180,10 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         let headers = r.headers_mut();
-        headers.insert(cache.header_name().clone(), HeaderValue::from_static("HIT"));
+        headers.insert(
+            HttpSettings::of(cache).header_name.clone(),
+            HeaderValue::from_static("HIT"),
+        );
         headers.insert(header::ETAG, stored.etag.clone());
         r
     } else {
@@ -183,8 +194,12 @@ fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
         };
         let mut r = Response::new(body);
         *r.status_mut() = stored.status;
-        *r.headers_mut() =
-            stored.hit_headers_at(cache.header_name(), hit.private, hit.remaining, hit.age);
+        *r.headers_mut() = stored.hit_headers_at(
+            &HttpSettings::of(cache).header_name,
+            hit.private,
+            hit.remaining,
+            hit.age,
+        );
         return r;
     };
     let headers = response.headers_mut();
@@ -206,7 +221,7 @@ async fn finish(cache: &Cache, state: &RequestState, response: Response) -> Resp
         }
         Outcome::MissNotStored => {
             log("MISS", state);
-            with_header(response, cache.header_name(), "MISS")
+            with_header(response, &HttpSettings::of(cache).header_name, "MISS")
         }
         Outcome::Miss(pending) => {
             log("MISS", state);
@@ -222,7 +237,11 @@ async fn store(
     response: Response,
 ) -> Response {
     let (parts, body) = response.into_parts();
-    if let Err(reason) = storable(&parts, pending.private, cache.credential_headers()) {
+    if let Err(reason) = storable(
+        &parts,
+        pending.private,
+        &HttpSettings::of(cache).credential_headers,
+    ) {
         return not_stored(cache, pending, Response::from_parts(parts, body), reason);
     }
     let limit = usize::try_from(cache.config().max_entry_size()).unwrap_or(usize::MAX);
@@ -254,7 +273,7 @@ async fn store(
     };
     let mut response = hit_response_parts(cache, state, &hit, parts);
     response.headers_mut().insert(
-        cache.header_name().clone(),
+        HttpSettings::of(cache).header_name.clone(),
         HeaderValue::from_static("MISS"),
     );
     response.headers_mut().remove(header::AGE);
@@ -270,7 +289,7 @@ fn not_stored(
 ) -> Response {
     tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
     pending.miss.publish(Published::Uncacheable);
-    with_header(response, cache.header_name(), "MISS")
+    with_header(response, &HttpSettings::of(cache).header_name, "MISS")
 }
 
 /// A fresh miss answered like a hit (304 when `If-None-Match` matches), keeping the

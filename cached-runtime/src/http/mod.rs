@@ -155,20 +155,17 @@
 //! (12.34ms)`: method and path only, never the query, credentials or cookies.
 
 mod body;
+mod context;
 mod directives;
 mod handler;
 mod key;
 mod layer;
 mod request;
-pub(crate) mod stored;
+mod served;
+mod settings;
+mod stored;
 mod values;
 
 pub(crate) use handler::cached;
 pub use layer::{CacheLayer, CacheService};
 pub use request::CacheIdentity;
-pub(crate) use request::{RequestInfo, claim};
-// For functions cached as values, keyed by the request they serve.
-pub(crate) use {
-    key::{identity_segment, push_request_part},
-    request::current_request,
-};

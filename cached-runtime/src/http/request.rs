@@ -1,11 +1,11 @@
 //! The per-request context the layer shares with `#[cached]` handlers.
 //!
-//! The layer puts a [`RequestState`] in a task-local for the time it polls the
-//! handler. The first `#[cached]` function returning an HTTP response *claims* it:
+//! The layer serves each request inside `served::scope` with a [`RequestState`]
+//! (the core's view of it: `served::Served`, implemented in `http/served.rs`) for the time it polls the handler. The first `#[cached]` function returning an HTTP response *claims* it:
 //! that function's key is built from the request, and what it decides (hit, miss to
 //! store, bypass) is written back for the layer to act on.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,10 +17,6 @@ use crate::cache::Cache;
 use crate::key::CacheKey;
 use crate::lookup::Miss;
 use crate::spec::Spec;
-
-tokio::task_local! {
-    static REQUEST: Arc<RequestState>;
-}
 
 /// The user's identity for cache keys, put in the request extensions by your
 /// authentication middleware.
@@ -65,7 +61,7 @@ pub(crate) struct RequestInfo {
     /// which routing (one router per host) may have given its own state.
     pub(crate) host: Option<HeaderValue>,
     /// All request headers, kept only once a key builder asked for them (see
-    /// `Cache::keep_request_headers`).
+    /// `HttpSettings::keep_request_headers`).
     pub(crate) headers: Option<HeaderMap>,
     /// The credential headers it carries (usually none).
     credentials: Vec<(HeaderName, HeaderValue)>,
@@ -235,7 +231,9 @@ pub(crate) struct PendingStore {
 pub(crate) struct RequestState {
     pub(crate) info: RequestInfo,
     pub(crate) started: Instant,
-    claimed: AtomicBool,
+    pub(crate) claimed: AtomicBool,
+    /// A key builder asked for headers this request did not keep.
+    pub(crate) wants_headers: AtomicBool,
     outcome: Mutex<Outcome>,
 }
 
@@ -245,6 +243,7 @@ impl RequestState {
             info,
             started: Instant::now(),
             claimed: AtomicBool::new(false),
+            wants_headers: AtomicBool::new(false),
             outcome: Mutex::new(Outcome::Untouched),
         })
     }
@@ -268,29 +267,6 @@ impl RequestState {
             }
         }
     }
-}
-
-/// Runs `future` with `state` as the current request.
-pub(crate) fn scope<F: std::future::Future>(
-    state: Arc<RequestState>,
-    future: F,
-) -> tokio::task::futures::TaskLocalFuture<Arc<RequestState>, F> {
-    REQUEST.scope(state, future)
-}
-
-/// The request the layer is serving, without claiming it (for functions cached as
-/// values, which key by the request's target, query and identity).
-pub(crate) fn current_request() -> Option<Arc<RequestState>> {
-    REQUEST.try_with(Arc::clone).ok()
-}
-
-/// The current request, if the layer is serving one and no other `#[cached]`
-/// function claimed it yet.
-pub(crate) fn claim() -> Option<Arc<RequestState>> {
-    REQUEST
-        .try_with(|state| (!state.claimed.swap(true, Ordering::AcqRel)).then(|| Arc::clone(state)))
-        .ok()
-        .flatten()
 }
 
 #[cfg(test)]
@@ -326,14 +302,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_current_request_is_not_claimed() {
-        assert!(current_request().is_none());
-        let request = Request::builder().uri("/a").body(()).unwrap();
+        use crate::served::{claim, current, scope};
+        assert!(current().is_none());
+        let request = Request::builder().uri("/a?b=1").body(()).unwrap();
         let state = RequestState::new(RequestInfo::new(&request, &[], false));
-        scope(Arc::clone(&state), async {
-            let seen = current_request().map(|s| s.info.uri.clone());
-            assert_eq!(seen, Some(Uri::from_static("/a")));
-            assert!(claim().is_some(), "current_request claimed the request");
-            assert!(current_request().is_some());
+        scope(state, async {
+            let seen = current().map(|s| (s.path().to_owned(), s.query_param("b")));
+            assert_eq!(seen, Some(("/a".to_owned(), Some("1".to_owned()))));
+            assert!(claim().is_some(), "current claimed the request");
+            assert!(claim().is_none(), "a request is claimed once");
+            assert!(current().is_some());
         })
         .await;
     }

@@ -56,7 +56,6 @@ impl KeyArgs {
 
     /// The arguments the request URI does not cover (not from `Path` / `Query`),
     /// `:`-separated.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn uncovered(&self) -> String {
         let mut out = String::new();
         for &(_, start, end, covered) in &self.names {

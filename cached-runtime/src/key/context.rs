@@ -5,6 +5,7 @@ use std::cell::Cell;
 
 use super::KeyArgs;
 use crate::Spec;
+use crate::served::Served;
 
 /// Everything a key builder can read about one call.
 ///
@@ -30,11 +31,10 @@ pub struct KeyContext<'a> {
     namespace: String,
     spec: &'a Spec,
     args: &'a KeyArgs,
-    #[cfg(feature = "axum")]
-    request: Option<&'a crate::http::RequestInfo>,
+    request: Option<&'a dyn Served>,
     identity_used: Cell<bool>,
-    #[cfg(feature = "axum")]
-    headers_missing: Cell<bool>,
+    /// The builder asked for something the request did not keep.
+    incomplete: Cell<bool>,
 }
 
 impl<'a> KeyContext<'a> {
@@ -48,86 +48,50 @@ impl<'a> KeyContext<'a> {
             namespace,
             spec,
             args,
-            #[cfg(feature = "axum")]
             request: None,
             identity_used: Cell::new(false),
-            #[cfg(feature = "axum")]
-            headers_missing: Cell::new(false),
+            incomplete: Cell::new(false),
         }
     }
 
-    /// `true` when the builder asked for headers the layer did not keep.
-    #[cfg(feature = "axum")]
-    pub(crate) fn headers_missing(&self) -> bool {
-        self.headers_missing.get()
-    }
-
-    #[cfg(feature = "axum")]
-    fn kept_headers(&self) -> Option<&'a http::HeaderMap> {
-        let request = self.request?;
-        let headers = request.headers.as_ref();
-        if headers.is_none() {
-            self.headers_missing.set(true);
-        }
-        headers
-    }
-
-    #[cfg(feature = "axum")]
-    pub(crate) fn with_request(mut self, request: &'a crate::http::RequestInfo) -> Self {
+    /// The request being served, for a call made while a layer serves one.
+    pub(crate) fn with_request(mut self, request: &'a dyn Served) -> Self {
         self.request = Some(request);
         self
     }
 
-    /// The request's method, when the call serves an HTTP request.
-    #[cfg(feature = "axum")]
-    pub fn method(&self) -> Option<&'a http::Method> {
-        self.request.map(|r| &r.method)
+    /// The request being served, if any.
+    pub(crate) fn request(&self) -> Option<&'a dyn Served> {
+        self.request
     }
 
-    /// The request's original URI (before `Router::nest` stripped a prefix); it has a
-    /// scheme and an authority for absolute-form (`GET http://host/path`) and HTTP/2
-    /// requests.
-    #[cfg(feature = "axum")]
-    pub fn uri(&self) -> Option<&'a http::Uri> {
-        self.request.map(|r| &r.uri)
+    /// Records that the builder asked for something the request did not keep: its
+    /// key may be wrong, so the call runs uncached (see `KeyContext::header`).
+    pub(crate) fn mark_incomplete(&self) {
+        self.incomplete.set(true);
     }
 
-    /// The request's path, e.g. `/users/42`.
-    #[cfg(feature = "axum")]
+    /// `true` when the builder asked for something the request did not keep.
+    pub(crate) fn incomplete(&self) -> bool {
+        self.incomplete.get()
+    }
+
+    /// The request's path, e.g. `/users/42`, when the call serves an HTTP request.
     pub fn path(&self) -> Option<&'a str> {
-        self.request.map(|r| r.uri.path())
+        self.request.map(|r| r.path())
     }
 
-    /// The request's raw query string, without `?`.
-    #[cfg(feature = "axum")]
+    /// The request's raw query string, without `?`, when the call serves an HTTP
+    /// request that has one.
     pub fn query(&self) -> Option<&'a str> {
-        self.request.and_then(|r| r.uri.query())
+        self.request.and_then(|r| r.query())
     }
 
     /// Query parameter `name` as axum's `Query<T>` sees it: form-decoded (`+` is a
     /// space, invalid UTF-8 replaced by U+FFFD), the last value when the name
-    /// repeats.
-    #[cfg(feature = "axum")]
+    /// repeats. `None` outside an HTTP request.
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.request.and_then(|r| r.query_param(name))
-    }
-
-    /// The request header `name`, if present and valid text.
-    ///
-    /// The layer keeps a copy of the request headers only once a key builder asked
-    /// for them: the first request whose builder reads a header runs uncached (its
-    /// key could not be built correctly), and from then on every request's headers
-    /// are kept. Builders that only read the path, query, arguments and user cost
-    /// no header copy.
-    #[cfg(feature = "axum")]
-    pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.kept_headers()?.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// All request headers (see [`KeyContext::header`] for when they are kept).
-    #[cfg(feature = "axum")]
-    pub fn headers(&self) -> Option<&'a http::HeaderMap> {
-        self.kept_headers()
     }
 
     /// `{prefix}:{namespace}`, e.g. `fastapi-cache:user`: what fastapi-cache2 passes to
@@ -189,10 +153,9 @@ impl<'a> KeyContext<'a> {
 
     /// The user, without recording that the builder read it.
     fn user(&self) -> Option<&'a str> {
-        let user = self.args.user();
-        #[cfg(feature = "axum")]
-        let user = user.or_else(|| self.request.and_then(|r| r.identity_user()));
-        user
+        self.args
+            .user()
+            .or_else(|| self.request.and_then(|r| r.user_id()))
     }
 
     /// The authenticated user's id: from an argument whose type implements

@@ -1,0 +1,49 @@
+//! What the HTTP layer reads of a cache's configuration, parsed once per cache.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http::HeaderName;
+
+use crate::cache::Cache;
+use crate::config::Config;
+
+/// The HTTP settings of one cache, kept with it (see `Cache::layer_state`).
+#[derive(Debug)]
+pub(crate) struct HttpSettings {
+    /// `CACHE_HEADER` (`X-FastAPI-Cache`).
+    pub(crate) header_name: HeaderName,
+    /// `CACHE_CREDENTIAL_HEADERS`.
+    pub(crate) credential_headers: Vec<HeaderName>,
+    /// Set once a key builder asked for request headers: the layer then keeps them.
+    keep_request_headers: AtomicBool,
+}
+
+impl HttpSettings {
+    /// `cache`'s settings.
+    pub(crate) fn of(cache: &Cache) -> &HttpSettings {
+        cache.layer_state(HttpSettings::new)
+    }
+
+    fn new(config: &Config) -> Self {
+        HttpSettings {
+            header_name: HeaderName::from_bytes(config.cache_header().as_bytes())
+                .unwrap_or_else(|_| HeaderName::from_static("x-fastapi-cache")),
+            credential_headers: config
+                .credential_headers()
+                .iter()
+                .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+                .collect(),
+            keep_request_headers: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the layer keeps request headers for key builders.
+    pub(crate) fn keeps_request_headers(&self) -> bool {
+        self.keep_request_headers.load(Ordering::Relaxed)
+    }
+
+    /// From now on, keep request headers for key builders.
+    pub(crate) fn keep_request_headers(&self) {
+        self.keep_request_headers.store(true, Ordering::Relaxed);
+    }
+}
