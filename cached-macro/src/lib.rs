@@ -28,8 +28,10 @@ use proc_macro::TokenStream;
 )]
 /// # Errors at compile time
 ///
-/// Every mistake is an error on the token at fault, all of them at once; the
-/// function is still emitted unchanged, so the rest of the crate keeps compiling.
+/// Every mistake is an error on the token at fault that says how to fix it. The
+/// attribute's own checks (arguments, the function) report every problem at once and
+/// emit the function unchanged, so the rest of the crate keeps compiling; type errors
+/// come from the compiler once those pass.
 ///
 /// Arguments:
 /// - an unknown argument, with a hint for common names (`ttl` → `expire`, `ns` →
