@@ -39,8 +39,6 @@
 //! # Contents
 //! - [The three modes](#the-three-modes)
 //! - [The attribute](#the-attribute)
-//! - [What is cached](#what-is-cached)
-//! - [Concurrent calls on the same key](#concurrent-calls-on-the-same-key)
 //! - [Invalidation](#invalidation)
 //! - [Several caches side by side](#several-caches-side-by-side)
 //!
@@ -57,53 +55,12 @@
 //!
 //! # The attribute
 //!
-//! `#[cached(expire = N, namespace = "...", key_builder = path, skip(arg, ...), shared)]`,
-//! every argument optional, on any `async fn` (free functions and methods):
-//!
-//! | argument | meaning |
-//! |---|---|
-//! | `expire = 300` | time to live in seconds (or the path of a `u64` constant); default `CACHE_DEFAULT_TTL` |
-//! | `namespace = "user"` | the key's namespace, what invalidation targets; default none |
-//! | `key_builder = path` | a function `fn(&KeyContext<'_>) -> String` (or `Option<String>`) that builds the key |
-//! | `skip(db, client)` | arguments (or bindings of a pattern argument) left out of the key (they must not change the result) |
-//! | `shared` | one entry for every caller even when the request being served carries credentials |
-//!
-//! The signature does not change, and the future stays `Send` when the body's is, even
-//! when the return type is not (`Result<T, Box<dyn Error>>`): only the stored part is
-//! held across the store, and when that part is not `Send` either, the store finishes
-//! in the background while the call's single flight stays open.
-//! Mistakes are compile errors on the token at fault: an unknown or repeated argument,
-//! a function that is not `async`, `expire = 0`, a return type that cannot be cached,
-//! an argument that cannot be part of the key, a key builder with the wrong signature.
-//!
-//! # What is cached
-//!
-//! The type decides, not its spelling (a type alias works the same):
-//!
-//! | return type | stored |
-//! |---|---|
-//! | `Result<T, E>` | `Ok` values only |
-//! | `Option<T>` | `Some` values only |
-//! | `Result<Option<T>, E>` | `Ok(Some)` values only |
-//! | any other `T: Serialize + Deserialize` | every value |
-//! | `&'static str`, `&'static [u8]` (and a `Result` of one) | the response, for a handler |
-//!
-//! Values are stored as MessagePack behind a versioned header, and a hit equals the
-//! miss for every serde type (`Some(None)`, `Some(())` included). A stored value that
-//! does not decode (a struct changed between deploys, bytes written by hand) is a miss
-//! that is recomputed and overwritten, with a warning: never an error, never a panic.
-//! Values larger than `CACHE_MAX_ENTRY_SIZE` are returned but not stored.
-//!
-//! Keys are described in [`key`]: they cover the function (its `Self` type, trait and
-//! generic arguments included), every argument not skipped, what a handler can
-//! observe of its request, and the caller's identity.
-//!
-//! # Concurrent calls on the same key
-//!
-//! When many calls miss the same key at once, the function runs once per process and
-//! the other callers get its value. If that value is not cacheable (`Err`, `None`)
-//! each caller runs the function itself; if the computing caller is cancelled, another
-//! caller takes over.
+//! `#[cached(expire = 300, namespace = "user", key_builder = path, skip(db), shared)]`,
+//! every argument optional, on any `async fn`: its reference,
+//! [`#[cached]`](macro@cached), describes each argument, what is stored for each
+//! return type (`Ok`, `Some`, serde values, HTTP responses), keys, whose entry it
+//! is, concurrent calls, and the compile errors. Key formats are detailed in
+//! [`key`], HTTP caching for axum handlers in [`http`].
 //!
 //! # Invalidation
 //!
@@ -121,6 +78,12 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The attribute's reference lives here, not in the proc-macro crate, so that the
+// examples in `docs/cached.md` compile as doctests of this crate (a proc-macro
+// crate's doctests cannot use `cachette`). rustdoc appends the macro's own docs:
+// the list of compile errors, in `cached-macro/src/lib.rs`.
+#[doc(inline)]
+#[doc = include_str!("../docs/cached.md")]
 pub use cachette_macro::cached;
 pub use cachette_runtime::{
     Cache, CacheStats, CacheUser, Config, ConfigBuilder, ConfigError, DecodeError, EncodeError,
