@@ -294,7 +294,6 @@ pub(crate) fn claim() -> Option<Arc<RequestState>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
