@@ -1,15 +1,16 @@
 //! Concurrent misses run once; invalidation is race-free against slow misses.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+mod support;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cachette::{Cache, Config, cached};
+use cachette::cached;
+use support::current;
+use support::memory;
+use support::wait::permit;
 use tokio::sync::{Notify, Semaphore};
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
 
 // --- 1000 concurrent callers on one cold key ---------------------------------------
 
@@ -71,12 +72,12 @@ static DB: Db = Db {
 
 #[cached(namespace = "item")]
 async fn read_item(id: u64) -> String {
-    let value = *DB.value.lock().unwrap();
+    let value = current(&DB.value);
     let n = DB.reads.fetch_add(1, Ordering::SeqCst);
     if n == 0 {
         // The first read is the slow one: it has read v1 and now stalls.
         DB.read_done.notify_one();
-        DB.release.acquire().await.unwrap().forget();
+        permit(&DB.release).await;
     }
     format!("{id}:{value}")
 }

@@ -1,10 +1,9 @@
 //! Two functions whose key builders make the same key never read each other's values
 //! (issue 9, items 1 and 2, key builders): stored values carry a tag of the function
 //! that stored them, and a value of another function is a miss.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
 use axum::Router;
 use axum::response::Html;
@@ -57,7 +56,7 @@ async fn responses_of_two_handlers_under_one_key_never_mix() {
         .route("/b", get(page_b))
         .layer(CacheLayer::with_cache(Cache::in_memory(Config::memory())));
     for _ in 0..3 {
-        assert_eq!(http_support::get(&app, "/a", &[]).await.text(), "page a");
-        assert_eq!(http_support::get(&app, "/b", &[]).await.text(), "page b");
+        assert_eq!(support::http::get(&app, "/a", &[]).await.text(), "page a");
+        assert_eq!(support::http::get(&app, "/b", &[]).await.text(), "page b");
     }
 }

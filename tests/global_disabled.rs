@@ -1,5 +1,5 @@
 //! A process whose global cache is disabled (`CACHE_ENABLED=false`, the default).
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,10 +1,9 @@
 //! The global cache's life cycle: before `init`, `init`, `init` again.
 //!
 //! One test function, because the global cache is once per process.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/logs.rs"]
-mod logs;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,7 +19,7 @@ async fn lifecycle(x: u32) -> u32 {
 
 #[tokio::test]
 async fn before_init_init_and_init_again() {
-    let logs = logs::Logs::capture();
+    let logs = support::logs::Logs::capture();
     assert!(cachette::global().is_none());
 
     // Before init: runs uncached, warns once (not once per call), fails nothing.

@@ -1,11 +1,9 @@
 //! HTTP caching for axum handlers: headers, conditional requests, Cache-Control, what
 //! is stored. In process, through `tower::ServiceExt::oneshot`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::{Path, State};
@@ -15,21 +13,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cachette::http::CacheLayer;
 use cachette::{Cache, Config, cached};
-use http_support::{get as send_get, request, send};
 use serde::{Deserialize, Serialize};
-
-/// How many times each handler ran.
-#[derive(Clone, Default)]
-struct Runs(Arc<AtomicUsize>);
-
-impl Runs {
-    fn tick(&self) -> usize {
-        self.0.fetch_add(1, Ordering::SeqCst) + 1
-    }
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use support::counter::Runs;
+use support::http::{get as send_get, request, send};
 
 #[derive(Serialize, Deserialize)]
 struct Item {
@@ -154,8 +140,8 @@ fn memory_app() -> (Router, Runs) {
 }
 
 fn max_age(value: Option<&str>) -> u64 {
-    let value = value.expect("a Cache-Control header");
-    let n = value.rsplit("max-age=").next().unwrap();
+    let value = value.unwrap_or_else(|| panic!("no Cache-Control header"));
+    let n = value.rsplit("max-age=").next().unwrap_or_default();
     n.parse()
         .unwrap_or_else(|_| panic!("max-age is an integer: {value}"))
 }
@@ -482,7 +468,7 @@ async fn invalidation_makes_the_next_request_fresh() {
 }
 
 fn serde_json_from(body: &[u8]) -> Item {
-    serde_json::from_slice(body).unwrap()
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not an item: {e}"))
 }
 
 static STATIC_RUNS: AtomicUsize = AtomicUsize::new(0);

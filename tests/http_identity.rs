@@ -1,12 +1,8 @@
 //! Whose entry a response goes to: credentials, users, shared handlers, the
 //! template's key builders, and 100 users on one URL.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -20,20 +16,10 @@ use cachette::{
     Cache, CacheUser, Config, KeyContext, api_key_single_key_builder, api_keys_list_key_builder,
     cached, paginated_key_builder, user_scoped_key_builder, users_list_key_builder,
 };
-use http_support::get as send_get;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Default)]
-struct Runs(Arc<AtomicUsize>);
-
-impl Runs {
-    fn tick(&self) -> usize {
-        self.0.fetch_add(1, Ordering::SeqCst) + 1
-    }
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use support::counter::Runs;
+use support::http::get as send_get;
+use support::lock;
 
 /// `Authorization: Bearer user-<id>` → the user; the extractor an app writes.
 struct CurrentUser {
@@ -315,6 +301,84 @@ async fn builder_keys_get_the_identity_when_they_do_not_read_the_user() {
     );
 }
 
+// --- a user the key builder ignores, known without credential headers ------------------
+
+/// Authenticates through a header that is not in CACHE_CREDENTIAL_HEADERS.
+struct TokenUser {
+    id: u64,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenUser {
+    type Rejection = StatusCode;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+        parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .map(|id| TokenUser { id })
+            .ok_or(StatusCode::UNAUTHORIZED)
+    }
+}
+
+impl CacheUser for TokenUser {
+    fn cache_user_id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+struct PageQ {
+    page: Option<u32>,
+}
+
+/// The builder ignores the user argument.
+#[cached(namespace = "orders", key_builder = paginated_key_builder)]
+async fn my_orders(user: TokenUser, Query(_q): Query<PageQ>) -> Json<String> {
+    Json(format!("orders of user {}", user.id))
+}
+
+/// Keyed by the CacheIdentity the middleware inserts; no credential header.
+#[cached(namespace = "user", key_builder = user_scoped_key_builder)]
+async fn me_from_identity() -> Json<String> {
+    Json("me".to_owned())
+}
+
+async fn identity_from_token(mut request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(id) = token {
+        request.extensions_mut().insert(CacheIdentity::new(id));
+    }
+    next.run(request).await
+}
+
+#[tokio::test]
+async fn a_known_user_makes_the_entry_private_without_credential_headers() {
+    let app = Router::new()
+        .route("/orders", get(my_orders))
+        .route("/me", get(me_from_identity))
+        .layer(CacheLayer::with_cache(Cache::in_memory(Config::memory())))
+        .layer(middleware::from_fn(identity_from_token));
+    let one = send_get(&app, "/orders?page=1", &[("x-auth-token", "1")]).await;
+    let two = send_get(&app, "/orders?page=1", &[("x-auth-token", "2")]).await;
+    assert_eq!(one.text(), "\"orders of user 1\"");
+    assert_eq!(
+        two.text(),
+        "\"orders of user 2\"",
+        "user 2 got user 1's orders"
+    );
+    assert!(two.header("cache-control").unwrap().starts_with("private"));
+    let me = send_get(&app, "/me", &[("x-auth-token", "1")]).await;
+    assert!(
+        me.header("cache-control").unwrap().starts_with("private"),
+        "a CDN could store it"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_users_on_one_url_only_see_their_own_data() {
     let runs = Runs::default();
@@ -347,7 +411,7 @@ async fn a_hundred_users_on_one_url_only_see_their_own_data() {
 static LAST_KEY: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 fn record(key: Option<String>) -> Option<String> {
-    *LAST_KEY.lock().unwrap() = key.clone();
+    *lock(&LAST_KEY) = key.clone();
     key
 }
 

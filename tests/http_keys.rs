@@ -2,10 +2,9 @@
 //! authority when the URI has them (absolute-form targets, HTTP/2), the path, the raw
 //! query bytes, and the identity. Over real connections (HTTP/1.1 with a raw socket,
 //! HTTP/2 with prior knowledge) and in process, with a bounded property test.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,9 +17,9 @@ use axum::response::Html;
 use axum::routing::get;
 use cachette::http::CacheLayer;
 use cachette::{Cache, Config, KeyContext, cached};
-use http_support::{Answer, get as send_get, send};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
+use support::http::{Answer, get as send_get, send};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // --- handlers: each answers with what it observed --------------------------------
@@ -103,23 +102,39 @@ fn cached_app() -> Router {
 // --- (a) absolute-form targets over a real HTTP/1.1 connection -------------------
 
 async fn serve(app: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("the listener has no address: {e}"));
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(listener, app)
+            .await
+            .unwrap_or_else(|e| panic!("the test server failed: {e}"));
     });
     (address, server)
 }
 
 /// Sends `GET {target} HTTP/1.1` on a fresh connection and returns the body.
 async fn raw_get(address: SocketAddr, target: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
     let request = format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let exchange = async {
+        stream.write_all(request.as_bytes()).await?;
+        stream.read_to_end(&mut response).await
+    };
+    exchange
+        .await
+        .unwrap_or_else(|e| panic!("GET {target} failed: {e}"));
+    let response = String::from_utf8(response)
+        .unwrap_or_else(|e| panic!("{target}: a response that is not UTF-8: {e}"));
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{target}: a response without a head: {response}"));
     assert!(head.starts_with("HTTP/1.1 200 "), "{target}: {head}");
     let head = head.to_ascii_lowercase();
     if head.contains("transfer-encoding: chunked") {
@@ -132,8 +147,11 @@ async fn raw_get(address: SocketAddr, target: &str) -> String {
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     loop {
-        let (size, rest) = body.split_once("\r\n").unwrap();
-        let size = usize::from_str_radix(size, 16).unwrap();
+        let (size, rest) = body
+            .split_once("\r\n")
+            .unwrap_or_else(|| panic!("a chunk without a size line: {body}"));
+        let size = usize::from_str_radix(size, 16)
+            .unwrap_or_else(|e| panic!("a chunk size that is not hex ({size}): {e}"));
         if size == 0 {
             return out;
         }
@@ -297,7 +315,9 @@ fn build(spec: Spec) -> Request<Body> {
     if let Some((name, value)) = IDENTITIES[identity] {
         builder = builder.header(name, value);
     }
-    builder.body(Body::empty()).unwrap()
+    builder
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("invalid test request: {e}"))
 }
 
 /// A request, and another that differs from it in one aspect (never the handler).

@@ -1,15 +1,14 @@
 //! Over a real TCP listener with a real HTTP client, with the log lines checked.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/logs.rs"]
-mod logs;
+mod support;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use cachette::http::CacheLayer;
 use cachette::{Cache, Config, cached};
-use logs::Logs;
+use support::logs::Logs;
 
 #[cached(expire = 120, namespace = "items")]
 async fn item(Path(id): Path<u64>) -> axum::Json<Vec<u64>> {

@@ -11,7 +11,7 @@
 //! small pools of awkward values (`:`, `%`, escapes already escaped, unicode, empty
 //! strings, long strings that get hashed, nested options, negative numbers) mixed with
 //! random ones, so that sequences repeat arguments and hit entries.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
 use std::any::type_name;
 use std::fmt::Debug;

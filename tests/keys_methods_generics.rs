@@ -5,31 +5,18 @@
 //! Every function here returns a value that tells which computation produced it, and
 //! counts its runs: a wrong value means two computations shared an entry; a run
 //! count above one per computation means the fix stopped caching instead.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+mod support;
 
 use std::any::type_name;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cachette::{Cache, Config, cached};
+use cachette::cached;
 use serde::Serialize;
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
-
-/// Counts the runs of one computation.
-#[derive(Default)]
-struct Runs(AtomicUsize);
-
-impl Runs {
-    fn tick(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+// `Counter` is taken: a trait of this file names the computations under test.
+use support::counter::Counter as Runs;
+use support::memory;
 
 // --- methods of two types with the same name ------------------------------------------
 
@@ -77,7 +64,7 @@ async fn same_named_methods_of_two_types_never_share_an_entry() {
         })
         .await;
     assert_eq!(
-        (users.runs.get(), orders.runs.get()),
+        (users.runs.count(), orders.runs.count()),
         (1, 1),
         "each method is computed once, then hit"
     );
@@ -131,7 +118,7 @@ async fn a_default_trait_method_is_keyed_by_its_self_type() {
             }
         })
         .await;
-    assert_eq!((users.runs.get(), orders.runs.get()), (1, 1));
+    assert_eq!((users.runs.count(), orders.runs.count()), (1, 1));
 }
 
 /// Two traits with a default method of the same name, both implemented by one type.
@@ -189,7 +176,7 @@ async fn same_named_default_methods_of_two_traits_never_share_an_entry() {
             }
         })
         .await;
-    assert_eq!((account.audit.get(), account.billing.get()), (1, 1));
+    assert_eq!((account.audit.count(), account.billing.count()), (1, 1));
 }
 
 // --- one trait method, implemented by two types (and an inherent method of that name) --
@@ -237,7 +224,7 @@ async fn trait_impls_of_one_method_never_share_an_entry() {
             }
         })
         .await;
-    assert_eq!((users.runs.get(), orders.runs.get()), (2, 1));
+    assert_eq!((users.runs.count(), orders.runs.count()), (2, 1));
 }
 
 // --- generic functions and methods -----------------------------------------------------
@@ -250,8 +237,8 @@ trait Table {
 struct Users;
 struct Orders;
 
-static USERS_RUNS: Runs = Runs(AtomicUsize::new(0));
-static ORDERS_RUNS: Runs = Runs(AtomicUsize::new(0));
+static USERS_RUNS: Runs = Runs::new();
+static ORDERS_RUNS: Runs = Runs::new();
 
 impl Table for Users {
     const ROWS: u64 = 100;
@@ -276,7 +263,7 @@ async fn row_count<T: Table>() -> u64 {
 // issue 9, item 2: `row_count::<Users>()` and `row_count::<Orders>()` shared one entry.
 #[tokio::test]
 async fn a_generic_function_is_keyed_by_its_type_arguments() {
-    let before = (USERS_RUNS.get(), ORDERS_RUNS.get());
+    let before = (USERS_RUNS.count(), ORDERS_RUNS.count());
     memory()
         .scope(async {
             for _ in 0..2 {
@@ -290,7 +277,10 @@ async fn a_generic_function_is_keyed_by_its_type_arguments() {
         })
         .await;
     assert_eq!(
-        (USERS_RUNS.get() - before.0, ORDERS_RUNS.get() - before.1),
+        (
+            USERS_RUNS.count() - before.0,
+            ORDERS_RUNS.count() - before.1
+        ),
         (1, 1)
     );
 }
@@ -335,10 +325,10 @@ async fn a_method_of_a_generic_type_is_keyed_by_its_type_arguments() {
             }
         })
         .await;
-    assert_eq!((users.runs.get(), orders.runs.get()), (1, 1));
+    assert_eq!((users.runs.count(), orders.runs.count()), (1, 1));
 }
 
-static ECHO_RUNS: Runs = Runs(AtomicUsize::new(0));
+static ECHO_RUNS: Runs = Runs::new();
 
 /// Returns the type it was instantiated with: `5u8` and `5u64` render alike in a key
 /// (`5`), only the type argument tells them apart.
@@ -353,7 +343,7 @@ fn type_of<T>(_: &T) -> String {
     type_name::<T>().to_owned()
 }
 
-static IMPL_RUNS: Runs = Runs(AtomicUsize::new(0));
+static IMPL_RUNS: Runs = Runs::new();
 
 /// The same with an anonymous type parameter (`impl Trait` in argument position).
 #[cached(namespace = "impl_type")]
@@ -366,7 +356,7 @@ async fn impl_type(value: impl Serialize + Send) -> String {
 // shared one entry.
 #[tokio::test]
 async fn instantiations_whose_arguments_render_alike_never_share_an_entry() {
-    let before = (ECHO_RUNS.get(), IMPL_RUNS.get());
+    let before = (ECHO_RUNS.count(), IMPL_RUNS.count());
     memory()
         .scope(async {
             for _ in 0..2 {
@@ -383,12 +373,12 @@ async fn instantiations_whose_arguments_render_alike_never_share_an_entry() {
         })
         .await;
     assert_eq!(
-        (ECHO_RUNS.get() - before.0, IMPL_RUNS.get() - before.1),
+        (ECHO_RUNS.count() - before.0, IMPL_RUNS.count() - before.1),
         (3, 2)
     );
 }
 
-static CHUNK_RUNS: Runs = Runs(AtomicUsize::new(0));
+static CHUNK_RUNS: Runs = Runs::new();
 
 #[cached(namespace = "chunk")]
 async fn chunk_size<const N: usize>() -> usize {
@@ -399,7 +389,7 @@ async fn chunk_size<const N: usize>() -> usize {
 // issue 9, item 2: const generic arguments are generic arguments too.
 #[tokio::test]
 async fn a_const_generic_function_is_keyed_by_its_const_arguments() {
-    let before = CHUNK_RUNS.get();
+    let before = CHUNK_RUNS.count();
     memory()
         .scope(async {
             for _ in 0..2 {
@@ -412,5 +402,5 @@ async fn a_const_generic_function_is_keyed_by_its_const_arguments() {
             }
         })
         .await;
-    assert_eq!(CHUNK_RUNS.get() - before, 2);
+    assert_eq!(CHUNK_RUNS.count() - before, 2);
 }

@@ -4,10 +4,9 @@
 //! `skip(x)` naming one binding of a pattern leaves out that binding only, and a
 //! destructured extractor (`Query(ListQ { user_id, .. })`) is keyed by the bindings
 //! the handler can read, which is what key builders and invalidation helpers see.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,13 +15,10 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use cachette::http::CacheLayer;
-use cachette::{Cache, Config, KeyContext, cached, users_list_key_builder};
-use http_support::get as send_get;
+use cachette::{Cache, KeyContext, cached, users_list_key_builder};
 use serde::{Deserialize, Serialize};
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
+use support::http::get as send_get;
+use support::{current, lock, memory};
 
 // --- skip(one binding of a pattern) -----------------------------------------------------
 
@@ -116,10 +112,10 @@ struct Data(Arc<Mutex<&'static str>>);
 
 impl Data {
     fn read(&self) -> &'static str {
-        *self.0.lock().unwrap()
+        current(&self.0)
     }
     fn write(&self, value: &'static str) {
-        *self.0.lock().unwrap() = value;
+        *lock(&self.0) = value;
     }
 }
 
@@ -252,7 +248,7 @@ static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 
 /// Records what it sees of the bindings, and keys by them.
 fn recording_builder(cx: &KeyContext<'_>) -> String {
-    SEEN.lock().unwrap().push((
+    lock(&SEEN).push((
         cx.function_name().to_owned(),
         cx.arg("user_id").map(str::to_owned),
         cx.arg("org").map(str::to_owned),
@@ -263,12 +259,7 @@ fn recording_builder(cx: &KeyContext<'_>) -> String {
 
 /// The last thing `recording_builder` saw for `function`.
 fn last_seen(function: &str) -> Option<Seen> {
-    SEEN.lock()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|s| s.0 == function)
-        .cloned()
+    lock(&SEEN).iter().rev().find(|s| s.0 == function).cloned()
 }
 
 static RECORDED_RUNS: AtomicUsize = AtomicUsize::new(0);

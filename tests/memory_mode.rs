@@ -1,15 +1,14 @@
 //! The in-memory mode through the public API: hits, what is (not) cached, odd input.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cachette::{Cache, Config, KeyContext, cached};
 use serde::{Deserialize, Serialize};
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
+use support::memory;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct User {

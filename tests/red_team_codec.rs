@@ -8,7 +8,9 @@
 //! enums, `serde_json::Value` (also flattened), `#[serde(with)]`, borrowed-looking
 //! types, floats bit for bit, bytes, non-string map keys, std types with a compact
 //! (non human-readable) form, and options around newtypes.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+mod support;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -16,13 +18,10 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use cachette::{Cache, Config, cached};
+use cachette::cached;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
+use support::memory;
 
 /// One test: a cached function returning `$value`, called twice.
 macro_rules! hit_equals_miss {

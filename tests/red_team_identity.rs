@@ -18,10 +18,9 @@
 //! not tell them apart either: the second computation is served the first's value.
 //!
 //! Every function here returns which computation produced it, and counts its runs.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -29,11 +28,8 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use cachette::http::CacheLayer;
-use cachette::{Cache, Config, KeyContext, cached};
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
+use cachette::{KeyContext, cached};
+use support::memory;
 
 // --- two anonymous const blocks ---------------------------------------------------------
 
@@ -325,8 +321,8 @@ async fn handlers_of_two_anonymous_const_blocks_never_share_a_response() {
     let a = FromA::router().layer(CacheLayer::with_cache(cache.clone()));
     let b = FromB::router().layer(CacheLayer::with_cache(cache.clone()));
     for _ in 0..2 {
-        assert_eq!(http_support::get(&a, "/", &[]).await.text(), "site A");
-        let answer = http_support::get(&b, "/", &[]).await;
+        assert_eq!(support::http::get(&a, "/", &[]).await.text(), "site A");
+        let answer = support::http::get(&b, "/", &[]).await;
         assert_eq!(
             answer.text(),
             "site B",

@@ -3,18 +3,21 @@
 //! keys"): "a key with more than 32 segments keeps 31 and hashes the rest into one
 //! [...] Invalidation applies the same transformation to the namespace it is given,
 //! so it still matches."
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+mod support;
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use cachette::{Cache, Config, cached};
+use support::lock;
 
 /// The data each id reads (one id per test: tests run in parallel).
 static DATA: LazyLock<Mutex<HashMap<u32, &'static str>>> = LazyLock::new(Mutex::default);
 
 fn set(id: u32, value: &'static str) {
-    DATA.lock().unwrap().insert(id, value);
+    lock(&DATA).insert(id, value);
 }
 
 /// 31 namespace segments, then the argument and the function: 33 segments.
@@ -22,10 +25,7 @@ fn set(id: u32, value: &'static str) {
     namespace = "s0:s1:s2:s3:s4:s5:s6:s7:s8:s9:s10:s11:s12:s13:s14:s15:s16:s17:s18:s19:s20:s21:s22:s23:s24:s25:s26:s27:s28:s29:s30"
 )]
 async fn deep(id: u32) -> String {
-    format!(
-        "{id}:{}",
-        DATA.lock().unwrap().get(&id).copied().unwrap_or("v1")
-    )
+    format!("{id}:{}", lock(&DATA).get(&id).copied().unwrap_or("v1"))
 }
 
 const DEEP: &str = "s0:s1:s2:s3:s4:s5:s6:s7:s8:s9:s10:s11:s12:s13:s14:s15:s16:s17:s18:s19:s20:s21:s22:s23:s24:s25:s26:s27:s28:s29:s30";

@@ -3,16 +3,15 @@
 //!
 //! Every function returns what it computed from its bindings and counts its runs:
 //! a wrong value means two calls that bind different values shared an entry.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cachette::{Cache, CacheUser, Config, KeyContext, cached};
+use cachette::{CacheUser, KeyContext, cached};
 use serde::Serialize;
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
+use support::memory;
 
 // --- a macro in pattern position --------------------------------------------------------
 

@@ -5,56 +5,21 @@
 //!
 //! Current-thread runtime (`#[tokio::test]`); each test starts its own
 //! `redis-server` (see `support/redis.rs`).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/gate.rs"]
-mod gate_support;
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use cachette::cached;
-use gate_support::gate;
-use redis_support::{RedisServer, redis_cache as cache, until_up};
+use support::gate::gate;
+use support::redis::{RedisServer, redis_cache as cache};
+use support::wait::until_up;
 
 /// Reads the data, then waits to be released.
 #[cached(expire = 300, namespace = "red")]
 async fn data(test: u64, id: u64) -> String {
-    let gate = gate(test);
-    let value = *gate.value.lock().unwrap();
-    gate.runs.fetch_add(1, Ordering::SeqCst);
-    gate.read.notify_one();
-    gate.release.acquire().await.unwrap().forget();
-    format!("{id}:{value}")
-}
-
-async fn command(server: &RedisServer, args: &[&str]) {
-    let mut raw = server.client().await;
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    let _: redis::Value = cmd.query_async(&mut raw).await.unwrap();
-}
-
-/// A directory of its own for one test's RDB file, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("cachette-red-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    format!("{id}:{}", gate(test).pass().await)
 }
 
 // BROKE promise 6, fixed on wip/redis2 (the epoch is rotated on every restart and
@@ -73,15 +38,14 @@ impl Drop for TempDir {
 // FLUSHALL and restarts *without* persistence only.
 #[tokio::test]
 async fn an_invalidation_lost_by_a_restart_from_an_older_snapshot_is_not_read_past() {
-    let dir = TempDir::new("rdb");
-    let dir_arg = dir.0.to_string_lossy().into_owned();
-    let mut server = RedisServer::start(&["--dir", &dir_arg, "--dbfilename", "red.rdb"]);
+    // The snapshot goes to the server's own directory (see `support/redis.rs`).
+    let mut server = RedisServer::start(&["--dbfilename", "red.rdb"]);
     let a = cache(&server).await;
     let gate = gate(1);
     gate.release.add_permits(1_000);
     assert_eq!(a.scope(data(1, 1)).await, "1:v1");
     // A snapshot is taken (what `save 60 1000` or a BGSAVE does in production).
-    command(&server, &["SAVE"]).await;
+    server.command(&["SAVE"]).await;
 
     *gate.value.lock().unwrap() = "v2";
     a.invalidate_namespace("red:1").await;
@@ -121,7 +85,9 @@ async fn a_slow_miss_is_not_stored_after_the_epoch_is_overwritten_with_garbage()
         "0123456789abcdef:",
         "0123456789abcdef:notanumber",
     ] {
-        command(&server, &["SET", "fastapi-cache#epoch", garbage]).await;
+        server
+            .command(&["SET", "fastapi-cache#epoch", garbage])
+            .await;
     }
     gate.release.add_permits(1_000);
     assert_eq!(slow.await.unwrap(), "1:v1", "its own caller gets it");
@@ -139,7 +105,9 @@ async fn a_slow_miss_is_not_stored_when_the_epoch_was_garbage_at_the_invalidatio
     let gate = gate(3);
     let slow = tokio::spawn(a.scope(data(3, 1)));
     gate.read.notified().await;
-    command(&server, &["SET", "fastapi-cache#epoch", "garbage"]).await;
+    server
+        .command(&["SET", "fastapi-cache#epoch", "garbage"])
+        .await;
     *gate.value.lock().unwrap() = "v2";
     a.invalidate_namespace("red:3").await;
     gate.release.add_permits(1_000);
@@ -165,7 +133,9 @@ async fn a_caller_joining_after_a_refused_invalidation_never_takes_the_old_value
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port().to_string()
     };
-    command(&server, &["REPLICAOF", "127.0.0.1", &closed_port]).await;
+    server
+        .command(&["REPLICAOF", "127.0.0.1", &closed_port])
+        .await;
     *gate.value.lock().unwrap() = "v2";
     a.invalidate_namespace("red:4").await;
     assert_eq!(a.stats().invalidations_refused, 1, "Redis refused it");

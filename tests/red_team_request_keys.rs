@@ -3,10 +3,9 @@
 //! `Query<T>`/`Path<T>` with T Deserialize-only) are keyed by method + target +
 //! raw query"; "try to make two users, two tenants, two hosts or two queries share
 //! an entry".
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,14 +19,11 @@ use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use cachette::http::{CacheIdentity, CacheLayer};
-use cachette::{Cache, Config, KeyContext, cached};
-use http_support::get as send_get;
+use cachette::{Cache, KeyContext, cached};
 use serde::{Deserialize, Serialize};
+use support::http::get as send_get;
+use support::memory;
 use tower::ServiceExt;
-
-fn memory() -> Cache {
-    Cache::in_memory(Config::memory())
-}
 
 // --- a `Uri` / `Query<T>` argument is keyed by the request, not by its value -----------
 

@@ -10,25 +10,23 @@
 //! `tokio::spawn`ed at all: see `tests/ui/pass/red_team_send_not_send_stored.rs`.
 //! The tests here check the background-store path at run time without `Send`:
 //! concurrent callers are `spawn_local`ed on a `LocalSet`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
-use std::collections::HashMap;
 use std::error::Error;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
 
-use cachette::{Cache, Config, RedisHealth, cached};
-use redis_support::RedisServer;
+use cachette::{Cache, Config, cached};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, Semaphore};
+use support::gate::gate;
+use support::redis::{RedisServer, redis_cache};
+use support::wait::joined;
 
 /// A stored value that is neither `Send` nor `Sync`.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -38,26 +36,6 @@ struct Local {
     here: PhantomData<Rc<()>>,
 }
 
-/// Where one test's computations wait, and how often they ran.
-struct Gate {
-    runs: AtomicUsize,
-    started: Notify,
-    release: Semaphore,
-}
-
-static GATES: LazyLock<Mutex<HashMap<u64, Arc<Gate>>>> = LazyLock::new(Mutex::default);
-
-fn gate(test: u64) -> Arc<Gate> {
-    let mut gates = GATES.lock().unwrap();
-    Arc::clone(gates.entry(test).or_insert_with(|| {
-        Arc::new(Gate {
-            runs: AtomicUsize::new(0),
-            started: Notify::new(),
-            release: Semaphore::new(0),
-        })
-    }))
-}
-
 fn runs(test: u64) -> usize {
     gate(test).runs.load(Ordering::SeqCst)
 }
@@ -65,10 +43,7 @@ fn runs(test: u64) -> usize {
 /// The usual application result; neither the error nor the stored value is `Send`.
 #[cached(expire = 300, namespace = "local")]
 async fn local(test: u64, id: u32) -> Result<Local, Box<dyn Error>> {
-    let gate = gate(test);
-    gate.runs.fetch_add(1, Ordering::SeqCst);
-    gate.started.notify_one();
-    gate.release.acquire().await.unwrap().forget();
+    gate(test).pass().await;
     Ok(Local {
         v: id * 2,
         here: PhantomData,
@@ -77,7 +52,10 @@ async fn local(test: u64, id: u32) -> Result<Local, Box<dyn Error>> {
 
 /// The value, made `Send` inside the task (the output is not).
 async fn value(test: u64, id: u32) -> u32 {
-    local(test, id).await.map(|l| l.v).unwrap()
+    local(test, id)
+        .await
+        .map(|l| l.v)
+        .unwrap_or_else(|e| panic!("local({test}, {id}) failed: {e}"))
 }
 
 fn open(test: u64) {
@@ -108,7 +86,7 @@ async fn concurrent(
 ) -> Vec<u32> {
     let gate = gate(test);
     let first = tokio::task::spawn_local(cache.scope(value(test, 5)));
-    gate.started.notified().await;
+    gate.read.notified().await;
     let others: Vec<_> = (1..n)
         .map(|_| tokio::task::spawn_local(cache.scope(value(test, 5))))
         .collect();
@@ -119,9 +97,9 @@ async fn concurrent(
         "a concurrent caller computed instead of joining"
     );
     open(test);
-    let mut values = vec![first.await.unwrap()];
+    let mut values = vec![joined(first).await];
     for other in others {
-        values.push(other.await.unwrap());
+        values.push(joined(other).await);
     }
     values
 }
@@ -170,19 +148,6 @@ fn memory_outside_any_runtime_a_not_send_stored_value_is_cached() {
 }
 
 // --- Redis mode ----------------------------------------------------------------------------
-
-async fn redis_cache(server: &RedisServer) -> Cache {
-    let config = Config::builder()
-        .enabled(true)
-        .redis_enabled(true)
-        .redis_url(server.url())
-        .redis_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let cache = Cache::new(config).await;
-    assert_eq!(*cache.redis_health().unwrap().borrow(), RedisHealth::Up);
-    cache
-}
 
 // HOLDS: current-thread runtime, Redis mode. The call returns before its store
 // finished (in the background); the next call of this process waits for it (the

@@ -15,35 +15,23 @@
 //! which tasks run is the order in which they were woken: a caller spawned before a
 //! round trip of the cache's (single, multiplexed) connection has had its own
 //! lookup answered, and joined the flight, before anything woken after it runs.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/gate.rs"]
-mod gate_support;
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
 use std::sync::atomic::Ordering;
 
 use redis::Value;
 
 use cachette::{Cache, RedisHealth, cached};
-use gate_support::gate;
-use redis_support::{RedisServer, redis_cache as cache, until_up};
+use support::gate::gate;
+use support::redis::{RedisServer, redis_cache as cache};
+use support::wait::{joined, until_up};
 
 /// Reads the data, then waits to be released (the slow miss).
 #[cached(expire = 300, namespace = "slow")]
 async fn slow(test: u64, id: u64) -> String {
-    let gate = gate(test);
-    let value = *gate.value.lock().unwrap();
-    gate.runs.fetch_add(1, Ordering::SeqCst);
-    gate.read.notify_one();
-    gate.release.acquire().await.unwrap().forget();
-    format!("{id}:{value}")
-}
-
-async fn flushall(server: &RedisServer) {
-    let mut raw = server.client().await;
-    let _: () = redis::cmd("FLUSHALL").query_async(&mut raw).await.unwrap();
+    format!("{id}:{}", gate(test).pass().await)
 }
 
 /// How Redis forgets what the cache wrote.
@@ -70,7 +58,9 @@ impl Loss {
 /// the new Redis.
 async fn lose_everything(server: &mut RedisServer, cache: &Cache, loss: Loss) {
     match loss {
-        Loss::Flush => flushall(server).await,
+        Loss::Flush => {
+            server.command(&["FLUSHALL"]).await;
+        }
         Loss::Restart | Loss::RestartFromSnapshot => server.restart(),
     }
     // After a restart the cache's connection is broken: this call may fail, open
@@ -90,12 +80,12 @@ async fn slow_miss_then_loss(test: u64, loss: Loss) {
     let slow_call = tokio::spawn(a.scope(slow(test, 1)));
     gate.read.notified().await;
     loss.before_invalidation(&server).await;
-    *gate.value.lock().unwrap() = "v2";
+    gate.set("v2");
     a.invalidate_namespace("slow").await;
 
     lose_everything(&mut server, &a, loss).await;
     gate.release.add_permits(100);
-    assert_eq!(slow_call.await.unwrap(), "1:v1", "its own caller gets it");
+    assert_eq!(joined(slow_call).await, "1:v1", "its own caller gets it");
 
     assert_eq!(
         a.scope(slow(test, 1)).await,
@@ -132,10 +122,10 @@ async fn joined_flight_then_loss(test: u64, loss: Loss) {
     let slow_call = tokio::spawn(a.scope(slow(test, 1)));
     gate.read.notified().await;
     loss.before_invalidation(&server).await;
-    *gate.value.lock().unwrap() = "v2";
+    gate.set("v2");
     a.invalidate_namespace("slow").await;
 
-    let joined = tokio::spawn(a.scope(slow(test, 1)));
+    let joined_call = tokio::spawn(a.scope(slow(test, 1)));
     // Let it send its lookup, then make a round trip on the same connection: its
     // lookup is answered first, and it joins the flight before this test goes on.
     tokio::task::yield_now().await;
@@ -148,9 +138,9 @@ async fn joined_flight_then_loss(test: u64, loss: Loss) {
 
     lose_everything(&mut server, &a, loss).await;
     gate.release.add_permits(100);
-    assert_eq!(slow_call.await.unwrap(), "1:v1");
+    assert_eq!(joined(slow_call).await, "1:v1");
     assert_eq!(
-        joined.await.unwrap(),
+        joined(joined_call).await,
         "1:v2",
         "a caller that started after the invalidation got the value read before it"
     );
@@ -184,7 +174,7 @@ async fn an_entry_written_before_a_flush_is_not_served_after() {
     assert_eq!(a.scope(slow(5, 1)).await, "1:v1");
     assert_eq!(gate.runs.load(Ordering::SeqCst), 1, "a hit");
     *gate.value.lock().unwrap() = "v2";
-    flushall(&server).await;
+    server.command(&["FLUSHALL"]).await;
     assert_eq!(a.scope(slow(5, 1)).await, "1:v2");
 }
 
@@ -218,7 +208,9 @@ async fn an_entry_that_outlives_the_epoch_is_not_served() {
 /// The epoch key's text (`{id}:{counter}[:{server}]`), as the scripts wrote it.
 async fn epoch(server: &RedisServer) -> String {
     match server.command(&["GET", "fastapi-cache#epoch"]).await {
-        Value::BulkString(text) => String::from_utf8(text).unwrap(),
+        Value::BulkString(text) => {
+            String::from_utf8(text).unwrap_or_else(|e| panic!("an epoch that is not UTF-8: {e}"))
+        }
         other => panic!("no epoch: {other:?}"),
     }
 }
@@ -226,9 +218,10 @@ async fn epoch(server: &RedisServer) -> String {
 /// The epoch's identity and counter.
 fn identity_and_counter(epoch: &str) -> (String, u64) {
     let mut parts = epoch.split(':');
-    let id = parts.next().unwrap().to_owned();
-    let counter = parts.next().unwrap().parse().unwrap();
-    (id, counter)
+    let (Some(id), Some(Ok(counter))) = (parts.next(), parts.next().map(str::parse)) else {
+        panic!("an epoch that is not `{{id}}:{{counter}}[:{{server}}]`: {epoch}");
+    };
+    (id.to_owned(), counter)
 }
 
 /// Calls `slow(test, 1)` and returns its value and whether it ran the function.
@@ -325,7 +318,7 @@ async fn dump_everything(server: &RedisServer) -> Vec<(String, Vec<u8>, i64)> {
         let Value::BulkString(key) = key else {
             panic!("a key that is not a string")
         };
-        let key = String::from_utf8(key).unwrap();
+        let key = String::from_utf8(key).unwrap_or_else(|e| panic!("a key that is not UTF-8: {e}"));
         let Value::BulkString(dump) = server.command(&["DUMP", &key]).await else {
             panic!("DUMP {key} answered nothing")
         };
@@ -469,4 +462,32 @@ async fn a_failback_is_not_read_past_by_the_instance_that_stayed_connected() {
         "the instance that invalidated read past the invalidation the failback lost"
     );
     assert_eq!(call(&a, 13).await, ("1:v2".to_owned(), false), "a hit");
+}
+
+/// (i) A flush resets the epoch's counter: after ten invalidations, the epoch
+/// that the next invalidation recreates counts lower than the slow miss's stamp.
+/// The value read before the invalidation is still never stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flushed_redis_never_takes_a_value_computed_before() {
+    let server = RedisServer::start(&[]);
+    let cache = cache(&server).await;
+    for i in 0..10 {
+        cache.invalidate_namespace(&format!("other:{i}")).await;
+    }
+    let gate = gate(14);
+    let slow_call = tokio::spawn(cache.scope(slow(14, 1)));
+    gate.read.notified().await;
+    // Redis restarts empty (no persistence) while the miss computes.
+    server.command(&["FLUSHALL"]).await;
+    *gate.value.lock().unwrap() = "v2";
+    cache.invalidate_namespace("slow:14:1").await;
+    gate.release.add_permits(10);
+    assert_eq!(slow_call.await.unwrap(), "1:v1");
+    assert_eq!(
+        cache.scope(slow(14, 1)).await,
+        "1:v2",
+        "stale after the invalidation returned"
+    );
+    cache.invalidate_namespace("slow").await;
+    assert_eq!(cache.scope(slow(14, 1)).await, "1:v2");
 }

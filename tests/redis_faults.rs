@@ -1,11 +1,8 @@
 //! Redis failing under the cache: killed, restarted, frozen, misconfigured. No
 //! request may fail, none may hang, and nothing invalidated may come back.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/logs.rs"]
-mod logs;
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
 use std::io::Write as _;
 use std::sync::Mutex;
@@ -13,24 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cachette::{Cache, Config, RedisHealth, cached};
-use redis_support::RedisServer;
+use support::current;
+use support::redis::RedisServer;
+use support::wait::until;
 
+/// Short timeouts: the tests below wait on them.
 fn config(url: &str, timeout_ms: u64) -> cachette::ConfigBuilder {
-    Config::builder()
-        .enabled(true)
-        .redis_enabled(true)
-        .redis_url(url)
+    support::redis::config(url)
         .redis_timeout(Duration::from_millis(timeout_ms))
         .redis_connect_timeout(Duration::from_millis(500))
-}
-
-/// Waits (bounded) until the cache reports `health`.
-async fn until(cache: &Cache, health: RedisHealth) {
-    let mut rx = cache.redis_health().expect("redis mode");
-    tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|h| *h == health))
-        .await
-        .unwrap_or_else(|_| panic!("Redis health never became {health:?}"))
-        .unwrap();
 }
 
 static DATA: Mutex<&str> = Mutex::new("v1");
@@ -39,7 +27,7 @@ static RUNS: AtomicUsize = AtomicUsize::new(0);
 #[cached(expire = 300, namespace = "data")]
 async fn data(id: u64) -> String {
     RUNS.fetch_add(1, Ordering::SeqCst);
-    format!("{id}:{}", DATA.lock().unwrap())
+    format!("{id}:{}", current(&DATA))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +76,7 @@ static FROZEN_RUNS: AtomicUsize = AtomicUsize::new(0);
 #[cached(expire = 300, namespace = "frozen")]
 async fn frozen(id: u64) -> String {
     FROZEN_RUNS.fetch_add(1, Ordering::SeqCst);
-    format!("{id}:{}", FROZEN.lock().unwrap())
+    format!("{id}:{}", current(&FROZEN))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,7 +143,7 @@ async fn redis_down_at_start_up_then_back() {
 
 /// Creates a cache with `config` and returns what it logged.
 async fn start_up_logs(config: Config) -> (Cache, String) {
-    let (logs, _guard) = logs::Logs::capture_here();
+    let (logs, _guard) = support::logs::Logs::capture_here();
     let cache = Cache::new(config).await;
     (cache, logs.text())
 }

@@ -1,34 +1,19 @@
 //! The Redis mode against a real `redis-server` (started by the tests on a free
 //! port): shared entries and invalidations, key layout, race-freedom, bad values.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cachette::{Cache, Config, Mode, RedisHealth, cached};
+use cachette::{Cache, cached};
 use redis::AsyncCommands;
-use redis_support::RedisServer;
 use serde::{Deserialize, Serialize};
+use support::current;
+use support::redis::{RedisServer, redis_cache as cache};
+use support::wait::permit;
 use tokio::sync::{Notify, Semaphore};
-
-fn config(server: &RedisServer) -> Config {
-    Config::builder()
-        .enabled(true)
-        .redis_enabled(true)
-        .redis_url(server.url())
-        .build()
-        .unwrap()
-}
-
-async fn cache(server: &RedisServer) -> Cache {
-    let cache = Cache::new(config(server)).await;
-    assert_eq!(cache.mode(), Mode::Redis);
-    assert_eq!(*cache.redis_health().unwrap().borrow(), RedisHealth::Up);
-    cache
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct User {
@@ -47,7 +32,7 @@ async fn get_user(id: u64) -> Result<User, String> {
     }
     Ok(User {
         id,
-        name: USER_NAME.lock().unwrap().to_string(),
+        name: current(&USER_NAME).to_owned(),
     })
 }
 
@@ -159,10 +144,10 @@ static ITEM_RELEASE: Semaphore = Semaphore::const_new(0);
 
 #[cached(namespace = "item")]
 async fn read_item(id: u64) -> String {
-    let value = *ITEM.lock().unwrap();
+    let value = current(&ITEM);
     if ITEM_READS.fetch_add(1, Ordering::SeqCst) == 0 {
         ITEM_READ_DONE.notify_one();
-        ITEM_RELEASE.acquire().await.unwrap().forget();
+        permit(&ITEM_RELEASE).await;
     }
     format!("{id}:{value}")
 }
@@ -191,7 +176,7 @@ static STAMPEDE_GATE: Semaphore = Semaphore::const_new(0);
 #[cached(namespace = "stampede")]
 async fn cold(id: u64) -> u64 {
     STAMPEDE_RUNS.fetch_add(1, Ordering::SeqCst);
-    STAMPEDE_GATE.acquire().await.unwrap().forget();
+    permit(&STAMPEDE_GATE).await;
     id
 }
 

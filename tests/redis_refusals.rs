@@ -4,61 +4,29 @@
 //!
 //! Current-thread runtime (`#[tokio::test]`): the probe runs on the test's thread,
 //! so `Logs::capture_here` sees what it logs too.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/logs.rs"]
-mod logs;
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use cachette::{Cache, Config, RedisHealth, cached};
-use redis_support::RedisServer;
-
-/// One test's data.
-struct Data {
-    value: Mutex<&'static str>,
-    runs: AtomicUsize,
-}
-
-static DATA: LazyLock<Mutex<HashMap<u64, Arc<Data>>>> = LazyLock::new(Mutex::default);
-
-fn data_of(test: u64) -> Arc<Data> {
-    let mut all = DATA.lock().unwrap();
-    Arc::clone(all.entry(test).or_insert_with(|| {
-        Arc::new(Data {
-            value: Mutex::new("v1"),
-            runs: AtomicUsize::new(0),
-        })
-    }))
-}
+use cachette::{Cache, RedisHealth, cached};
+use support::gate::gate;
+use support::redis::{RedisServer, redis_cache as cache};
+use support::wait::{until_up, within};
 
 #[cached(expire = 300, namespace = "data")]
 async fn data(test: u64, id: u64) -> String {
-    let data = data_of(test);
+    let data = gate(test);
     data.runs.fetch_add(1, Ordering::SeqCst);
-    format!("{id}:{}", data.value.lock().unwrap())
-}
-
-async fn cache(server: &RedisServer) -> Cache {
-    let config = Config::builder()
-        .enabled(true)
-        .redis_enabled(true)
-        .redis_url(server.url())
-        .redis_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let cache = Cache::new(config).await;
-    assert_eq!(health(&cache), RedisHealth::Up);
-    cache
+    format!("{id}:{}", data.current())
 }
 
 fn health(cache: &Cache) -> RedisHealth {
-    *cache.redis_health().unwrap().borrow()
+    *cache
+        .redis_health()
+        .unwrap_or_else(|| panic!("not in Redis mode"))
+        .borrow()
 }
 
 /// A Redis limited to 2 MB that refuses writes once full.
@@ -89,28 +57,28 @@ async fn fill(server: &RedisServer) {
         .arg("memory")
         .query_async(&mut raw)
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("INFO memory failed: {e}"));
     let used: u64 = info
         .lines()
         .find_map(|l| l.strip_prefix("used_memory:"))
         .and_then(|v| v.trim().parse().ok())
-        .expect("used_memory in INFO memory");
+        .unwrap_or_else(|| panic!("no used_memory in INFO memory: {info}"));
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
         .arg("maxmemory")
         .arg(used / 2)
         .query_async(&mut raw)
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("CONFIG SET maxmemory failed: {e}"));
     let probe: redis::RedisResult<()> = redis::cmd("SET")
         .arg("probe")
         .arg("x")
         .query_async(&mut raw)
         .await;
-    assert_eq!(
-        probe.expect_err("Redis still takes writes").code(),
-        Some("OOM")
-    );
+    match probe {
+        Ok(()) => panic!("Redis still takes writes"),
+        Err(error) => assert_eq!(error.code(), Some("OOM"), "{error}"),
+    }
 }
 
 #[tokio::test]
@@ -118,7 +86,7 @@ async fn an_invalidation_is_recorded_by_a_full_redis_and_seen_by_other_instances
     let server = small_redis();
     let a = cache(&server).await;
     let b = cache(&server).await;
-    let d = data_of(1);
+    let d = gate(1);
     assert_eq!(a.scope(data(1, 1)).await, "1:v1");
     assert_eq!(b.scope(data(1, 1)).await, "1:v1");
     assert_eq!(
@@ -142,10 +110,10 @@ async fn an_invalidation_is_recorded_by_a_full_redis_and_seen_by_other_instances
 
 #[tokio::test]
 async fn stores_refused_by_a_full_redis_do_not_open_the_breaker() {
-    let (logs, _guard) = logs::Logs::capture_here();
+    let (logs, _guard) = support::logs::Logs::capture_here();
     let server = small_redis();
     let a = cache(&server).await;
-    let d = data_of(2);
+    let d = gate(2);
     // Stored, so the epoch exists and the stores below are attempted.
     assert_eq!(a.scope(data(2, 1000)).await, "1000:v1");
     fill(&server).await;
@@ -203,11 +171,11 @@ async fn stores_refused_by_a_full_redis_do_not_open_the_breaker() {
 
 #[tokio::test]
 async fn a_redis_that_refuses_every_write_never_lets_an_invalidated_value_back() {
-    let (logs, _guard) = logs::Logs::capture_here();
+    let (logs, _guard) = support::logs::Logs::capture_here();
     let server = RedisServer::start(&[]);
     let a = cache(&server).await;
     let b = cache(&server).await;
-    let d = data_of(3);
+    let d = gate(3);
     assert_eq!(a.scope(data(3, 1)).await, "1:v1");
     assert_eq!(b.scope(data(3, 1)).await, "1:v1");
 
@@ -249,9 +217,7 @@ async fn a_redis_that_refuses_every_write_never_lets_an_invalidated_value_back()
             }
             panic!("the monitor connection closed");
         };
-        tokio::time::timeout(Duration::from_secs(20), ping)
-            .await
-            .expect("the probe stopped");
+        within("the probe stopped", ping).await;
         assert_eq!(health(&a), RedisHealth::Down);
         assert_eq!(a.scope(data(3, 1)).await, "1:v2", "A served from Redis");
     }
@@ -266,14 +232,7 @@ async fn a_redis_that_refuses_every_write_never_lets_an_invalidated_value_back()
         .query_async(&mut raw)
         .await
         .unwrap();
-    let mut rx = a.redis_health().unwrap();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        rx.wait_for(|h| *h == RedisHealth::Up),
-    )
-    .await
-    .expect("A never used Redis again")
-    .unwrap();
+    until_up(&a).await;
     assert_eq!(b.scope(data(3, 1)).await, "1:v2");
     assert_eq!(a.scope(data(3, 1)).await, "1:v2");
 }

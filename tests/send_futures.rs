@@ -1,7 +1,7 @@
 //! A `#[cached]` function whose output is not `Send` (an error type such as
 //! `Box<dyn Error>`) but whose body's future is, returns a `Send` future: it can be
 //! spawned, and caches like any other (issue 9, item 7).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
 use std::error::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};

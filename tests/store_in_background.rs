@@ -2,18 +2,18 @@
 //! the cached future `Send` (issue 9, item 7): the call is a hit next time, in memory
 //! and in Redis mode, concurrent callers run the body once, and another instance sees
 //! the value once the store finished.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cachette::{Cache, Config, Mode, cached};
-use redis_support::RedisServer;
 use serde::{Deserialize, Serialize};
+use support::redis::RedisServer;
+use support::wait::joined;
 
 /// A serde value that is not `Send` (it says it holds an `Rc`).
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -45,8 +45,13 @@ fn assert_send<T: Send>(value: T) -> T {
 
 /// The output is not `Send`, the future is: it runs inside a spawned task.
 async fn spawned(cache: &Cache, x: u32) -> u32 {
-    let future = assert_send(cache.scope(async move { compute(x).await.unwrap().value }));
-    tokio::spawn(future).await.unwrap()
+    let future = assert_send(cache.scope(async move {
+        compute(x)
+            .await
+            .unwrap_or_else(|e| panic!("compute({x}) failed: {e}"))
+            .value
+    }));
+    joined(tokio::spawn(future)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,12 +70,7 @@ async fn memory_mode_stores_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_mode_keeps_the_flight_open_until_the_store_finished() {
     let server = RedisServer::start(&[]);
-    let config = Config::builder()
-        .enabled(true)
-        .redis_enabled(true)
-        .redis_url(server.url())
-        .build()
-        .unwrap();
+    let config = support::redis::config(server.url()).build().unwrap();
     let a = Cache::new(config.clone()).await;
     assert_eq!(a.mode(), Mode::Redis);
     let before = RUNS.load(Ordering::SeqCst);

@@ -1,36 +1,22 @@
 //! Handlers returning plain serde values (cached as values, not as responses) behind
 //! `CacheLayer`: keyed by what they can observe of the request, private to the
 //! caller's identity, exactly like response handlers (issue 9, items 4 and 6).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
-#[path = "support/http.rs"]
-mod http_support;
+mod support;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{Method, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
 use cachette::http::CacheLayer;
-use cachette::{Cache, Config, cached};
-use http_support::get as send_get;
-use serde::Deserialize;
-
-/// Counts handler runs: a request that does not add one was a hit.
-#[derive(Clone, Default)]
-struct Runs(Arc<AtomicUsize>);
-
-impl Runs {
-    fn tick(&self) -> usize {
-        self.0.fetch_add(1, Ordering::SeqCst) + 1
-    }
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use cachette::{Cache, CacheUser, Config, cached, paginated_key_builder};
+use serde::{Deserialize, Serialize};
+use support::counter::Runs;
+use support::http::get as send_get;
 
 fn app(runs: &Runs) -> Router {
     Router::new()
@@ -114,6 +100,56 @@ async fn a_shared_value_handler_shares_across_credentials() {
     assert_eq!(a.text(), "banner run 1");
     assert_eq!(b.text(), "banner run 1");
     assert_eq!(runs.count(), 1);
+}
+
+/// `Authorization: Bearer user-<id>` → a user that `paginated_key_builder` ignores.
+struct BearerUser {
+    id: u64,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerUser {
+    type Rejection = StatusCode;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+        parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer user-"))
+            .and_then(|v| v.parse().ok())
+            .map(|id| BearerUser { id })
+            .ok_or(StatusCode::UNAUTHORIZED)
+    }
+}
+
+impl CacheUser for BearerUser {
+    fn cache_user_id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+struct PageQ {
+    page: Option<u32>,
+}
+
+/// A serde-value handler (cached as a value, not as a response) whose key builder
+/// does not read the user.
+#[cached(namespace = "inbox", key_builder = paginated_key_builder)]
+async fn inbox(user: BearerUser, Query(_q): Query<PageQ>) -> Result<String, StatusCode> {
+    Ok(format!("inbox of user {}", user.id))
+}
+
+#[tokio::test]
+async fn a_value_handler_whose_builder_ignores_the_user_stays_per_user() {
+    let app = Router::new()
+        .route("/inbox", get(inbox))
+        .layer(CacheLayer::with_cache(Cache::in_memory(Config::memory())));
+    for _ in 0..2 {
+        let one = send_get(&app, "/inbox?page=1", &[("authorization", "Bearer user-1")]).await;
+        let two = send_get(&app, "/inbox?page=1", &[("authorization", "Bearer user-2")]).await;
+        assert_eq!(one.text(), "inbox of user 1");
+        assert_eq!(two.text(), "inbox of user 2", "user 2 got user 1's inbox");
+    }
 }
 
 // --- arguments only the request covers ---------------------------------------------------

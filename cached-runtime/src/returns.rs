@@ -97,7 +97,6 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<Option<T>, E>, T> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,4 @@
 //! In-process HTTP helpers (`tower::ServiceExt::oneshot`).
-#![allow(dead_code)]
 
 use axum::Router;
 use axum::body::Body;
@@ -62,5 +61,7 @@ pub(crate) fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Requ
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    builder.body(Body::empty()).expect("a valid request")
+    builder
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("invalid test request: {e}"))
 }

@@ -1,5 +1,4 @@
 //! Log lines captured from `tracing`, for tests that assert on what is logged.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

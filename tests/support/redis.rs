@@ -1,4 +1,5 @@
 //! `redis-server` processes for tests: each on a free loopback port, stopped by PID.
+// Also included by path from examples/users-api/tests, which uses a part of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -36,7 +37,8 @@ impl RedisServer {
             DIRS.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a working directory for redis-server");
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create a working directory for redis-server: {e}"));
         let mut args = vec!["--dir".to_owned(), dir.to_string_lossy().into_owned()];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         for _ in 0..5 {
@@ -63,10 +65,10 @@ impl RedisServer {
         }
         let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
         let mut raw = redis::Client::open(self.url())
-            .expect("a valid URL")
+            .unwrap_or_else(|e| panic!("invalid test Redis URL: {e}"))
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .expect("a connection to the test Redis");
+            .unwrap_or_else(|e| panic!("no connection to the test Redis: {e}"));
         command
             .query_async(&mut raw)
             .await
@@ -121,9 +123,12 @@ impl RedisServer {
     /// own, which ends when the server stops or the receiver is dropped.
     pub(crate) fn monitor(&self) -> tokio::sync::mpsc::UnboundedReceiver<String> {
         let stream = std::net::TcpStream::connect(("127.0.0.1", self.port))
-            .expect("a connection to the test Redis");
-        let mut writer = stream.try_clone().expect("a second handle on the socket");
-        std::io::Write::write_all(&mut writer, b"MONITOR\r\n").expect("MONITOR sent");
+            .unwrap_or_else(|e| panic!("no connection to the test Redis: {e}"));
+        let mut writer = stream
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot clone the MONITOR socket: {e}"));
+        std::io::Write::write_all(&mut writer, b"MONITOR\r\n")
+            .unwrap_or_else(|e| panic!("cannot send MONITOR: {e}"));
         let mut lines = BufReader::new(stream).lines();
         let first = lines.next().and_then(Result::ok);
         assert_eq!(first.as_deref(), Some("+OK"), "MONITOR refused");
@@ -143,10 +148,10 @@ impl RedisServer {
     /// A plain client, for looking at what the cache wrote.
     pub(crate) async fn client(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url())
-            .expect("a valid URL")
+            .unwrap_or_else(|e| panic!("invalid test Redis URL: {e}"))
             .get_multiplexed_async_connection()
             .await
-            .expect("a connection to the test Redis")
+            .unwrap_or_else(|e| panic!("no connection to the test Redis: {e}"))
     }
 }
 
@@ -171,7 +176,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("a free loopback port")
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// Starts the server and waits for "Ready to accept connections"; `None` if it
@@ -212,36 +217,26 @@ fn spawn(port: u16, extra: &[String]) -> Option<Child> {
     }
 }
 
-/// A Redis-mode cache on `server` (500 ms command timeout), serving from Redis.
-pub(crate) async fn redis_cache(server: &RedisServer) -> cachette::Cache {
-    let config = cachette::Config::builder()
+/// The settings of a Redis-mode cache on `url` (otherwise the defaults).
+pub(crate) fn config(url: impl Into<String>) -> cachette::ConfigBuilder {
+    cachette::Config::builder()
         .enabled(true)
         .redis_enabled(true)
-        .redis_url(server.url())
+        .redis_url(url)
+}
+
+/// A Redis-mode cache on `server` (500 ms command timeout), serving from Redis.
+pub(crate) async fn redis_cache(server: &RedisServer) -> cachette::Cache {
+    let config = config(server.url())
         .redis_timeout(Duration::from_millis(500))
         .build()
         .unwrap_or_else(|e| panic!("test configuration: {e}"));
     let cache = cachette::Cache::new(config).await;
+    assert_eq!(cache.mode(), cachette::Mode::Redis);
     assert_eq!(
         cache.redis_health().map(|h| *h.borrow()),
         Some(cachette::RedisHealth::Up),
         "the cache does not serve from the test's Redis"
     );
     cache
-}
-
-/// Waits (bounded) until `cache` serves from Redis again.
-pub(crate) async fn until_up(cache: &cachette::Cache) {
-    let mut health = cache
-        .redis_health()
-        .unwrap_or_else(|| panic!("not in Redis mode"));
-    let up = tokio::time::timeout(
-        Duration::from_secs(20),
-        health.wait_for(|h| *h == cachette::RedisHealth::Up),
-    )
-    .await;
-    assert!(
-        matches!(up, Ok(Ok(_))),
-        "Redis never served the cache again"
-    );
 }

@@ -153,7 +153,6 @@ async fn sweep(store: Weak<MemoryStore>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use bytes::Bytes;

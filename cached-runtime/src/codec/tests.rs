@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used)]
-
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::marker::PhantomData;

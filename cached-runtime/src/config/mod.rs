@@ -86,7 +86,6 @@ mod redis_url;
 mod resolve;
 mod secret;
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
 
 use std::fmt;

@@ -116,7 +116,6 @@ impl http_body::Body for Prefixed {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

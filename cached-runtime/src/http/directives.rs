@@ -153,7 +153,6 @@ fn opaque_tag(item: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use http::HeaderValue;

@@ -208,7 +208,6 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use http::Uri;

@@ -138,7 +138,6 @@ pub fn api_key_single_key_builder(cx: &KeyContext<'_>) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::key::KeyArgs;

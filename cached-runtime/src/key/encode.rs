@@ -638,7 +638,6 @@ impl ser::SerializeMap for MapCompound<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     //! Pinned renderings, injectivity over hand-picked and generated values,
     //! segment safety, map-order stability and error handling.

@@ -145,7 +145,6 @@ pub(crate) fn prefixes(rest: &str) -> impl Iterator<Item = &str> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -66,7 +66,6 @@ pub(super) fn parse_epoch_id(text: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

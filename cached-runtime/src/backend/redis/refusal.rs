@@ -33,7 +33,6 @@ pub(super) fn flags_unsupported(error: &redis::RedisError) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
