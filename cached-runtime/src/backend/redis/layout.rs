@@ -151,7 +151,7 @@ mod tests {
         let key = CacheKey::from_rest("", ":f");
         assert_eq!(
             script_keys(&layout, &key),
-            [":f", "#epoch", "#all", "#v:", "#v::f"]
+            ["::f", "#epoch", "#all", "#v:", "#v::f"]
         );
     }
 
