@@ -189,3 +189,63 @@ fn redact(text: &str, config: &Config) -> String {
         _ => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let vars = [
+            ("REDIS_ENABLED", "true"),
+            ("REDIS_PASSWORD", "s3cret-pw"),
+            ("REDIS_DB", "7"),
+        ];
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    fn server_error(text: &str) -> redis::RedisError {
+        let reply = format!("-{text}\r\n");
+        match redis::parse_redis_value(reply.as_bytes()) {
+            Ok(redis::Value::ServerError(error)) => error.into(),
+            other => panic!("not an error reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_setting_at_fault() {
+        let config = config();
+        let wrong = server_error("WRONGPASS invalid username-password pair or user is disabled.");
+        assert!(describe(&wrong, &config).contains("REDIS_PASSWORD"));
+        let db = server_error("ERR DB index is out of range");
+        assert!(describe(&db, &config).contains("REDIS_DB=7"));
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let text = describe(&refused, &config);
+        assert!(
+            text.contains("REDIS_HOST") && text.contains("REDIS_PORT"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_password_never_reaches_the_logs() {
+        let config = config();
+        let echoed = server_error("ERR unknown command 's3cret-pw'");
+        let text = describe(&echoed, &config);
+        assert!(!text.contains("s3cret-pw"), "{text}");
+        assert!(text.contains("***"), "{text}");
+    }
+
+    #[test]
+    fn tokens_are_sixteen_hex_digits() {
+        let token = random_token();
+        assert_eq!(token.len(), 16);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    }
+}
