@@ -98,29 +98,10 @@
 //!
 //! # A Redis that refuses writes
 //!
-//! A Redis that answers with `-OOM` (full under `noeviction`), `-READONLY` (a
-//! replica), `-NOPERM` (an ACL), `-MISCONF` or `-NOREPLICAS` is up (see `refusal`):
-//!
-//! - a store it refuses is not stored (a warning, once until a store succeeds
-//!   again) and does not count toward the breaker: the value is served, and the
-//!   next call computes it again;
-//! - invalidations are flagged `allow-oom` (Redis 7 script flags), so a full Redis
-//!   still records them: an invalidation writes a few bytes. Redis 6 does not know
-//!   the flag; the cache then uses the same script without it (a warning, once),
-//!   and a full Redis 6 refuses invalidations;
-//! - an invalidation Redis refuses anyway (a replica, an ACL, a full Redis 6) is
-//!   logged at `error` with its namespace, counted in
-//!   [`CacheStats::invalidations_refused`](crate::cache::CacheStats), applied to
-//!   this instance's fallback and remembered; the breaker opens, so *this* instance
-//!   serves from its fallback and never reads what it invalidated from Redis again
-//!   until the replay has succeeded.
-//!
-//! What other instances can know: nothing, until the replay succeeds. They read
-//! from Redis, and Redis does not have the invalidation, so they keep serving what
-//! Redis holds for that namespace (until its TTL) — the instance that invalidated
-//! cannot tell them through a Redis that refuses its writes. That is why
-//! invalidations are flagged `allow-oom`, and why the counter and the error log
-//! exist: alert on them.
+//! A Redis that answers a write with `-OOM`, `-READONLY`, `-NOPERM`, `-MISCONF`
+//! or `-NOREPLICAS` is up: a store it refuses is simply not stored, and an
+//! invalidation it refuses is applied locally, counted, logged at `error` and
+//! replayed. What that means for this instance and for the others: see `refusal`.
 //!
 //! # Across processes
 //!
@@ -207,8 +188,8 @@ impl RedisStore {
         &self.fallback
     }
 
-    /// Invalidations that returned before Redis recorded them (see the module
-    /// docs, "A Redis that refuses writes").
+    /// Invalidations that returned before Redis recorded them (see `refusal`,
+    /// "What the store does about it").
     pub(crate) fn invalidations_refused(&self) -> u64 {
         self.invalidations_refused.load(Ordering::Relaxed)
     }
