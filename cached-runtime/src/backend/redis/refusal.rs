@@ -5,6 +5,29 @@
 //! `-NOREPLICAS` is up: it answered, and it will answer the next call just as fast.
 //! Such a refusal must not open the circuit breaker (a store it refused is simply
 //! not stored), whereas a connection error or a timeout counts toward it.
+//!
+//! # What the store does about it
+//!
+//! - a store it refuses is not stored (a warning, once until a store succeeds
+//!   again) and does not count toward the breaker: the value is served, and the
+//!   next call computes it again;
+//! - invalidations are flagged `allow-oom` (Redis 7 script flags), so a full Redis
+//!   still records them: an invalidation writes a few bytes. Redis 6 does not know
+//!   the flag; the cache then uses the same script without it (a warning, once),
+//!   and a full Redis 6 refuses invalidations;
+//! - an invalidation Redis refuses anyway (a replica, an ACL, a full Redis 6) is
+//!   logged at `error` with its namespace, counted in
+//!   [`CacheStats::invalidations_refused`](crate::cache::CacheStats), applied to
+//!   this instance's fallback and remembered; the breaker opens, so *this* instance
+//!   serves from its fallback and never reads what it invalidated from Redis again
+//!   until the replay has succeeded.
+//!
+//! What other instances can know: nothing, until the replay succeeds. They read
+//! from Redis, and Redis does not have the invalidation, so they keep serving what
+//! Redis holds for that namespace (until its TTL) — the instance that invalidated
+//! cannot tell them through a Redis that refuses its writes. That is why
+//! invalidations are flagged `allow-oom`, and why the counter and the error log
+//! exist: alert on them.
 
 /// Error codes with which a Redis that is up refuses a write.
 const WRITE_REFUSALS: [&str; 5] = ["OOM", "READONLY", "NOPERM", "MISCONF", "NOREPLICAS"];

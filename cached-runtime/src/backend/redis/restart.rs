@@ -142,7 +142,7 @@ impl RedisStore {
             command
                 .arg(code)
                 .arg(1)
-                .arg(self.epoch_key())
+                .arg(self.layout.epoch())
                 .arg(self.token.as_str())
                 .arg(self.epoch_ttl_ms)
                 .arg(if force { "force" } else { "check" });

@@ -1,0 +1,251 @@
+//! Connecting to Redis and saying what is wrong with it: the start-up check, the
+//! `PING` the probe also uses, the eviction-policy warning, and error messages
+//! that name the setting at fault (never the password).
+//!
+//! Nothing here fails: Redis unreachable at start-up is a warning and the memory
+//! fallback (the breaker opens and the probe takes over, see `recover`), so no
+//! request ever fails because Redis is missing or misconfigured.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Duration;
+
+use super::breaker::Breaker;
+use super::layout::Layout;
+use super::link::Link;
+use super::{RedisStore, near};
+use crate::backend::memory::MemoryStore;
+use crate::config::Config;
+
+impl RedisStore {
+    /// Connects (bounded by `REDIS_CONNECT_TIMEOUT_MS`). Redis unreachable is a
+    /// warning and the memory fallback, never an error.
+    pub(crate) async fn connect(config: &Config) -> Arc<RedisStore> {
+        let redis = config.redis();
+        let url_for_logs = redis.redacted_url();
+        let link = match redis::Client::open(redis.connection_url()) {
+            Ok(client) => Some(Link::new(client, redis.connect_timeout(), redis.timeout())),
+            Err(error) => {
+                tracing::error!(target: "cache", url = %url_for_logs, %error, "the Redis URL is not usable (REDIS_URL / REDIS_HOST); using the memory fallback");
+                None
+            }
+        };
+        let max_ttl_ms = u64::try_from(config.max_ttl().as_millis()).unwrap_or(u64::MAX / 4);
+        let store = Arc::new_cyclic(|me| RedisStore {
+            me: me.clone(),
+            link,
+            fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
+            near: near::copies(config.max_memory() / 4),
+            breaker: Breaker::new(false),
+            probing: AtomicBool::new(false),
+            layout: Layout::new(config.prefix()),
+            timeout: redis.timeout(),
+            version_ttl_ms: max_ttl_ms + 60_000,
+            epoch_ttl_ms: max_ttl_ms * 2 + 60_000,
+            token: random_token(),
+            unflagged_scripts: AtomicBool::new(false),
+            scripts_loaded: AtomicU64::new(0),
+            scripts_loaded_on: AtomicU64::new(0),
+            server_unknown_logged: AtomicBool::new(false),
+            store_refusal_logged: AtomicBool::new(false),
+            invalidations_refused: AtomicU64::new(0),
+            url_for_logs,
+        });
+        match store.check(redis.connect_timeout(), config).await {
+            Ok(()) => {
+                tracing::info!(target: "cache", url = %store.url_for_logs, "connected to Redis");
+                store.warn_about_eviction().await;
+            }
+            Err(problem) => {
+                tracing::warn!(
+                    target: "cache",
+                    url = %store.url_for_logs,
+                    "Redis is not usable at start-up: {problem}; serving from the memory fallback until it answers"
+                );
+                store.trip();
+            }
+        }
+        store
+    }
+
+    /// Pings Redis; the reason it is not usable, in words that name the setting.
+    async fn check(&self, limit: Duration, config: &Config) -> Result<(), String> {
+        let Some(link) = &self.link else {
+            return Err("the client could not be set up".to_owned());
+        };
+        match self.ping(link, limit).await {
+            Ok(()) => Ok(()),
+            Err(Some(error)) => Err(describe(&error, config)),
+            Err(None) => Err(format!(
+                "no answer within REDIS_CONNECT_TIMEOUT_MS ({} ms)",
+                limit.as_millis()
+            )),
+        }
+    }
+
+    /// `PING` (no data touched, so on any connection, checked or not); the error,
+    /// or `None` for no answer within `limit`.
+    pub(super) async fn ping(
+        &self,
+        link: &Link,
+        limit: Duration,
+    ) -> Result<(), Option<redis::RedisError>> {
+        let mut used = None;
+        let attempt = async {
+            let (mut conn, _) = link.any().await?;
+            used = Some(conn.id);
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn.redis)
+                .await
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => {
+                if let Some(id) = used {
+                    link.after_error(id, &error);
+                }
+                Err(Some(error))
+            }
+            Err(_) => Err(None),
+        }
+    }
+
+    async fn warn_about_eviction(&self) {
+        let Some(link) = &self.link else {
+            return;
+        };
+        let query = async {
+            let (mut conn, _) = link.any().await?;
+            redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory*")
+                .query_async::<Vec<String>>(&mut conn.redis)
+                .await
+        };
+        let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await else {
+            return;
+        };
+        let setting = |name: &str| {
+            reply
+                .chunks(2)
+                .find(|pair| pair.first().is_some_and(|n| n == name))
+                .and_then(|pair| pair.get(1).cloned())
+        };
+        let limited = setting("maxmemory").is_some_and(|m| m != "0");
+        let policy = setting("maxmemory-policy").unwrap_or_default();
+        if limited && policy != "noeviction" {
+            tracing::warn!(
+                target: "cache",
+                policy = %policy,
+                "under memory pressure this Redis may evict the cache's namespace versions (every key the cache writes has a TTL), which would let invalidated entries be served again; use maxmemory-policy noeviction for the cache's Redis, or give it memory to spare"
+            );
+        }
+    }
+}
+
+/// 16 random hex digits: this instance's part in the identity of an epoch it
+/// creates (see "Losing the epoch").
+fn random_token() -> String {
+    use std::hash::BuildHasher;
+    let seed = std::collections::hash_map::RandomState::new().hash_one((
+        std::process::id(),
+        std::time::SystemTime::now(),
+        std::thread::current().id(),
+    ));
+    format!("{seed:016x}")
+}
+
+/// Why Redis refused, naming the setting at fault (never the password).
+fn describe(error: &redis::RedisError, config: &Config) -> String {
+    let text = error.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("wrongpass")
+        || lower.contains("noauth")
+        || lower.contains("invalid password")
+        || lower.contains("invalid username-password")
+        || matches!(error.kind(), redis::ErrorKind::AuthenticationFailed)
+    {
+        "Redis refused the credentials: check REDIS_PASSWORD (or the user and password in REDIS_URL)".to_owned()
+    } else if lower.contains("db index is out of range") || lower.contains("invalid db index") {
+        format!(
+            "REDIS_DB={} is out of range for this Redis server (see its `databases` setting)",
+            config.redis().db()
+        )
+    } else if lower.contains("connection refused") {
+        "nothing accepts connections there: check REDIS_HOST and REDIS_PORT (or REDIS_URL)"
+            .to_owned()
+    } else {
+        format!(
+            "it did not answer like a Redis server ({})",
+            redact(&text, config)
+        )
+    }
+}
+
+/// `text` with the password, if any, replaced.
+fn redact(text: &str, config: &Config) -> String {
+    match config.redis().password() {
+        Some(password) if !password.expose().is_empty() => text.replace(password.expose(), "***"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let vars = [
+            ("REDIS_ENABLED", "true"),
+            ("REDIS_PASSWORD", "s3cret-pw"),
+            ("REDIS_DB", "7"),
+        ];
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    fn server_error(text: &str) -> redis::RedisError {
+        let reply = format!("-{text}\r\n");
+        match redis::parse_redis_value(reply.as_bytes()) {
+            Ok(redis::Value::ServerError(error)) => error.into(),
+            other => panic!("not an error reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_setting_at_fault() {
+        let config = config();
+        let wrong = server_error("WRONGPASS invalid username-password pair or user is disabled.");
+        assert!(describe(&wrong, &config).contains("REDIS_PASSWORD"));
+        let db = server_error("ERR DB index is out of range");
+        assert!(describe(&db, &config).contains("REDIS_DB=7"));
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let text = describe(&refused, &config);
+        assert!(
+            text.contains("REDIS_HOST") && text.contains("REDIS_PORT"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_password_never_reaches_the_logs() {
+        let config = config();
+        let echoed = server_error("ERR unknown command 's3cret-pw'");
+        let text = describe(&echoed, &config);
+        assert!(!text.contains("s3cret-pw"), "{text}");
+        assert!(text.contains("***"), "{text}");
+    }
+
+    #[test]
+    fn tokens_are_sixteen_hex_digits() {
+        let token = random_token();
+        assert_eq!(token.len(), 16);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    }
+}
