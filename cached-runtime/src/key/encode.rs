@@ -83,6 +83,7 @@
 
 use std::fmt::{self, Display, Write as _};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use serde::ser::{self, Serialize};
 
 /// Rendering of `None`; also the first character that forces a `Some` prefix.
@@ -93,10 +94,14 @@ const SOME_MARK: char = '!';
 const QUOTE: char = '\'';
 /// Prefix of a byte string.
 const BYTES_MARK: char = '#';
-/// Upper-case hex digits for percent escapes.
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-/// Lower-case hex digits for byte strings.
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+/// The bytes string data may not keep raw in a key: every byte but ASCII letters,
+/// ASCII digits and `-_./@` (bytes outside ASCII are always escaped).
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'/')
+    .remove(b'@');
 
 /// Why a value could not be rendered into a key segment: a custom
 /// `Serialize` impl returned an error, or a map key could not be rendered.
@@ -151,21 +156,15 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
 /// the same mapping, byte by byte.
 pub(crate) fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len());
-    for &byte in bytes {
-        if is_plain(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(byte >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(byte & 0x0f)]));
-        }
-    }
+    out.extend(percent_encode(bytes, ESCAPED));
 }
 
-/// Whether `byte` may appear raw in a key when it comes from string data.
-/// Non-ASCII bytes never qualify, so multi-byte characters are always escaped.
-fn is_plain(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b'@')
+/// [`escape_into`] into a new string: an id or a value as a key segment holds it
+/// (`auth0|42` becomes `auth0%7C42`).
+pub(crate) fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
 }
 
 /// Appends a string value: escaped, and quoted (`''`) when empty.
@@ -366,13 +365,8 @@ impl<'a> ser::Serializer for KeySerializer<'a> {
     }
 
     fn serialize_bytes(self, v: &[u8]) -> Result<(), KeyEncodeError> {
-        self.out.reserve(1 + 2 * v.len());
         self.out.push(BYTES_MARK);
-        for &byte in v {
-            self.out.push(char::from(HEX_LOWER[usize::from(byte >> 4)]));
-            self.out
-                .push(char::from(HEX_LOWER[usize::from(byte & 0x0f)]));
-        }
+        self.out.push_str(&hex::encode(v));
         Ok(())
     }
 

@@ -168,7 +168,7 @@ pub use builders::{
 pub use context::{IntoKey, KeyContext};
 #[cfg(feature = "axum")]
 pub(crate) use encode::escape_bytes_into;
-pub(crate) use encode::escape_into;
+pub(crate) use encode::{escape_into, escaped};
 pub(crate) use normalize::CacheKey;
 
 /// The user's identity, as a key sees it.
