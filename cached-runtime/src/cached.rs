@@ -142,11 +142,7 @@ fn value_key(
             // served, goes at the end of its key.
             if !spec.shared() && !cx.keyed_by_user(&built) {
                 let identity = match args.user() {
-                    Some(user) => {
-                        let mut out = String::new();
-                        key::escape_into(&mut out, user);
-                        Some(out)
-                    }
+                    Some(user) => Some(key::escaped(user)),
                     None => request.and_then(|r| r.identity()),
                 };
                 if let Some(identity) = identity {

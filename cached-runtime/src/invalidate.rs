@@ -20,6 +20,7 @@
 use std::fmt::Display;
 
 use crate::global::current;
+use crate::key::escaped;
 
 /// Invalidates every entry whose key, after the prefix, equals `namespace` or starts
 /// with `namespace:`.
@@ -41,18 +42,12 @@ pub async fn invalidate_namespace(namespace: &str) {
 /// (what `user_scoped_key_builder` and `users_list_key_builder` write).
 pub async fn invalidate_user_cache(user_id: impl Display) {
     if let Some(cache) = current() {
-        let id = escaped(user_id);
+        // Ids are escaped like every key segment (`auth0|42` is stored as
+        // `auth0%7C42`), so an id reaches its entries whatever it holds.
+        let id = escaped(&user_id.to_string());
         cache.invalidate_namespace(&format!("user:{id}")).await;
         cache.invalidate_namespace(&format!("users:{id}")).await;
     }
-}
-
-/// An id as keys hold it: escaped like every key segment (`auth0|42` is stored as
-/// `auth0%7C42`), so these helpers reach the entries of any id.
-fn escaped(id: impl Display) -> String {
-    let mut out = String::new();
-    crate::key::escape_into(&mut out, &id.to_string());
-    out
 }
 
 /// Invalidates the paginated users list: namespace `users:list`.
@@ -66,7 +61,7 @@ pub async fn invalidate_users_list_cache() {
 pub async fn invalidate_api_keys_cache(user_id: impl Display) {
     if let Some(cache) = current() {
         cache
-            .invalidate_namespace(&format!("apikeys:{}", escaped(user_id)))
+            .invalidate_namespace(&format!("apikeys:{}", escaped(&user_id.to_string())))
             .await;
     }
 }

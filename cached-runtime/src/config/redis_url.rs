@@ -1,5 +1,7 @@
 //! A parser for `REDIS_URL`: `redis://[user][:password]@host[:port][/db]` or `rediss://…`.
 
+use percent_encoding::percent_decode_str;
+
 use super::defaults;
 use super::parse::{check_host, parse_whole};
 
@@ -132,34 +134,10 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
 /// Percent-decodes a user name or password; `%` not followed by two hex digits stays as it
 /// is. An empty result means none.
 fn decode(text: &str, what: &str) -> Result<Option<String>, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match bytes.get(i..i + 3) {
-            Some([b'%', high, low]) => hex(*high).zip(hex(*low)),
-            _ => None,
-        };
-        match escaped {
-            Some((high, low)) => {
-                out.push((high << 4) | low);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    let decoded = String::from_utf8(out)
+    let decoded = percent_decode_str(text)
+        .decode_utf8()
         .map_err(|_| format!("the {what} is not valid UTF-8 after percent-decoding"))?;
-    Ok(Some(decoded).filter(|s| !s.is_empty()))
-}
-
-fn hex(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    Ok(Some(decoded.into_owned()).filter(|s| !s.is_empty()))
 }
 
 #[cfg(test)]

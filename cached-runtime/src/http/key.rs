@@ -192,7 +192,6 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
         escape_into(out, user);
         return;
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hasher = Sha256::new();
     for (name, value) in info.credentials() {
         hasher.update(name.as_bytes());
@@ -201,10 +200,7 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
         hasher.update([0]);
     }
     out.push('$');
-    for byte in &hasher.finalize()[..16] {
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0xf)] as char);
-    }
+    out.push_str(&hex::encode(&hasher.finalize()[..16]));
 }
 
 #[cfg(test)]

@@ -75,16 +75,9 @@ fn is_dropped(name: &HeaderName, cache_header: &str) -> bool {
 
 /// A strong ETag from the body: the same in every process and after every restart.
 pub(crate) fn etag_of(body: &[u8]) -> HeaderValue {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(body);
-    let mut tag = Vec::with_capacity(34);
-    tag.push(b'"');
-    for byte in &digest[..16] {
-        tag.push(HEX[usize::from(byte >> 4)]);
-        tag.push(HEX[usize::from(byte & 0xf)]);
-    }
-    tag.push(b'"');
-    HeaderValue::from_bytes(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+    let tag = format!("\"{}\"", hex::encode(&digest[..16]));
+    HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
 impl StoredResponse {

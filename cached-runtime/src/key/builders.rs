@@ -24,7 +24,7 @@
 //! (the paginated and list builders), the cache appends the caller's identity to the
 //! key, so two users never share an entry unless the handler is `#[cached(shared)]`.
 
-use super::{KeyContext, escape_into};
+use super::{KeyContext, escaped};
 
 /// The argument of that name (what the handler actually uses, e.g. a path
 /// parameter bound as `Path(key_id)`), else the query parameter.
@@ -42,9 +42,7 @@ fn param(cx: &KeyContext<'_>, name: &str) -> Option<String> {
         None => {}
     }
     if let Some(value) = cx.query_param(name) {
-        let mut out = String::new();
-        escape_into(&mut out, canonical_number(&value));
-        return Some(out);
+        return Some(escaped(canonical_number(&value)));
     }
     None
 }
@@ -58,12 +56,6 @@ fn canonical_number(value: &str) -> &str {
     } else {
         value
     }
-}
-
-fn escaped(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    escape_into(&mut out, value);
-    out
 }
 
 /// `{ns}:{user_id}:{func}`; not cached without a user.

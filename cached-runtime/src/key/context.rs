@@ -146,9 +146,7 @@ impl<'a> KeyContext<'a> {
         else {
             return false;
         };
-        let mut escaped = String::with_capacity(user.len());
-        super::escape_into(&mut escaped, user);
-        rest.split(':').next() == Some(escaped.as_str())
+        rest.split(':').next() == Some(super::escaped(user).as_str())
     }
 
     /// The user, without recording that the builder read it.

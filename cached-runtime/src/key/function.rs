@@ -27,7 +27,7 @@
 //! never another function's value). Lifetimes are not part of it (`Repo<&'a str>` and
 //! `Repo<&'b str>` are one computation).
 
-use std::fmt::Write as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// `path::to::function::{{closure}}::{{closure}}` → `path::to::function`.
 pub(crate) fn strip_closures(type_name: &'static str) -> &'static str {
@@ -38,26 +38,27 @@ pub(crate) fn strip_closures(type_name: &'static str) -> &'static str {
     path
 }
 
+/// The bytes of a path escaped in its segment: all but ASCII letters, digits and
+/// `_<>,()[]&;`. `.` is escaped too: in the segment it only ever comes from `::`.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'<')
+    .remove(b'>')
+    .remove(b',')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'&')
+    .remove(b';');
+
 /// Appends `path` as one key segment (see the module docs).
 pub(crate) fn push_segment(out: &mut String, path: &str) {
-    let mut rest = path;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("::") {
+    for (i, part) in path.split("::").enumerate() {
+        if i > 0 {
             out.push('.');
-            rest = after;
-            continue;
         }
-        let Some(c) = rest.chars().next() else { break };
-        // `.` only ever comes from `::`: a `.` of the path itself is escaped.
-        if c.is_ascii_alphanumeric() || "_<>,()[]&;".contains(c) {
-            out.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{byte:02X}");
-            }
-        }
-        rest = &rest[c.len_utf8()..];
+        out.extend(utf8_percent_encode(part, ESCAPED));
     }
 }
 

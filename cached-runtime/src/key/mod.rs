@@ -166,7 +166,7 @@ pub use builders::{
     user_scoped_key_builder, users_list_key_builder,
 };
 pub use context::{IntoKey, KeyContext};
-pub(crate) use encode::{escape_bytes_into, escape_into};
+pub(crate) use encode::{escape_bytes_into, escape_into, escaped};
 pub(crate) use normalize::CacheKey;
 
 /// The user's identity, as a key sees it.

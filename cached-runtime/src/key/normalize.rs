@@ -112,15 +112,11 @@ pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
 }
 
 fn push_hashed(out: &mut String, segment: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(segment.as_bytes());
     // `$` is escaped by the argument encoder, so no argument renders like a hash
     // (`#` would: it starts byte strings).
     out.push('$');
-    for byte in &digest[..16] {
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0xf)] as char);
-    }
+    out.push_str(&hex::encode(&digest[..16]));
 }
 
 /// What `invalidate_namespace(namespace)` invalidates: the namespace normalized like

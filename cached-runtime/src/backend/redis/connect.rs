@@ -191,7 +191,6 @@ fn redact(text: &str, config: &Config) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
