@@ -144,6 +144,7 @@ impl KeyArgs {
     }
 
     /// Whether an argument is an extractor of the request.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn has_extractor(&self) -> bool {
         self.extractor
     }

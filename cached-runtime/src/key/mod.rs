@@ -198,6 +198,14 @@ impl<T: CacheUser + ?Sized> CacheUser for &T {
     }
 }
 
+/// An `Extension` holding the user (put there by an auth middleware) is the user.
+#[cfg(feature = "axum")]
+impl<T: CacheUser> CacheUser for axum::extract::Extension<T> {
+    fn cache_user_id(&self) -> String {
+        self.0.cache_user_id()
+    }
+}
+
 impl<T: CacheUser + ?Sized> CacheUser for Box<T> {
     fn cache_user_id(&self) -> String {
         (**self).cache_user_id()
