@@ -2,7 +2,8 @@
 //! change without notice.
 
 pub use crate::cached::cached;
-pub use crate::key::{IntoKey, KeyArgs, KeyContext};
+pub use crate::key::args::KeyArgs;
+pub use crate::key::context::{IntoKey, KeyContext};
 pub use crate::probe::{
     CacheStrategy, KeyProbe, PatternProbe, PutProbe, ReturnProbe, check_binding, check_key_arg,
     key_binding, key_ladder, key_rungs, pattern_ladder, pattern_rungs, put_ladder, put_rungs,
