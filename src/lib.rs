@@ -57,7 +57,7 @@
 //!
 //! # The attribute
 //!
-//! `#[cached(expire = N, namespace = "...", key_builder = path, skip(arg, ...), shared)]`,
+//! `#[cached(expire = N, namespace = "...", key_builder = path, skip(arg, ...), shared, crate = "...")]`,
 //! every argument optional, on any `async fn` (free functions and methods):
 //!
 //! | argument | meaning |
@@ -67,6 +67,22 @@
 //! | `key_builder = path` | a function `fn(&KeyContext<'_>) -> String` (or `Option<String>`) that builds the key |
 //! | `skip(db, client)` | arguments (or bindings of a pattern argument) left out of the key (they must not change the result) |
 //! | `shared` | one entry for every caller even when the request being served carries credentials |
+//! | `crate = "my_lib::cachette"` | where the generated code finds cachette, for a crate that re-exports it (as `#[serde(crate = "...")]`); default `::cachette` |
+//!
+//! A library that re-exports cachette lets its users write the attribute without
+//! depending on cachette themselves:
+//!
+//! ```
+//! mod my_lib {
+//!     // In the library: `pub use cachette;`
+//!     pub use ::cachette;
+//! }
+//!
+//! #[my_lib::cachette::cached(crate = "my_lib::cachette", expire = 60)]
+//! async fn get_user(id: u64) -> u64 {
+//!     id
+//! }
+//! ```
 //!
 //! The signature does not change, and the future stays `Send` when the body's is, even
 //! when the return type is not (`Result<T, Box<dyn Error>>`): only the stored part is

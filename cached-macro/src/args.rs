@@ -1,7 +1,7 @@
 //! Parsing `#[cached(...)]`'s arguments into [`CachedArgs`].
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
@@ -32,12 +32,13 @@ pub(crate) struct CachedArgs {
 
 impl CachedArgs {
     /// `{root}::__private`, where the generated code finds the runtime: the root is
-    /// `crate = "..."`, or `::cachette`. Every token gets `span`, so that an error
-    /// about a generated call points at the user's code it stands for (the argument,
-    /// the return type), not at the attribute.
+    /// `::cachette`, or the alias [`CachedArgs::root_alias`] makes of `crate = "..."`.
+    /// Every token gets `span`, so that an error about a generated call points at the
+    /// user's code it stands for (the argument, the return type), not at the
+    /// attribute.
     pub(crate) fn private(&self, span: Span) -> TokenStream {
         let root = match &self.krate {
-            Some(path) => path.to_token_stream(),
+            Some(_) => quote!(__cachette_root),
             None => quote!(::cachette),
         };
         quote!(#root::__private)
@@ -47,6 +48,16 @@ impl CachedArgs {
                 token
             })
             .collect()
+    }
+
+    /// For `crate = "path"`: `use path as __cachette_root;`, spanned at the string,
+    /// so that a path that does not resolve is one error, on the string (rustc
+    /// reports a failed import once and not at each use of its name).
+    pub(crate) fn root_alias(&self) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote!(use #path as __cachette_root;),
+            None => TokenStream::new(),
+        }
     }
 }
 

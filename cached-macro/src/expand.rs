@@ -168,8 +168,10 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             .await
         }
     };
+    let root_alias = args.root_alias();
     let new_body = quote! {
         {
+            #root_alias
             #spec
             let #key = if #private::active() {
                 #private::cold(|| { #key_args })
