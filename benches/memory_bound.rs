@@ -43,7 +43,7 @@ fn main() {
         for i in 0..n {
             cache.scope(big(i)).await;
         }
-        let usage = cache.memory_usage().await.unwrap();
+        let usage = cache.memory_usage().unwrap();
         let peak = rss_kib("VmHWM:");
         let now = rss_kib("VmRSS:");
         println!("| CACHE_MAX_MEMORY | inserted | entries kept | weight kept | RSS before | RSS after | peak RSS |");

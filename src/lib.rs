@@ -85,11 +85,13 @@
 #[doc(inline)]
 #[doc = include_str!("../docs/cached.md")]
 pub use cachette_macro::cached;
+// One path per item: the root. `config` and `key` are guides (no items of their
+// own); `http` holds the tower layer.
 pub use cachette_runtime::{
-    Cache, CacheStats, CacheUser, Config, ConfigBuilder, ConfigError, DecodeError, EncodeError,
-    InitError, IntoKey, KeyContext, MemoryUsage, Mode, Password, RedisConfig, Spec,
-    api_key_single_key_builder, api_keys_list_key_builder, global, init, init_from_env,
-    invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
+    Cache, CacheStats, CacheUser, Config, ConfigBuilder, ConfigError, InitError, IntoKey,
+    KeyContext, MemoryUsage, Mode, Password, RedisConfig, api_key_single_key_builder,
+    api_keys_list_key_builder, global, init, init_from_env, invalidate_all,
+    invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
     invalidate_users_list_cache, paginated_key_builder, user_scoped_key_builder,
     users_list_key_builder,
 };

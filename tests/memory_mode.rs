@@ -104,7 +104,7 @@ async fn disabled_mode_calls_the_function_and_invalidation_is_a_no_op() {
         })
         .await;
     assert_eq!(DISABLED_CALLS.load(Ordering::SeqCst), 3);
-    assert!(Cache::disabled().memory_usage().await.is_none());
+    assert!(Cache::disabled().memory_usage().is_none());
 }
 
 // --- methods, patterns, generics, skip --------------------------------------------
@@ -383,5 +383,5 @@ async fn two_instances_do_not_share_entries() {
         2,
         "b is untouched by a's invalidation"
     );
-    assert!(a.memory_usage().await.unwrap().entries <= 1);
+    assert!(a.memory_usage().unwrap().entries <= 1);
 }

@@ -1,6 +1,7 @@
 //! Parsing `#[cached(...)]`'s arguments into [`CachedArgs`].
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
@@ -25,10 +26,43 @@ pub(crate) struct CachedArgs {
     pub(crate) key_builder: Option<Path>,
     pub(crate) skip: Vec<Ident>,
     pub(crate) shared: bool,
+    /// `crate = "path"`: where the generated code finds cachette.
+    pub(crate) krate: Option<Path>,
+}
+
+impl CachedArgs {
+    /// `{root}::__private`, where the generated code finds the runtime: the root is
+    /// `::cachette`, or the alias [`CachedArgs::root_alias`] makes of `crate = "..."`.
+    /// Every token gets `span`, so that an error about a generated call points at the
+    /// user's code it stands for (the argument, the return type), not at the
+    /// attribute.
+    pub(crate) fn private(&self, span: Span) -> TokenStream {
+        let root = match &self.krate {
+            Some(_) => quote!(__cachette_root),
+            None => quote!(::cachette),
+        };
+        quote!(#root::__private)
+            .into_iter()
+            .map(|mut token| {
+                token.set_span(span);
+                token
+            })
+            .collect()
+    }
+
+    /// For `crate = "path"`: `use path as __cachette_root;`, spanned at the string,
+    /// so that a path that does not resolve is one error, on the string (rustc
+    /// reports a failed import once and not at each use of its name).
+    pub(crate) fn root_alias(&self) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote!(use #path as __cachette_root;),
+            None => TokenStream::new(),
+        }
+    }
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)` and `shared`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -108,6 +142,19 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "shared takes no value: write `shared`",
                 )),
             },
+            "crate" => match name_value(&meta, &key) {
+                Ok(Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                })) => match parse_crate(s) {
+                    Ok(path) => out.krate = Some(path),
+                    Err(e) => errors.push(e),
+                },
+                Ok(other) => errors.push(syn::Error::new_spanned(
+                    other,
+                    "crate takes the path of the cachette crate as a string, e.g. crate = \"my_lib::cachette\"",
+                )),
+                Err(e) => errors.push(e),
+            },
             other => {
                 let hint = match other {
                     "ttl" | "expiry" | "expires" | "expire_after" | "timeout" | "max_age" => {
@@ -136,6 +183,27 @@ fn name_value<'m>(meta: &'m Meta, key: &str) -> Result<&'m Expr, syn::Error> {
             format!("`{key}` takes a value: `{key} = ...`"),
         )),
     }
+}
+
+/// `crate = "..."`: a path (`my_lib::cachette`, `::my_lib::cachette`), given the
+/// literal's span so that errors in generated paths point at it.
+fn parse_crate(lit: &LitStr) -> Result<Path, syn::Error> {
+    let path: Path = lit.parse().map_err(|_| {
+        syn::Error::new_spanned(
+            lit,
+            format!(
+                "crate = {:?} is not a path; write the path of the cachette crate, e.g. crate = \"my_lib::cachette\"",
+                lit.value()
+            ),
+        )
+    })?;
+    if path.segments.iter().any(|s| !s.arguments.is_none()) {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "crate takes a path without generic arguments, e.g. crate = \"my_lib::cachette\"",
+        ));
+    }
+    Ok(path)
 }
 
 fn parse_expire(expr: &Expr) -> Result<Expire, syn::Error> {

@@ -16,8 +16,8 @@
 //!             let mut args = KeyArgs::new(function_path(&|| ()));
 //!             // A pattern: each binding not skipped, matched by reference.
 //!             let Ctx { db, tenant } = &__cachette_arg0;
-//!             key_binding(.., |args| KeyProbe(tenant).key_arg(args, "tenant"));
-//!             KeyProbe(&id).key_arg(&mut args, "id");
+//!             key_binding(.., |args| key_ladder(KeyProbe(tenant)).key_arg(args, "tenant"));
+//!             key_ladder(KeyProbe(&id)).key_arg(&mut args, "id");
 //!             Some(Box::new(args))
 //!         })
 //!     } else {
@@ -33,7 +33,11 @@
 //!
 //! `strategy` (what the return type stores) and `put` (whether the stored value may be
 //! held across the store's await) are picked by type through the runtime's `probe`
-//! module.
+//! ladders (`return_ladder`, `put_ladder`, `key_ladder`, `pattern_ladder`, each with
+//! its traits glob-imported): the order of the rungs lives only there.
+//!
+//! Every path starts at `{root}::__private`, the root being `::cachette` or the
+//! attribute's `crate = "..."` (see `CachedArgs::private`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -102,6 +106,7 @@ fn first_token_after_attributes(item: &TokenStream) -> Span {
 }
 
 fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenStream {
+    let private = args.private(Span::call_site());
     let key = local("__cachette_args");
     let key_args = key_args(args, params);
     let destructure = params.iter().filter_map(|p| p.destructure.as_ref());
@@ -121,38 +126,39 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
     let fut = Ident::new("__cachette_fut", ret_span);
     let spec_static = Ident::new("__CACHETTE_SPEC", ret_span);
     let spec = spec(&function, args, &spec_static);
+    // Paths in code that stands for the return type: spanned at it.
+    let private_ret = args.private(ret_span);
     let impl_trait =
         matches!(&function.sig.output, ReturnType::Type(_, ty) if contains_impl_trait(ty));
     let strategy = if impl_trait {
         // `-> impl IntoResponse`: callers can only use the value as a response, so it
         // is cached as one, whatever the concrete type behind it.
         quote_spanned! {ret_span=>
-            ::cachette::__private::http_strategy(&#fut)
+            #private_ret::http_strategy(&#fut)
         }
     } else {
+        // The runtime's return ladder picks the strategy (see `probe` there: the
+        // order of its rungs lives only there).
         quote_spanned! {ret_span=>
             {
                 #[allow(unused_imports)]
-                use ::cachette::__private::{
-                    ReturnBorrowed as _, ReturnHttp as _, ReturnNone as _, ReturnOption as _,
-                    ReturnResult as _, ReturnResultOption as _, ReturnValue as _,
-                };
-                (&&&&&&::cachette::__private::ReturnProbe::of(&#fut)).__cachette_strategy()
+                use #private_ret::return_rungs::*;
+                #private_ret::return_ladder(#private_ret::ReturnProbe::of(&#fut)).__cachette_strategy()
             }
         }
     };
     let run = quote_spanned! {ret_span=>
         {
-            let __cachette_strategy = ::cachette::__private::check_strategy(&#fut, #strategy);
+            let __cachette_strategy = #private_ret::check_strategy(&#fut, #strategy);
             // Whether what is stored may be held across the store's await (it is
             // `Send`), or the store finishes in the background, so that a `Send`
             // body keeps the function's future `Send` (see `probe::PutProbe`).
             let __cachette_put = {
                 #[allow(unused_imports)]
-                use ::cachette::__private::{PutAwait as _, PutSpawn as _};
-                (&&::cachette::__private::PutProbe::of(&__cachette_strategy)).__cachette_put()
+                use #private_ret::put_rungs::*;
+                #private_ret::put_ladder(#private_ret::PutProbe::of(&__cachette_strategy)).__cachette_put()
             };
-            ::cachette::__private::cached(
+            #private_ret::cached(
                 &#spec_static,
                 #key,
                 __cachette_strategy,
@@ -162,11 +168,13 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             .await
         }
     };
+    let root_alias = args.root_alias();
     let new_body = quote! {
         {
+            #root_alias
             #spec
-            let #key = if ::cachette::__private::active() {
-                ::cachette::__private::cold(|| { #key_args })
+            let #key = if #private::active() {
+                #private::cold(|| { #key_args })
             } else {
                 ::core::option::Option::None
             };
@@ -252,6 +260,7 @@ fn contains_impl_trait(ty: &Type) -> bool {
 }
 
 fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStream {
+    let private = args.private(Span::call_site());
     let name = function.sig.ident.to_string();
     let name = name.strip_prefix("r#").unwrap_or(&name);
     let namespace = args
@@ -276,11 +285,12 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
     let key_builder = match &args.key_builder {
         None => quote!(::core::option::Option::None),
         Some(path) => {
+            let private = args.private(path.span());
             // The closure's parameter is spelled where it is used, in one span.
             quote_spanned! {path.span()=>
                 ::core::option::Option::Some(
-                    |__cx: &::cachette::__private::KeyContext<'_>| -> ::core::option::Option<::std::string::String> {
-                        ::cachette::__private::into_key(#path(__cx))
+                    |__cx: &#private::KeyContext<'_>| -> ::core::option::Option<::std::string::String> {
+                        #private::into_key(#path(__cx))
                     }
                 )
             }
@@ -290,7 +300,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
     let definition = definition(function);
     quote! {
         #expire_check
-        static #spec_static: ::cachette::__private::Spec = ::cachette::__private::Spec::new(
+        static #spec_static: #private::Spec = #private::Spec::new(
             #namespace,
             #name,
             ::core::module_path!(),
@@ -303,6 +313,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
 }
 
 fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
+    let private = args.private(Span::call_site());
     let (key, mode) = (local("__cachette_args"), local("__cachette_mode"));
     let skipped = |ident: &syn::Ident| args.skip.contains(ident);
     let pushes = params.iter().map(|p| {
@@ -312,9 +323,10 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
             None if p.bindings.iter().any(skipped) => TokenStream::new(),
             None => {
                 let name = &p.name;
+                let private = args.private(p.span);
                 quote_spanned! {p.span=>
-                    ::cachette::__private::check_key_arg(
-                        (&&&&&&::cachette::__private::KeyProbe(&#value))
+                    #private::check_key_arg(
+                        #private::key_ladder(#private::KeyProbe(&#value))
                             .__cachette_key_arg(&mut #key, #name),
                     );
                 }
@@ -328,6 +340,7 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
                     return TokenStream::new();
                 }
                 let name = &p.name;
+                let private_whole = args.private(p.span);
                 let borrowed = if *borrow {
                     quote_spanned!(p.span=> &#value)
                 } else {
@@ -335,14 +348,15 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
                 };
                 let bindings = kept.iter().map(|binding| {
                     let binding_name = params::binding_name(binding);
+                    let private = args.private(binding.span());
                     quote_spanned! {binding.span()=>
-                        ::cachette::__private::key_binding(
+                        #private::key_binding(
                             &#mode,
                             &mut #key,
                             |__cachette_binding_args, __cachette_binding_mode| {
-                                ::cachette::__private::check_binding(
+                                #private::check_binding(
                                     __cachette_binding_mode,
-                                    (&&&&&&::cachette::__private::KeyProbe(#binding))
+                                    #private::key_ladder(#private::KeyProbe(#binding))
                                         .__cachette_key_arg(__cachette_binding_args, #binding_name),
                                 );
                             },
@@ -351,10 +365,7 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
                 });
                 quote_spanned! {p.span=>
                     {
-                        // The probe's autoref ladder: borrows that method resolution
-                        // takes back are the point, not needless.
-                        #[allow(clippy::needless_borrow)]
-                        let #mode = (&&&::cachette::__private::PatternProbe(&#value))
+                        let #mode = #private_whole::pattern_ladder(#private_whole::PatternProbe(&#value))
                             .__cachette_pattern(&mut #key, #name);
                         #[allow(unused_variables, clippy::unused_unit)]
                         let #by_reference = #borrowed;
@@ -366,14 +377,12 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
     });
     quote! {
         #[allow(unused_imports)]
-        use ::cachette::__private::{
-            ArgInnerValue as _, ArgNone as _, ArgOptionalUser as _, ArgSpecial as _,
-            ArgUser as _, ArgValue as _, PatternDefault as _, PatternRuleProbe as _,
-            PatternUserRule as _,
-        };
+        use #private::key_rungs::*;
+        #[allow(unused_imports)]
+        use #private::pattern_rungs::*;
         #[allow(unused_mut)]
-        let mut #key = ::cachette::__private::KeyArgs::new(
-            ::cachette::__private::function_path(&|| ()),
+        let mut #key = #private::KeyArgs::new(
+            #private::function_path(&|| ()),
         );
         #(#pushes)*
         ::core::option::Option::Some(::std::boxed::Box::new(#key))

@@ -189,7 +189,7 @@ impl Cache {
 
     /// The number of entries held in memory (in Redis mode: in the fallback) and
     /// their weight in bytes (bounded by `CACHE_MAX_MEMORY`); `None` in disabled mode.
-    pub async fn memory_usage(&self) -> Option<MemoryUsage> {
+    pub fn memory_usage(&self) -> Option<MemoryUsage> {
         let (entries, bytes) = match &self.inner.backend {
             Backend::Disabled => return None,
             Backend::Memory(store) => store.usage(),
@@ -247,8 +247,10 @@ impl fmt::Debug for Cache {
     }
 }
 
-/// What an in-memory store holds.
+/// What an in-memory store holds, from [`Cache::memory_usage`]. More fields may come
+/// (hence `#[non_exhaustive]`: read the fields, do not build it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MemoryUsage {
     /// Live entries.
     pub entries: u64,

@@ -9,9 +9,9 @@
 
 // Without the `axum` feature there is no layer over the core, so the hooks the core
 // offers layers (the request being served, an entry's decoded form, a cache's layer
-// state) have no caller. Code dead in every build is still caught by the default
+// state) and the key helpers only the layer uses have no caller. Code dead in every build is still caught by the default
 // build, which CI lints.
-#![cfg_attr(not(feature = "axum"), allow(dead_code))]
+#![cfg_attr(not(feature = "axum"), allow(dead_code, unused_imports))]
 
 mod backend;
 mod cache;
@@ -35,18 +35,27 @@ mod spec;
 #[path = "private.rs"]
 pub mod __private;
 
+// Every public item has one path: here, at the root. `config` and `key` are the
+// guides to the configuration and to keys; `http` holds the tower layer.
 #[cfg(feature = "redis")]
 pub use backend::redis::RedisHealth;
 pub use cache::{Cache, CacheStats, MemoryUsage};
-pub use codec::{DecodeError, EncodeError};
-pub use config::{Config, ConfigBuilder, ConfigError, Mode, Password, RedisConfig};
+pub use config::builder::ConfigBuilder;
+pub use config::error::ConfigError;
+pub use config::redis::RedisConfig;
+pub use config::secret::Password;
+pub use config::settings::{Config, Mode};
 pub use global::{InitError, global, init, init_from_env};
 pub use invalidate::{
     invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
     invalidate_users_list_cache,
 };
-pub use key::{
-    CacheUser, IntoKey, KeyContext, api_key_single_key_builder, api_keys_list_key_builder,
-    paginated_key_builder, user_scoped_key_builder, users_list_key_builder,
+pub use key::builders::{
+    api_key_single_key_builder, api_keys_list_key_builder, paginated_key_builder,
+    user_scoped_key_builder, users_list_key_builder,
 };
-pub use spec::Spec;
+pub use key::context::{IntoKey, KeyContext};
+pub use key::user::CacheUser;
+// Named by the runtime's modules only; the generated code reaches it through
+// `__private`.
+pub(crate) use spec::Spec;

@@ -2,12 +2,18 @@
 //! change without notice.
 
 pub use crate::entry::cached;
-pub use crate::key::{IntoKey, KeyArgs, KeyContext};
+pub use crate::key::args::KeyArgs;
+pub use crate::key::context::{IntoKey, KeyContext};
 pub use crate::probe::{
-    ArgInnerValue, ArgNone, ArgOptionalUser, ArgSpecial, ArgUser, ArgValue, CacheStrategy,
-    KeyProbe, PatternDefault, PatternProbe, PatternRuleProbe, PatternUserRule, PutAwait, PutProbe,
-    PutSpawn, ReturnBorrowed, ReturnHttp, ReturnNone, ReturnOption, ReturnProbe, ReturnResult,
-    ReturnResultOption, ReturnValue, check_binding, check_key_arg, key_binding,
+    CacheStrategy, KeyProbe, PatternProbe, PutProbe, ReturnProbe, check_binding, check_key_arg,
+    key_binding, key_ladder, key_rungs, pattern_ladder, pattern_rungs, put_ladder, put_rungs,
+    return_ladder, return_rungs,
+};
+// Named in compile errors: re-exported here so that the errors name them by a path
+// of the crate the user depends on, not by the runtime's internal modules.
+pub use crate::probe::{
+    AcceptBinding, BorrowedStrategy, HttpStrategy, KeyArgCheck, KeyArgDone, NotAKey,
+    PatternBindings, Uncacheable, ValueStrategy,
 };
 pub use crate::spec::{KeyBuilderFn, Spec};
 

@@ -86,7 +86,7 @@ pub(crate) enum Kind {
 
 /// Why a stored value could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(String);
+pub(crate) struct DecodeError(String);
 
 impl DecodeError {
     pub(crate) fn new(reason: String) -> Self {
@@ -104,7 +104,7 @@ impl std::error::Error for DecodeError {}
 
 /// Why a value could not be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodeError(String);
+pub(crate) struct EncodeError(String);
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -153,60 +153,20 @@
 //! 32 segments or more invalidates its first 31 segments (more than asked, never
 //! less).
 
-mod args;
-pub mod builders;
-mod context;
+pub(crate) mod args;
+pub(crate) mod builders;
+pub(crate) mod context;
 mod encode;
 pub(crate) mod function;
 pub(crate) mod normalize;
+pub(crate) mod user;
 
-pub use args::KeyArgs;
-pub use builders::{
-    api_key_single_key_builder, api_keys_list_key_builder, paginated_key_builder,
-    user_scoped_key_builder, users_list_key_builder,
-};
-pub use context::{IntoKey, KeyContext};
+// The items live at the crate root (one path each); this module is the guide.
+pub(crate) use args::KeyArgs;
+pub(crate) use context::KeyContext;
 pub(crate) use encode::{escape_bytes_into, escape_into, escaped};
 pub(crate) use normalize::CacheKey;
-
-/// The user's identity, as a key sees it.
-///
-/// Implement it for your authenticated-user type or auth extractor; an argument of that
-/// type then puts the user's id in the key, and key builders such as
-/// `user_scoped_key_builder` find it through [`KeyContext::user_id`].
-///
-/// ```
-/// struct CurrentUser { id: i64, email: String }
-///
-/// impl cachette::CacheUser for CurrentUser {
-///     fn cache_user_id(&self) -> String {
-///         self.id.to_string()
-///     }
-/// }
-/// ```
-pub trait CacheUser {
-    /// A stable id that differs between users (a database id, never an email that
-    /// can change hands).
-    fn cache_user_id(&self) -> String;
-}
-
-impl<T: CacheUser + ?Sized> CacheUser for &T {
-    fn cache_user_id(&self) -> String {
-        (**self).cache_user_id()
-    }
-}
-
-impl<T: CacheUser + ?Sized> CacheUser for Box<T> {
-    fn cache_user_id(&self) -> String {
-        (**self).cache_user_id()
-    }
-}
-
-impl<T: CacheUser + ?Sized> CacheUser for std::sync::Arc<T> {
-    fn cache_user_id(&self) -> String {
-        (**self).cache_user_id()
-    }
-}
+pub(crate) use user::CacheUser;
 
 /// Builds the default key of a plain function call:
 /// `{prefix}:{namespace}:{args}:{function path}`.

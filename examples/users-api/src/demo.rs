@@ -129,6 +129,7 @@ impl Demo {
             Mode::Disabled => "disabled",
             Mode::Memory => "in memory",
             Mode::Redis => "Redis",
+            other => other.as_str(),
         };
         writeln!(out)?;
         writeln!(

@@ -20,7 +20,9 @@ pub(super) const THRESHOLD: u32 = 3;
 const MAX_PENDING: usize = 10_000;
 
 /// Whether Redis is in use, as seen by [`Cache::redis_health`](crate::Cache::redis_health).
+/// States may be added (`#[non_exhaustive]`): a `match` needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RedisHealth {
     /// Redis serves the cache.
     Up,
