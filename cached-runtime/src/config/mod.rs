@@ -33,9 +33,9 @@
 //! is replaced by the variable's value, so quote a password holding them with single quotes:
 //! `REDIS_PASSWORD='pa$$#word'`. A later line wins over an earlier one for the same variable.
 //!
-//! Passwords are kept out of logs: [`Password`] prints as `***`, the `Debug` output of every
+//! Passwords are kept out of logs: [`Password`](crate::Password) prints as `***`, the `Debug` output of every
 //! type here masks it, errors mask it (also inside `REDIS_URL`), and
-//! [`RedisConfig::redacted_url`] is the URL to log. `.env` errors give the line number, never
+//! [`RedisConfig::redacted_url`](crate::RedisConfig::redacted_url) is the URL to log. `.env` errors give the line number, never
 //! the line.
 //!
 //! # Examples

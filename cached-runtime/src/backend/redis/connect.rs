@@ -193,6 +193,7 @@ fn redact(text: &str, config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::redis::refusal::tests::server_error;
 
     fn config() -> Config {
         let vars = [
@@ -206,14 +207,6 @@ mod tests {
                 .map(|(_, v)| (*v).to_owned())
         })
         .unwrap()
-    }
-
-    fn server_error(text: &str) -> redis::RedisError {
-        let reply = format!("-{text}\r\n");
-        match redis::parse_redis_value(reply.as_bytes()) {
-            Ok(redis::Value::ServerError(error)) => error.into(),
-            other => panic!("not an error reply: {other:?}"),
-        }
     }
 
     #[test]

@@ -56,11 +56,12 @@ pub(super) fn flags_unsupported(error: &redis::RedisError) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn server_error(text: &str) -> redis::RedisError {
-        // What the parser makes of an error reply.
+    /// What the parser makes of the error reply `-{text}` (shared with the other
+    /// Redis modules' tests).
+    pub(in crate::backend::redis) fn server_error(text: &str) -> redis::RedisError {
         let reply = format!("-{text}\r\n");
         match redis::parse_redis_value(reply.as_bytes()) {
             Ok(redis::Value::ServerError(error)) => error.into(),
