@@ -199,10 +199,10 @@ async fn rt10_header_builder_first_request_uncached_then_keyed() {
     assert_eq!(TENANT_RUNS.load(Ordering::SeqCst) - before, 3);
 }
 
-/// Before the refactor a key builder's wish for headers took effect at once (the
-/// builder set the cache's flag): a request starting while the first one is still
-/// being served kept its headers. Now the flag is set when the first request's
-/// handler returns (`drive` reads `wants_headers`).
+/// A key builder's wish for headers takes effect at once: a request starting while
+/// the first one is still being served keeps its headers (the refactor first set
+/// the flag only when the first request ended; each request now shares the
+/// cache's flag).
 #[tokio::test]
 async fn rt10_header_wish_takes_effect_before_the_first_request_ends() {
     let g = gate(10_106);

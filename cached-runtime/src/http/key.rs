@@ -61,10 +61,10 @@
 use sha2::{Digest, Sha256};
 
 use super::request::{RequestInfo, RequestState};
-use super::settings::HttpSettings;
 use crate::cache::Cache;
 use crate::cached::from_builder;
 use crate::key::{CacheKey, KeyArgs, KeyContext, escape_bytes_into, escape_into};
+use crate::served::Served;
 use crate::spec::Spec;
 
 /// The key of this request for this handler, and whether the entry is per user.
@@ -90,7 +90,7 @@ pub(crate) fn http_key(
                 // The builder wanted headers the layer did not keep: its key may be
                 // wrong, so this request runs uncached, and from now on the layer
                 // keeps every request's headers for key builders.
-                HttpSettings::of(cache).keep_request_headers();
+                state.keep_more();
                 return None;
             }
             let mut built = built?;
@@ -206,6 +206,9 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    use crate::http::settings::HttpSettings;
     use http::Uri;
 
     fn part_of(method: &str, uri: Uri) -> String {
@@ -271,7 +274,13 @@ mod tests {
             &HttpSettings::of(&cache).credential_headers,
             false,
         );
-        let (key, _) = http_key(&cache, &ITEM, args, &RequestState::new(info)).unwrap();
+        let (key, _) = http_key(
+            &cache,
+            &ITEM,
+            args,
+            &RequestState::new(info, Arc::default()),
+        )
+        .unwrap();
         key.full().to_owned()
     }
 

@@ -3,7 +3,6 @@
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -120,7 +119,7 @@ where
             &settings.credential_headers,
             settings.keeps_request_headers(),
         );
-        let state = RequestState::new(info);
+        let state = RequestState::new(info, settings.keep_flag());
         let future = served::scope(Arc::clone(&state) as _, inner.call(request));
         if scoped {
             let scoped_future = cache.scope(future);
@@ -151,10 +150,6 @@ where
         },
     })
     .await;
-    if state.wants_headers.load(Ordering::Relaxed) {
-        // A key builder wanted the headers this request did not keep.
-        HttpSettings::of(&cache).keep_request_headers();
-    }
     match outcome {
         Err(hit) => {
             log("HIT", &state);

@@ -209,18 +209,20 @@ pub(crate) struct RequestState {
     pub(crate) info: RequestInfo,
     pub(crate) started: Instant,
     pub(crate) claimed: AtomicBool,
-    /// A key builder asked for headers this request did not keep.
-    pub(crate) wants_headers: AtomicBool,
+    /// The cache's "keep request headers" flag (`HttpSettings`): a key builder that
+    /// asks for headers this request did not keep sets it at once, so requests that
+    /// start from then on keep them.
+    pub(crate) keep_headers: Arc<AtomicBool>,
     outcome: Mutex<Outcome>,
 }
 
 impl RequestState {
-    pub(crate) fn new(info: RequestInfo) -> Arc<Self> {
+    pub(crate) fn new(info: RequestInfo, keep_headers: Arc<AtomicBool>) -> Arc<Self> {
         Arc::new(RequestState {
             info,
             started: Instant::now(),
             claimed: AtomicBool::new(false),
-            wants_headers: AtomicBool::new(false),
+            keep_headers,
             outcome: Mutex::new(Outcome::Untouched),
         })
     }
@@ -281,7 +283,7 @@ mod tests {
         use crate::served::{claim, current, scope};
         assert!(current().is_none());
         let request = Request::builder().uri("/a?b=1").body(()).unwrap();
-        let state = RequestState::new(RequestInfo::new(&request, &[], false));
+        let state = RequestState::new(RequestInfo::new(&request, &[], false), Arc::default());
         scope(state, async {
             let seen = current().map(|s| (s.path().to_owned(), s.query_param("b")));
             assert_eq!(seen, Some(("/a".to_owned(), Some("1".to_owned()))));

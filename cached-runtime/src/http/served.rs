@@ -37,6 +37,6 @@ impl Served for RequestState {
     }
 
     fn keep_more(&self) {
-        self.wants_headers.store(true, Ordering::Relaxed);
+        self.keep_headers.store(true, Ordering::Relaxed);
     }
 }

@@ -1,5 +1,6 @@
 //! What the HTTP layer reads of a cache's configuration, parsed once per cache.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::HeaderName;
@@ -15,7 +16,8 @@ pub(crate) struct HttpSettings {
     /// `CACHE_CREDENTIAL_HEADERS`.
     pub(crate) credential_headers: Vec<HeaderName>,
     /// Set once a key builder asked for request headers: the layer then keeps them.
-    keep_request_headers: AtomicBool,
+    /// Shared with each request being served, which sets it (see `Served::keep_more`).
+    keep_request_headers: Arc<AtomicBool>,
 }
 
 impl HttpSettings {
@@ -33,7 +35,7 @@ impl HttpSettings {
                 .iter()
                 .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
                 .collect(),
-            keep_request_headers: AtomicBool::new(false),
+            keep_request_headers: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -42,8 +44,8 @@ impl HttpSettings {
         self.keep_request_headers.load(Ordering::Relaxed)
     }
 
-    /// From now on, keep request headers for key builders.
-    pub(crate) fn keep_request_headers(&self) {
-        self.keep_request_headers.store(true, Ordering::Relaxed);
+    /// The flag a request sets when a key builder wanted its headers.
+    pub(crate) fn keep_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.keep_request_headers)
     }
 }
