@@ -18,7 +18,10 @@ async fn big(test: u64) -> String {
 }
 
 fn small_entries() -> Cache {
-    Cache::in_memory(Config::builder().max_entry_size(64).build().unwrap())
+    let config = Config::builder().max_entry_size(64).build();
+    Cache::in_memory(
+        config.unwrap_or_else(|e| panic!("a 64-byte entry limit is a valid configuration: {e}")),
+    )
 }
 
 async fn settle() {
