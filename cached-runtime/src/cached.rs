@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::backend::{Backend, Entry};
+use crate::backend::{Backend, Decoded, Entry};
 use crate::cache::Cache;
 use crate::flight::Published;
 use crate::global::CacheRef;
@@ -207,7 +207,8 @@ where
     };
     // Encoded in a plain function: a local of this async function that was ever
     // borrowed counts as held across every later await, even once moved.
-    let (stored, encoded) = encode(shape, stored, function);
+    let max_size = cache.config().max_entry_size();
+    let (stored, encoded, kept) = encode(shape, stored, function, max_size);
     let bytes = match encoded {
         Ok(bytes) => Bytes::from(bytes),
         Err(error) => {
@@ -217,8 +218,19 @@ where
         }
     };
     let size = bytes.len();
-    let entry = Entry::new(bytes, miss.stamp, spec.ttl(cache.config()));
-    if size as u64 > cache.config().max_entry_size() {
+    let ttl = spec.ttl(cache.config());
+    let entry = match kept {
+        // A typed entry in memory mode keeps no bytes: every reader of its own
+        // function and type clones the kept value, and any other reader would
+        // refuse the bytes anyway (their header names this function and type),
+        // so they would only double the memory the entry takes. Redis needs them.
+        Some((kept, kept_size)) if matches!(store, Backend::Memory(_)) => {
+            Entry::kept(Bytes::new(), kept, kept_size, miss.stamp, ttl)
+        }
+        Some((kept, kept_size)) => Entry::kept(bytes, kept, kept_size, miss.stamp, ttl),
+        None => Entry::new(bytes, miss.stamp, ttl),
+    };
+    if size as u64 > max_size {
         tracing::debug!(target: "cache", function = spec.function(), size, "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
         miss.publish(Published::Entry(entry));
         return (shape.join)(stored);
@@ -237,18 +249,37 @@ where
     (shape.join)(M::release(held))
 }
 
-/// How the value path reads an entry: decodes the value its function stored.
+/// How the value path reads an entry: clones the typed value its function kept
+/// in it, or decodes the bytes its function stored.
 struct ValueReader<R, T> {
     shape: ReturnShape<R, T>,
     function: u64,
     spec: &'static Spec,
 }
 
+impl<R, T> ValueReader<R, T> {
+    /// The value `entry` keeps typed, if it is a `T` this reader's function stored.
+    #[inline]
+    fn typed(&self, entry: &Entry) -> Option<T> {
+        let typed = self.shape.typed?;
+        (typed.read)(&**entry.decoded.get()?, self.function)
+    }
+}
+
 impl<R, T> Reader for ValueReader<R, T> {
     type Hit = R;
 
     fn read(&self, entry: &Entry) -> Option<R> {
-        match self.shape.rebuild(&entry.bytes, self.function) {
+        let read = match self.typed(entry) {
+            Some(value) => Ok((self.shape.join)(value)),
+            None if entry.bytes.is_empty() && entry.decoded.get().is_some() => {
+                Err(crate::codec::DecodeError::new(
+                    "kept in memory by another function, or as another type (two functions make the same key: give them different namespaces, or key builders that tell them apart)".into(),
+                ))
+            }
+            None => self.shape.rebuild(&entry.bytes, self.function),
+        };
+        match read {
             Ok(value) => {
                 tracing::trace!(target: "cache", namespace = self.spec.namespace(), function = self.spec.function(), age = ?entry.age(), "hit");
                 Some(value)
@@ -267,14 +298,27 @@ impl<R, T> Reader for ValueReader<R, T> {
     }
 }
 
-/// `stored` and its encoding.
+/// `stored`, its encoding, and, when its type is kept typed and it is to be
+/// stored (it encodes, within `max_size`), its kept form and that form's
+/// estimated size.
 fn encode<R, T>(
     shape: ReturnShape<R, T>,
     stored: T,
     function: u64,
-) -> (T, Result<Vec<u8>, crate::codec::EncodeError>) {
+    max_size: u64,
+) -> (
+    T,
+    Result<Vec<u8>, crate::codec::EncodeError>,
+    Option<(Decoded, usize)>,
+) {
     let encoded = (shape.encode)(&stored, function);
-    (stored, encoded)
+    let kept = match (&encoded, shape.typed) {
+        (Ok(bytes), Some(typed)) if bytes.len() as u64 <= max_size => {
+            Some((typed.keep)(&stored, function))
+        }
+        _ => None,
+    };
+    (stored, encoded, kept)
 }
 
 /// Stores `entry` under `key` without making the caller wait, then publishes it to

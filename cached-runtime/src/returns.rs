@@ -10,10 +10,28 @@
 //! value) across the store's await. A `Result<T, Box<dyn Error>>` is not `Send`, but
 //! its `T` usually is, so the cached function's future stays `Send` whenever its
 //! body's is (see `probe::PutProbe` for a `T` that is not `Send` either).
+//!
+//! # Typed hits
+//!
+//! When `T` is `Clone + Send + Sync + 'static` (picked by type too: the `...Typed`
+//! rungs of `probe::ret`), the shape also has [`TypedOps`]: the caller that
+//! computed a value keeps a clone of it in the entry ([`Entry::decoded`], as a
+//! [`Kept`]), and a hit clones it out: no decoding. The kept form carries the tag
+//! of the function that stored it, as the bytes' header does, so two functions
+//! whose key builders make the same key never read each other's value, even with
+//! the same `T`; a kept form of another type or function is read as if it were
+//! not there (the bytes decide, and in memory mode, where a typed entry keeps no
+//! bytes, that is a miss). Other types go through the bytes on every hit.
+//!
+//! [`Entry::decoded`]: crate::backend::Entry
+
+use std::any::Any;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backend::Decoded;
 use crate::codec::{self, DecodeError, EncodeError};
 
 /// How a return type `R` is split into the part stored (`T`) and rebuilt from it.
@@ -27,6 +45,8 @@ pub struct ReturnShape<R, T> {
     pub(crate) encode: fn(&T, u64) -> Result<Vec<u8>, EncodeError>,
     /// `T` back from bytes stored by the function whose tag is given.
     pub(crate) decode: fn(&[u8], u64) -> Result<T, DecodeError>,
+    /// How `T` is kept decoded in an entry, when it can be (see the module doc).
+    pub(crate) typed: Option<TypedOps<T>>,
 }
 
 impl<R, T> Clone for ReturnShape<R, T> {
@@ -37,11 +57,65 @@ impl<R, T> Clone for ReturnShape<R, T> {
 
 impl<R, T> Copy for ReturnShape<R, T> {}
 
+/// A value kept decoded in an entry, with the tag of the function that stored it.
+#[derive(Debug)]
+pub(crate) struct Kept<T> {
+    function: u64,
+    value: T,
+}
+
+/// How a `T` that is `Clone + Send + Sync + 'static` is kept in an entry and read
+/// back (see the module doc).
+#[derive(Debug)]
+pub(crate) struct TypedOps<T> {
+    /// The kept form of a clone of the value stored by the function whose tag is
+    /// given, and its estimated size in memory (`codec::size`).
+    pub(crate) keep: fn(&T, u64) -> (Decoded, usize),
+    /// A clone of the value kept in a kept form, if it is a `T` stored by the
+    /// function whose tag is given.
+    pub(crate) read: fn(&(dyn Any + Send + Sync), u64) -> Option<T>,
+}
+
+impl<T> Clone for TypedOps<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TypedOps<T> {}
+
+impl<T: Serialize + Clone + Send + Sync + 'static> TypedOps<T> {
+    fn new() -> Self {
+        TypedOps {
+            keep: |value, function| {
+                let size = codec::size::estimate(value);
+                let kept: Decoded = Arc::new(Kept {
+                    function,
+                    value: value.clone(),
+                });
+                (kept, size)
+            },
+            read: |kept, function| match kept.downcast_ref::<Kept<T>>() {
+                Some(kept) if kept.function == function => Some(kept.value.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
 impl<R, T> ReturnShape<R, T> {
     /// Decodes bytes stored by the function whose tag is `function` into a return
     /// value.
     pub(crate) fn rebuild(&self, bytes: &[u8], function: u64) -> Result<R, DecodeError> {
         (self.decode)(bytes, function).map(self.join)
+    }
+}
+
+impl<R, T: Serialize + Clone + Send + Sync + 'static> ReturnShape<R, T> {
+    /// The same shape, keeping values decoded in their entries.
+    pub(crate) fn typed(mut self) -> Self {
+        self.typed = Some(TypedOps::new());
+        self
     }
 }
 
@@ -53,6 +127,7 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<T, T> {
             join: |t| t,
             encode: codec::encode,
             decode: codec::decode,
+            typed: None,
         }
     }
 }
@@ -65,6 +140,7 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<Option<T>, T> {
             join: Some,
             encode: codec::encode,
             decode: codec::decode,
+            typed: None,
         }
     }
 }
@@ -77,6 +153,7 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<T, E>, T> {
             join: Ok,
             encode: codec::encode,
             decode: codec::decode,
+            typed: None,
         }
     }
 }
@@ -92,6 +169,7 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<Option<T>, E>, T> {
             join: |t| Ok(Some(t)),
             encode: codec::encode,
             decode: codec::decode,
+            typed: None,
         }
     }
 }
@@ -129,6 +207,22 @@ mod tests {
     fn a_stored_some_none_is_a_hit_of_some_none() {
         let o = ReturnShape::<Option<Option<u32>>, Option<u32>>::option();
         assert_eq!(round_trip(o, Some(None)), Some(Some(None)));
+    }
+
+    #[test]
+    fn a_kept_value_is_read_only_by_its_type_and_function() {
+        let shape = ReturnShape::<Result<Vec<String>, ()>, Vec<String>>::result().typed();
+        let typed = shape.typed.unwrap();
+        let value = vec!["ada".to_owned()];
+        let (kept, size) = (typed.keep)(&value, 7);
+        assert!(size >= 3 + std::mem::size_of::<Vec<String>>());
+        assert_eq!((typed.read)(&*kept, 7), Some(value));
+        assert_eq!((typed.read)(&*kept, 8), None, "another function's value");
+        let other = ReturnShape::<Vec<u64>, Vec<u64>>::plain()
+            .typed()
+            .typed
+            .unwrap();
+        assert_eq!((other.read)(&*kept, 7), None, "another type's value");
     }
 
     #[test]

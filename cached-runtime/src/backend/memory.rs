@@ -73,7 +73,7 @@ impl MemoryStore {
         let mut builder = Moka::builder()
             .max_capacity(max_bytes)
             .weigher(|key: &Arc<str>, entry: &Arc<Entry>| {
-                u32::try_from(key.len() + entry.bytes.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+                u32::try_from(key.len() + entry.size() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
             })
             .expire_after(PerEntryTtl);
         if let Some(listener) = listener {

@@ -155,7 +155,12 @@ pub(crate) struct Entry {
     /// response; see `lookup::Reader`). Any type: a reader that finds another type
     /// here decodes the bytes itself.
     pub(crate) decoded: OnceLock<Decoded>,
-    /// Header + payload, as written by `codec`.
+    /// The estimated size in memory of what `decoded` held when the entry was
+    /// made (a typed value kept by the caller that computed it, see
+    /// `returns::TypedOps`); 0 otherwise. Part of the entry's weight.
+    pub(crate) kept_size: usize,
+    /// Header + payload, as written by `codec`. Empty for a typed entry of the
+    /// memory store, which nothing reads as bytes (see `cached::run_value`).
     pub(crate) bytes: Bytes,
     /// The epoch read before the value was computed.
     pub(crate) stamp: Stamp,
@@ -169,11 +174,37 @@ impl Entry {
     pub(crate) fn new(bytes: Bytes, stamp: Stamp, ttl: Duration) -> Arc<Self> {
         Arc::new(Entry {
             decoded: OnceLock::new(),
+            kept_size: 0,
             bytes,
             stamp,
             ttl,
             expires_at: Instant::now() + ttl,
         })
+    }
+
+    /// An entry that keeps `kept` (of estimated size `kept_size`) decoded beside
+    /// `bytes`.
+    pub(crate) fn kept(
+        bytes: Bytes,
+        kept: Decoded,
+        kept_size: usize,
+        stamp: Stamp,
+        ttl: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Entry {
+            decoded: OnceLock::from(kept),
+            kept_size,
+            bytes,
+            stamp,
+            ttl,
+            expires_at: Instant::now() + ttl,
+        })
+    }
+
+    /// What the entry holds in memory, as far as it is known when it is stored:
+    /// its bytes and the estimated size of its kept typed value.
+    pub(crate) fn size(&self) -> usize {
+        self.bytes.len() + self.kept_size
     }
 
     /// An entry read back from a store that knows its time left.
@@ -186,6 +217,7 @@ impl Entry {
     ) -> Self {
         Entry {
             decoded: OnceLock::new(),
+            kept_size: 0,
             bytes,
             stamp,
             ttl,

@@ -65,6 +65,7 @@ mod de;
 mod marker;
 mod read;
 mod ser;
+pub(crate) mod size;
 #[cfg(test)]
 mod tests;
 
@@ -188,7 +189,14 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     value
         .serialize(ser::Ser(&mut serializer))
         .map_err(|e| EncodeError(format!("MessagePack encoding failed: {e}")))?;
-    Ok(serializer.into_inner())
+    let mut out = serializer.into_inner();
+    // The buffer grew by doubling: up to half of it is spare, and an entry holds
+    // its whole allocation (`Bytes::from(Vec)` keeps it) while weighing only its
+    // length. Give the spare back so the memory bound holds what it counts.
+    if out.capacity() - out.len() > out.len() / 8 {
+        out.shrink_to_fit();
+    }
+    Ok(out)
 }
 
 /// Decodes what [`encode`] wrote for the function whose tag is `function`.

@@ -23,12 +23,21 @@
 //! | rung | takes | cached as |
 //! |---|---|---|
 //! | `ReturnBorrowed` | `&'static str`, `&'static [u8]`, a `Result` of one | the HTTP response (a compile error outside a handler) |
+//! | `ReturnResultOptionTyped` | `Result<Option<T>, E>`, `T` serde and [typed] | a value: `Ok(Some)` only, kept typed |
 //! | `ReturnResultOption` | `Result<Option<T>, E>`, `T` serde | a value: `Ok(Some)` only |
+//! | `ReturnResultTyped` | `Result<T, E>`, `T` serde and [typed] | a value: `Ok` only, kept typed |
 //! | `ReturnResult` | `Result<T, E>`, `T` serde | a value: `Ok` only |
+//! | `ReturnOptionTyped` | `Option<T>`, `T` serde and [typed] | a value: `Some` only, kept typed |
 //! | `ReturnOption` | `Option<T>`, `T` serde | a value: `Some` only |
+//! | `ReturnValueTyped` | `T: Serialize + DeserializeOwned` and [typed] | a value, every one, kept typed |
 //! | `ReturnValue` | `T: Serialize + DeserializeOwned` | a value, every one |
 //! | `ReturnHttp` | `T: IntoResponse` (feature `axum`) | the HTTP response |
 //! | `ReturnNone` | anything | a compile error (`CacheStrategy` unimplemented) |
+//!
+//! [typed]: `Clone + Send + Sync + 'static`: a hit clones the value kept in its
+//! entry instead of decoding bytes (`returns`, "Typed hits"); each value rung has
+//! a typed twin just above it, so a type that is not `Clone` still caches, through
+//! bytes.
 //!
 //! Borrowed types come first so that they never reach a value rung, where
 //! `DeserializeOwned` would fail with a "not general enough" error instead of a

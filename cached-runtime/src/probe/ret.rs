@@ -13,7 +13,8 @@ ladder! {
     /// Wraps a return probe to the top of its ladder:
     /// `return_ladder(probe).__cachette_strategy()` picks the strategy.
     fn return_ladder, traits return_rungs, at return_at:
-    ReturnBorrowed > ReturnResultOption > ReturnResult > ReturnOption > ReturnValue
+    ReturnBorrowed > ReturnResultOptionTyped > ReturnResultOption > ReturnResultTyped
+        > ReturnResult > ReturnOptionTyped > ReturnOption > ReturnValueTyped > ReturnValue
         > ReturnHttp > ReturnNone
 }
 
@@ -142,6 +143,22 @@ macro_rules! borrowed_rungs {
 }
 borrowed_rungs!(&'static str, &'static [u8]);
 
+/// `Result<Option<T>, E>`, the stored value `Clone + Send + Sync + 'static`: kept decoded in its
+/// entry, so a hit is a clone (see `returns`, "Typed hits").
+pub trait ReturnResultOptionTyped<R, T> {
+    /// Picks the strategy.
+    fn __cachette_strategy(&self) -> ValueStrategy<R, T>;
+}
+impl<T, E> ReturnResultOptionTyped<Result<Option<T>, E>, T>
+    for return_at::ReturnResultOptionTyped<ReturnProbe<Result<Option<T>, E>>>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn __cachette_strategy(&self) -> ValueStrategy<Result<Option<T>, E>, T> {
+        ValueStrategy(ReturnShape::result_option().typed())
+    }
+}
+
 /// `Result<Option<T>, E>`: stores `Ok(Some(_))`.
 pub trait ReturnResultOption<R, T> {
     /// Picks the strategy.
@@ -152,6 +169,22 @@ impl<T: Serialize + DeserializeOwned, E> ReturnResultOption<Result<Option<T>, E>
 {
     fn __cachette_strategy(&self) -> ValueStrategy<Result<Option<T>, E>, T> {
         ValueStrategy(ReturnShape::result_option())
+    }
+}
+
+/// `Result<T, E>`, the stored value `Clone + Send + Sync + 'static`: kept decoded in its
+/// entry, so a hit is a clone (see `returns`, "Typed hits").
+pub trait ReturnResultTyped<R, T> {
+    /// Picks the strategy.
+    fn __cachette_strategy(&self) -> ValueStrategy<R, T>;
+}
+impl<T, E> ReturnResultTyped<Result<T, E>, T>
+    for return_at::ReturnResultTyped<ReturnProbe<Result<T, E>>>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn __cachette_strategy(&self) -> ValueStrategy<Result<T, E>, T> {
+        ValueStrategy(ReturnShape::result().typed())
     }
 }
 
@@ -168,6 +201,21 @@ impl<T: Serialize + DeserializeOwned, E> ReturnResult<Result<T, E>, T>
     }
 }
 
+/// `Option<T>`, the stored value `Clone + Send + Sync + 'static`: kept decoded in its
+/// entry, so a hit is a clone (see `returns`, "Typed hits").
+pub trait ReturnOptionTyped<R, T> {
+    /// Picks the strategy.
+    fn __cachette_strategy(&self) -> ValueStrategy<R, T>;
+}
+impl<T> ReturnOptionTyped<Option<T>, T> for return_at::ReturnOptionTyped<ReturnProbe<Option<T>>>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn __cachette_strategy(&self) -> ValueStrategy<Option<T>, T> {
+        ValueStrategy(ReturnShape::option().typed())
+    }
+}
+
 /// `Option<T>`: stores `Some(_)`.
 pub trait ReturnOption<R, T> {
     /// Picks the strategy.
@@ -178,6 +226,21 @@ impl<T: Serialize + DeserializeOwned> ReturnOption<Option<T>, T>
 {
     fn __cachette_strategy(&self) -> ValueStrategy<Option<T>, T> {
         ValueStrategy(ReturnShape::option())
+    }
+}
+
+/// Any other serde value, `Clone + Send + Sync + 'static`: kept decoded in its
+/// entry (see `returns`, "Typed hits").
+pub trait ReturnValueTyped<R> {
+    /// Picks the strategy.
+    fn __cachette_strategy(&self) -> ValueStrategy<R, R>;
+}
+impl<T> ReturnValueTyped<T> for return_at::ReturnValueTyped<ReturnProbe<T>>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn __cachette_strategy(&self) -> ValueStrategy<T, T> {
+        ValueStrategy(ReturnShape::plain().typed())
     }
 }
 

@@ -102,6 +102,38 @@ fn serde_value_lands_on_return_value() {
     assert_eq!((s.0.split)(vec![1]), Ok(vec![1]));
 }
 
+/// A serde type that is not `Clone`: its rungs are the ones below the typed twins.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct NotClone(u32);
+
+#[test]
+fn clone_types_land_on_the_typed_rungs_and_others_below() {
+    let typed: ValueStrategy<Result<Vec<u32>, String>, Vec<u32>> =
+        strategy!(Result<Vec<u32>, String>);
+    assert!(typed.0.typed.is_some());
+    let typed: ValueStrategy<Option<u32>, u32> = strategy!(Option<u32>);
+    assert!(typed.0.typed.is_some());
+    let typed: ValueStrategy<Result<Option<u32>, ()>, u32> = strategy!(Result<Option<u32>, ()>);
+    assert!(typed.0.typed.is_some());
+    let typed: ValueStrategy<String, String> = strategy!(String);
+    assert!(typed.0.typed.is_some());
+
+    let bytes: ValueStrategy<Result<NotClone, String>, NotClone> =
+        strategy!(Result<NotClone, String>);
+    assert!(bytes.0.typed.is_none());
+    let bytes: ValueStrategy<Option<NotClone>, NotClone> = strategy!(Option<NotClone>);
+    assert!(bytes.0.typed.is_none());
+    let bytes: ValueStrategy<Result<Option<NotClone>, ()>, NotClone> =
+        strategy!(Result<Option<NotClone>, ()>);
+    assert!(bytes.0.typed.is_none());
+    let bytes: ValueStrategy<NotClone, NotClone> = strategy!(NotClone);
+    assert!(bytes.0.typed.is_none());
+    // `Cell` is `Clone` but not `Sync`: through bytes too.
+    let bytes: ValueStrategy<std::cell::Cell<u32>, std::cell::Cell<u32>> =
+        strategy!(std::cell::Cell<u32>);
+    assert!(bytes.0.typed.is_none());
+}
+
 /// `String` is both a serde value and a response: the value rung is higher, on
 /// purpose (see the module doc). `tests/value_handlers.rs` depends on it.
 #[cfg(feature = "axum")]
