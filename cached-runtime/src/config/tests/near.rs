@@ -35,7 +35,11 @@ fn a_near_setting_that_does_not_parse_names_its_variable() {
         ("REDIS_NEAR_CACHE_MAX_MEMORY", "lots", "at least 1 KiB"),
         ("REDIS_NEAR_CACHE_MAX_MEMORY", "1000", "at least 1 KiB"),
         ("REDIS_NEAR_CACHE_MAX_AGE", "0", "seconds from 1 to 604800"),
-        ("REDIS_NEAR_CACHE_MAX_AGE", "1.5", "seconds from 1 to 604800"),
+        (
+            "REDIS_NEAR_CACHE_MAX_AGE",
+            "1.5",
+            "seconds from 1 to 604800",
+        ),
         ("REDIS_NEAR_CACHE_MAX_AGE", "1m", "seconds from 1 to 604800"),
     ];
     for (variable, value, expected) in cases {
@@ -49,7 +53,12 @@ fn a_near_setting_that_does_not_parse_names_its_variable() {
         assert!(shown.contains(expected), "{shown}");
     }
     assert_eq!(
-        err(&[("REDIS_NEAR_CACHE_MAX_AGE", "120"), ("CACHE_MAX_TTL", "60"), ("CACHE_DEFAULT_TTL", "60")]).to_string(),
+        err(&[
+            ("REDIS_NEAR_CACHE_MAX_AGE", "120"),
+            ("CACHE_MAX_TTL", "60"),
+            ("CACHE_DEFAULT_TTL", "60")
+        ])
+        .to_string(),
         r#"invalid REDIS_NEAR_CACHE_MAX_AGE="120": expected a whole number of seconds from 1 to 60 (CACHE_MAX_TTL)"#
     );
     let error = Config::builder()
