@@ -8,6 +8,7 @@
 //! - [Failures](#failures)
 //! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
+//! - [Near mode](#near-mode)
 //!
 //! # Where each part lives
 //!
@@ -109,6 +110,19 @@
 //! Entries and invalidations are shared. Concurrent misses on one key run the
 //! function once *per process*: two processes missing at the same moment both
 //! compute (and both store the same fresh value); there is no distributed lock.
+//!
+//! # Near mode
+//!
+//! Strict (the default): every lookup is the READ round trip above, so once an
+//! invalidation returns no instance serves older data. Near (`REDIS_NEAR_CACHE`,
+//! `#[cached(near = true)]`): a lookup answers from the near copy with no round
+//! trip while Redis has not pushed an invalidation over its key (see `near` for
+//! when a copy may be served, `tracking` for the pushes, the fill race and when
+//! everything is forgotten). The invalidating instance makes its own copies stale
+//! before and after Redis records the invalidation, so it reads its own writes;
+//! the others stop serving the old value when the push reaches them, and never
+//! later than `REDIS_NEAR_CACHE_MAX_AGE`. Waiters of a single flight and stores
+//! are checked on Redis in both modes.
 
 mod breaker;
 mod call;

@@ -121,6 +121,12 @@ impl RedisStore {
         if !conn.pushes || !self.near.wanted() {
             return Ok(());
         }
+        if self.near.armed_on(conn.id) {
+            // Checked again (its server's role changed): tracking is still on
+            // (Redis refuses to arm it twice), what the near cache holds is not.
+            self.near.flush();
+            return Ok(());
+        }
         match self
             .near
             .tracking_command()

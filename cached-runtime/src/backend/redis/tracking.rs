@@ -122,6 +122,11 @@ impl NearState {
         self.tracked_on.load(Ordering::Acquire) != 0
     }
 
+    /// Whether tracking is armed on connection `id`.
+    pub(super) fn armed_on(&self, id: u64) -> bool {
+        self.tracked_on.load(Ordering::Acquire) == id
+    }
+
     /// Whether new connections should be tracked.
     pub(super) fn wanted(&self) -> bool {
         self.wanted.load(Ordering::Relaxed) && !self.refused()
