@@ -267,3 +267,50 @@ async fn no_invalidation_made_during_a_freeze_is_lost() {
         assert_eq!(b.scope(frozen(5)).await, "v2#5");
     }
 }
+
+static ROLE: Mutex<&str> = Mutex::new("v1");
+
+#[cached(expire = 300, namespace = "role")]
+async fn role(id: u64) -> String {
+    format!("{}#{id}", current(&ROLE))
+}
+
+/// A node demoted under an open connection (its writes answer `READONLY`), then
+/// promoted again: the connection is checked again before data goes through it,
+/// and its tracking, still on, keeps serving near hits (Redis refuses to arm it
+/// twice: asking again must not turn the near cache off).
+#[tokio::test]
+async fn a_connection_checked_again_keeps_its_near_cache() {
+    const NO_SYNC_DELAY: &[&str] = &["--repl-diskless-sync-delay", "0"];
+    let s = RedisServer::start(NO_SYNC_DELAY);
+    let t = RedisServer::start(NO_SYNC_DELAY);
+    let a = near_cache(&s, true).await;
+    for _ in 0..2 {
+        assert_eq!(a.scope(role(8)).await, "v1#8");
+    }
+    s.command(&["REPLICAOF", "127.0.0.1", &t.port().to_string()])
+        .await;
+    t.command(&["SET", "near-test-sync", "1"]).await;
+    let acked = t.command(&["WAIT", "1", "20000"]).await;
+    assert_eq!(acked, redis::Value::Int(1), "the replica never caught up");
+    // Refused (READONLY): applied locally, the breaker opens.
+    *lock(&ROLE) = "v2";
+    a.invalidate_namespace("role").await;
+    until(&a, RedisHealth::Down).await;
+    s.command(&["REPLICAOF", "NO", "ONE"]).await;
+    until_up(&a).await;
+    until_serves("a serves from Redis again", "v2#8", || a.scope(role(8))).await;
+    for _ in 0..2 {
+        assert_eq!(a.scope(role(8)).await, "v2#8");
+    }
+    let scripts = scripts_run_during(&s, async {
+        for _ in 0..4 {
+            assert_eq!(a.scope(role(8)).await, "v2#8");
+        }
+    })
+    .await;
+    assert_eq!(
+        scripts, 0,
+        "the near cache was turned off by the second check"
+    );
+}
