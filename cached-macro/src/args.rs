@@ -26,6 +26,9 @@ pub(crate) struct CachedArgs {
     pub(crate) key_builder: Option<Path>,
     pub(crate) skip: Vec<Ident>,
     pub(crate) shared: bool,
+    /// `near = true|false`: serve hits from the process's near cache (Redis mode),
+    /// or keep them strict, whatever `REDIS_NEAR_CACHE` says.
+    pub(crate) near: Option<bool>,
     /// `crate = "path"`: where the generated code finds cachette.
     pub(crate) krate: Option<Path>,
 }
@@ -62,7 +65,7 @@ impl CachedArgs {
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared` and `crate = \"path::to::cachette\"`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -142,6 +145,19 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "shared takes no value: write `shared`",
                 )),
             },
+            "near" => match name_value(&meta, &key) {
+                Ok(Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                })) => out.near = Some(b.value),
+                Ok(other) => errors.push(syn::Error::new_spanned(
+                    other,
+                    "near takes `true` or `false`, e.g. near = true",
+                )),
+                Err(_) => errors.push(syn::Error::new_spanned(
+                    &meta,
+                    "near takes a value: write `near = true` or `near = false`",
+                )),
+            },
             "crate" => match name_value(&meta, &key) {
                 Ok(Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
@@ -162,6 +178,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     }
                     "ns" | "name_space" | "prefix" => " (did you mean `namespace`?)",
                     "key" | "key_fn" | "keybuilder" | "key_func" => " (did you mean `key_builder`?)",
+                    "local" | "near_cache" | "l1" | "in_process" => " (did you mean `near`?)",
                     "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
                     _ => "",
                 };

@@ -297,6 +297,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
         }
     };
     let shared = args.shared;
+    let near = args.near.map(|near| quote!(.with_near(#near)));
     let definition = definition(function);
     quote! {
         #expire_check
@@ -308,7 +309,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             #key_builder,
             #shared,
             #definition,
-        );
+        )#near;
     }
 }
 

@@ -192,7 +192,7 @@ where
         spec,
     };
     let store = cache.backend();
-    let mut miss = match lookup(store, cache.flights(), &key, &reader, Policy::DEFAULT).await {
+    let mut miss = match lookup(store, cache.flights(), &key, &reader, Policy::of(spec)).await {
         Found::Hit(value) => return value,
         Found::Miss(miss) => miss,
     };

@@ -84,14 +84,27 @@ pub(crate) struct Policy {
     /// as for HEAD, or must not take a computation that started before it, as for
     /// `no-cache`).
     pub(crate) join: bool,
+    /// The function's `#[cached(near = ...)]`: whether a hit may come from the
+    /// Redis store's near cache without a round trip (`None`: as
+    /// `REDIS_NEAR_CACHE` says). Only the Redis store reads it.
+    pub(crate) near: Option<bool>,
 }
 
 impl Policy {
-    /// Read stored entries and join flights: a plain call.
+    /// Read stored entries and join flights: a plain call, near as configured.
     pub(crate) const DEFAULT: Policy = Policy {
         read_stored: true,
         join: true,
+        near: None,
     };
+
+    /// A plain call of the function `spec` describes.
+    pub(crate) fn of(spec: &crate::spec::Spec) -> Policy {
+        Policy {
+            near: spec.near(),
+            ..Policy::DEFAULT
+        }
+    }
 }
 
 /// The outcome of [`lookup`].
@@ -136,7 +149,7 @@ pub(crate) async fn lookup<R: Reader>(
 ) -> Found<R::Hit> {
     let mut stamp = None;
     for _ in 0..MAX_ROUNDS {
-        match store.lookup(key).await {
+        match store.lookup(key, policy.near).await {
             Lookup::Hit(entry) => {
                 if policy.read_stored
                     && let Some(hit) = reader.read(&entry)
@@ -153,7 +166,7 @@ pub(crate) async fn lookup<R: Reader>(
             break;
         }
         match flights.join(key) {
-            Join::Leader(leader) => match store.lookup(key).await {
+            Join::Leader(leader) => match store.lookup(key, policy.near).await {
                 Lookup::Hit(entry) => {
                     if let Some(hit) = reader.read(&entry) {
                         leader.publish(Published::Entry(entry));
@@ -179,7 +192,7 @@ pub(crate) async fn lookup<R: Reader>(
         Some(stamp) => stamp,
         // Unreachable (every round's lookup sets it), but a stamp taken now is
         // always a correct one.
-        None => match store.lookup(key).await {
+        None => match store.lookup(key, policy.near).await {
             Lookup::Miss(stamp) => stamp,
             Lookup::Hit(entry) => entry.stamp,
         },

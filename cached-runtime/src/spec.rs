@@ -22,6 +22,9 @@ pub struct Spec {
     expire: Option<u64>,
     key_builder: Option<KeyBuilderFn>,
     shared: bool,
+    /// `#[cached(near = ...)]`: whether hits come from the process's near cache in
+    /// Redis mode (`None`: as `REDIS_NEAR_CACHE` says).
+    near: Option<bool>,
     /// A fingerprint of the function's code (see `FunctionId::tag`).
     definition: u64,
     /// The key segment and tag of the first path this function was called with (the
@@ -96,10 +99,25 @@ impl Spec {
             expire,
             key_builder,
             shared,
+            near: None,
             definition,
             first_path: OnceLock::new(),
             warned: AtomicU8::new(0),
         }
+    }
+
+    /// `#[cached(near = ...)]`. Called by the code `#[cached]` generates.
+    #[must_use]
+    pub const fn with_near(mut self, near: bool) -> Self {
+        self.near = Some(near);
+        self
+    }
+
+    /// `near = ...` as given to the attribute: `Some(true)` serves hits from the
+    /// process's near cache in Redis mode, `Some(false)` checks every hit on Redis,
+    /// `None` follows `REDIS_NEAR_CACHE`.
+    pub fn near(&self) -> Option<bool> {
+        self.near
     }
 
     /// The namespace given to the attribute (`""` when none was given).

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Environment (as the reference's `run.sh` sets it): `CACHE_BACKEND` =
-//! `none|memory|redis`, `REDIS_URL`, `DB_PATH` (a SQLite file the reference's
+//! `none|memory|redis|redis-near` (`redis-near`: Redis mode with the near cache
+//! on, `REDIS_NEAR_CACHE=true`), `REDIS_URL`, `DB_PATH` (a SQLite file the reference's
 //! `app.seed()` created), `HOST`, `PORT`.
 //!
 //! Endpoints:
@@ -95,7 +96,11 @@ async fn users_static(State(state): State<AppState>) -> Response {
 
 async fn users_redis_raw(State(state): State<AppState>) -> Response {
     let Some(mut redis) = state.redis else {
-        return (StatusCode::NOT_FOUND, "CACHE_BACKEND=redis only").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "CACHE_BACKEND=redis or redis-near only",
+        )
+            .into_response();
     };
     match redis::cmd("GET")
         .arg(RAW_KEY)
@@ -154,18 +159,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = match backend.as_str() {
         "none" => config.enabled(false),
         "memory" => config.enabled(true).redis_enabled(false),
-        "redis" => config
+        "redis" | "redis-near" => config
             .enabled(true)
             .redis_enabled(true)
-            .redis_url(redis_url.clone()),
+            .redis_url(redis_url.clone())
+            .redis_near_cache(backend == "redis-near"),
         other => {
-            return Err(format!("CACHE_BACKEND must be none|memory|redis, got {other:?}").into());
+            return Err(format!(
+                "CACHE_BACKEND must be none|memory|redis|redis-near, got {other:?}"
+            )
+            .into());
         }
     };
     cachette::init(config.build()?).await?;
 
     let static_body = Bytes::from(serde_json::to_vec(&db.users().await?)?);
-    let redis = if backend == "redis" {
+    let redis = if backend.starts_with("redis") {
         let client = redis::Client::open(redis_url)?;
         let mut connection = redis::aio::ConnectionManager::new(client).await?;
         redis::cmd("SET")

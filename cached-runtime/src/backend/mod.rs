@@ -79,13 +79,16 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    /// The fresh entry under `key`, or the stamp to compute one under.
-    pub(crate) async fn lookup(&self, key: &CacheKey) -> Lookup {
+    /// The fresh entry under `key`, or the stamp to compute one under. `near`: the
+    /// function's `#[cached(near = ...)]` (`None`: as configured), which only the
+    /// Redis store reads (see `redis::near`).
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+    pub(crate) async fn lookup(&self, key: &CacheKey, near: Option<bool>) -> Lookup {
         match self {
             Backend::Disabled => Lookup::Miss(Stamp::memory(0)),
             Backend::Memory(store) => store.lookup(key),
             #[cfg(feature = "redis")]
-            Backend::Redis(store) => store.lookup(key).await,
+            Backend::Redis(store) => store.lookup(key, near).await,
         }
     }
 

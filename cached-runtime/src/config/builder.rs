@@ -33,6 +33,9 @@ pub struct ConfigBuilder {
     redis_url: Option<SecretUrl>,
     redis_timeout: Option<Duration>,
     redis_connect_timeout: Option<Duration>,
+    redis_near_cache: Option<bool>,
+    redis_near_cache_max_memory: Option<u64>,
+    redis_near_cache_max_age: Option<Duration>,
     /// The user name and TLS flag of the config this builder came from
     /// ([`Config::to_builder`]); `redis_url` replaces them.
     carried: Option<Carried>,
@@ -153,6 +156,28 @@ impl ConfigBuilder {
         self
     }
 
+    /// Serves hits of near functions from this process's memory, kept coherent
+    /// through Redis (`REDIS_NEAR_CACHE`; see the [`config` guide](crate::config),
+    /// "The near cache").
+    pub fn redis_near_cache(mut self, near: bool) -> Self {
+        self.redis_near_cache = Some(near);
+        self
+    }
+
+    /// The near cache's budget in bytes, at least 1024
+    /// (`REDIS_NEAR_CACHE_MAX_MEMORY`).
+    pub fn redis_near_cache_max_memory(mut self, bytes: u64) -> Self {
+        self.redis_near_cache_max_memory = Some(bytes);
+        self
+    }
+
+    /// The longest a near hit may be served without Redis: whole seconds, 1 up to
+    /// [`max_ttl`](Self::max_ttl) (`REDIS_NEAR_CACHE_MAX_AGE`).
+    pub fn redis_near_cache_max_age(mut self, age: Duration) -> Self {
+        self.redis_near_cache_max_age = Some(age);
+        self
+    }
+
     /// Checks the settings and builds the [`Config`].
     ///
     /// # Errors
@@ -237,6 +262,18 @@ impl ConfigBuilder {
                 Field::RedisConnectTimeout,
                 self.redis_connect_timeout.map(millis),
             ),
+            (
+                Field::RedisNearCache,
+                self.redis_near_cache.map(|b| b.to_string()),
+            ),
+            (
+                Field::RedisNearCacheMaxMemory,
+                self.redis_near_cache_max_memory.map(|n| n.to_string()),
+            ),
+            (
+                Field::RedisNearCacheMaxAge,
+                self.redis_near_cache_max_age.map(seconds),
+            ),
         ];
         entries
             .into_iter()
@@ -266,6 +303,9 @@ impl Config {
             redis_url: None,
             redis_timeout: Some(redis.timeout),
             redis_connect_timeout: Some(redis.connect_timeout),
+            redis_near_cache: Some(redis.near.enabled),
+            redis_near_cache_max_memory: Some(redis.near.max_memory),
+            redis_near_cache_max_age: Some(redis.near.max_age),
             carried: Some(Carried {
                 username: redis.username.clone(),
                 tls: redis.tls,

@@ -34,3 +34,8 @@ pub(crate) const REDIS_TIMEOUT_MS: u64 = 250;
 pub(crate) const REDIS_CONNECT_TIMEOUT_MS: u64 = 1000;
 /// The largest accepted Redis timeout, in milliseconds.
 pub(crate) const TIMEOUT_LIMIT_MS: u64 = 60_000;
+/// `REDIS_NEAR_CACHE_MAX_MEMORY` when unset, in bytes (64 MiB: a quarter of the
+/// default `CACHE_MAX_MEMORY`, the bound the strict mode's near copies have).
+pub(crate) const NEAR_MAX_MEMORY: u64 = 64 * 1024 * 1024;
+/// `REDIS_NEAR_CACHE_MAX_AGE` when unset, in seconds.
+pub(crate) const NEAR_MAX_AGE_SECS: u64 = 60;

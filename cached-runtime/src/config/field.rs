@@ -19,11 +19,14 @@ pub(crate) enum Field {
     RedisUrl,
     RedisTimeout,
     RedisConnectTimeout,
+    RedisNearCache,
+    RedisNearCacheMaxMemory,
+    RedisNearCacheMaxAge,
 }
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 16] = [
+    pub(crate) const ALL: [Field; 19] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -40,6 +43,9 @@ impl Field {
         Field::RedisUrl,
         Field::RedisTimeout,
         Field::RedisConnectTimeout,
+        Field::RedisNearCache,
+        Field::RedisNearCacheMaxMemory,
+        Field::RedisNearCacheMaxAge,
     ];
 
     /// The environment variable.
@@ -61,6 +67,9 @@ impl Field {
             Field::RedisUrl => "REDIS_URL",
             Field::RedisTimeout => "REDIS_TIMEOUT_MS",
             Field::RedisConnectTimeout => "REDIS_CONNECT_TIMEOUT_MS",
+            Field::RedisNearCache => "REDIS_NEAR_CACHE",
+            Field::RedisNearCacheMaxMemory => "REDIS_NEAR_CACHE_MAX_MEMORY",
+            Field::RedisNearCacheMaxAge => "REDIS_NEAR_CACHE_MAX_AGE",
         }
     }
 
@@ -83,6 +92,9 @@ impl Field {
             Field::RedisUrl => "redis_url",
             Field::RedisTimeout => "redis_timeout",
             Field::RedisConnectTimeout => "redis_connect_timeout",
+            Field::RedisNearCache => "redis_near_cache",
+            Field::RedisNearCacheMaxMemory => "redis_near_cache_max_memory",
+            Field::RedisNearCacheMaxAge => "redis_near_cache_max_age",
         }
     }
 }

@@ -26,6 +26,25 @@
 //! | `REDIS_URL` | none | `redis://[user][:password]@host[:port][/db]`, or `rediss://…` for TLS; replaces `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB` and, when it has a password, `REDIS_PASSWORD`; user and password percent-decoded; port defaults to 6379, database to 0; unix sockets are not supported; empty means none |
 //! | `REDIS_TIMEOUT_MS` | `250` | whole milliseconds, 1 to 60000 |
 //! | `REDIS_CONNECT_TIMEOUT_MS` | `1000` | whole milliseconds, 1 to 60000 |
+//! | `REDIS_NEAR_CACHE` | `false` | a boolean as above; Redis mode only: serve hits from this process's memory, kept coherent through Redis (below) |
+//! | `REDIS_NEAR_CACHE_MAX_MEMORY` | `64MiB` | a size of at least 1 KiB, as `CACHE_MAX_MEMORY`: the near cache's budget |
+//! | `REDIS_NEAR_CACHE_MAX_AGE` | `60` (or `CACHE_MAX_TTL` if lower) | whole seconds, 1 to `CACHE_MAX_TTL`: the longest a near hit is served without Redis |
+//!
+//! # The near cache
+//!
+//! In Redis mode every hit is checked on Redis by default (*strict*: one round trip,
+//! and after `invalidate_namespace` returns no instance serves older data).
+//! `REDIS_NEAR_CACHE=true` (or [`ConfigBuilder::redis_near_cache`](crate::ConfigBuilder::redis_near_cache);
+//! per function: `#[cached(near = true|false)]`, which wins) serves a hit from this
+//! process's memory, with no round trip, as long as Redis has not told this process
+//! that a namespace over it was invalidated (Redis 6+ `CLIENT TRACKING` on the
+//! version keys). What it costs: the instance that invalidates reads its own writes
+//! at once; other instances stop serving the old value when Redis's message reaches
+//! them (about a millisecond on a LAN), and never later than
+//! `REDIS_NEAR_CACHE_MAX_AGE` after they fetched it. Whenever messages may have been
+//! missed (a new connection, a disconnection, Redis failing or coming back, a new
+//! epoch), the near cache is emptied. A Redis that refuses RESP3 or `CLIENT
+//! TRACKING` gets one warning and strict mode.
 //!
 //! Surrounding whitespace is ignored in every value but `REDIS_PASSWORD`. An empty number,
 //! boolean, size, prefix, header or host (`CACHE_DEFAULT_TTL=`) is an error, not the default.

@@ -21,6 +21,25 @@ pub struct RedisConfig {
     pub(crate) tls: bool,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) near: NearCache,
+}
+
+/// The near cache's settings (`REDIS_NEAR_CACHE*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NearCache {
+    pub(crate) enabled: bool,
+    pub(crate) max_memory: u64,
+    pub(crate) max_age: Duration,
+}
+
+impl Default for NearCache {
+    fn default() -> Self {
+        NearCache {
+            enabled: false,
+            max_memory: defaults::NEAR_MAX_MEMORY,
+            max_age: Duration::from_secs(defaults::NEAR_MAX_AGE_SECS),
+        }
+    }
 }
 
 impl Default for RedisConfig {
@@ -34,6 +53,7 @@ impl Default for RedisConfig {
             tls: false,
             timeout: Duration::from_millis(defaults::REDIS_TIMEOUT_MS),
             connect_timeout: Duration::from_millis(defaults::REDIS_CONNECT_TIMEOUT_MS),
+            near: NearCache::default(),
         }
     }
 }
@@ -77,6 +97,23 @@ impl RedisConfig {
     /// How long connecting may take (`REDIS_CONNECT_TIMEOUT_MS`).
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
+    }
+
+    /// Whether functions serve their hits from this process's memory by default,
+    /// kept coherent through Redis (`REDIS_NEAR_CACHE`; a function's
+    /// `#[cached(near = ...)]` overrides it).
+    pub fn near_cache(&self) -> bool {
+        self.near.enabled
+    }
+
+    /// The near cache's budget in bytes (`REDIS_NEAR_CACHE_MAX_MEMORY`).
+    pub fn near_cache_max_memory(&self) -> u64 {
+        self.near.max_memory
+    }
+
+    /// The longest a near hit is served without Redis (`REDIS_NEAR_CACHE_MAX_AGE`).
+    pub fn near_cache_max_age(&self) -> Duration {
+        self.near.max_age
     }
 
     /// The URL to hand to the Redis client, with the user name and password

@@ -11,7 +11,7 @@ use super::field::{Field, Source};
 use super::parse::{
     check_host, describe_size, is_token, parse_bool, parse_size, parse_whole, prefix_problem,
 };
-use super::redis::RedisConfig;
+use super::redis::{NearCache, RedisConfig};
 use super::redis_url::parse_redis_url;
 use super::secret::{MASK, Password, mask_url};
 
@@ -103,6 +103,25 @@ pub(crate) fn resolve(lookup: Lookup<'_>, source: Source) -> Result<Config, Conf
         defaults::REDIS_CONNECT_TIMEOUT_MS,
     )?;
 
+    let near = r.boolean(Field::RedisNearCache, false)?;
+    let near_max_memory: u64 = r.ranged(
+        Field::RedisNearCacheMaxMemory,
+        defaults::NEAR_MAX_MEMORY,
+        defaults::MAX_MEMORY_MIN..=u64::MAX,
+        &format!("a size of at least 1 KiB: {SIZE_FORMS}"),
+        Unit::Bytes,
+    )?;
+    let near_max_age: u64 = r.ranged(
+        Field::RedisNearCacheMaxAge,
+        defaults::NEAR_MAX_AGE_SECS.min(max_ttl),
+        1..=max_ttl,
+        &format!(
+            "a whole number of seconds from 1 to {max_ttl} ({})",
+            r.name(Field::MaxTtl)
+        ),
+        Unit::Seconds,
+    )?;
+
     let mut redis = RedisConfig {
         host,
         port,
@@ -112,6 +131,11 @@ pub(crate) fn resolve(lookup: Lookup<'_>, source: Source) -> Result<Config, Conf
         tls: false,
         timeout,
         connect_timeout,
+        near: NearCache {
+            enabled: near,
+            max_memory: near_max_memory,
+            max_age: Duration::from_secs(near_max_age),
+        },
     };
     if let Some(url) = url {
         redis.host = url.host;

@@ -59,6 +59,7 @@ pub(crate) async fn cached<F: Future>(
         // HEAD: nothing to store. no-cache: recompute rather than wait for a
         // computation that may have started before this request.
         join: !(head || no_cache),
+        near: spec.near(),
     };
     let miss = match lookup(cache.backend(), cache.flights(), &key, &reader, policy).await {
         Found::Hit(hit) => return serve(&state, hit).await,

@@ -24,6 +24,16 @@ async fn get_user(id: u64, filter: &Filter, (page, size): (u32, u32)) -> AppResu
     Ok(Some(User { id }))
 }
 
+#[cached(expire = 60, namespace = "near", near = true)]
+async fn near_on(id: u64) -> u64 {
+    id
+}
+
+#[cached(namespace = "strict", near = false, shared)]
+async fn near_off(id: u64) -> u64 {
+    id
+}
+
 #[cached(namespace = "generic")]
 async fn generic<T>(value: T) -> Vec<T>
 where
@@ -64,6 +74,8 @@ fn assert_send<T: Send>(_: T) {}
 fn main() {
     assert_send(get_user(1, &Filter { active: true }, (1, 50)));
     assert_send(no_arguments());
+    assert_send(near_on(1));
+    assert_send(near_off(1));
     assert_send(generic(1u8));
     assert_send(impl_arg(1u8));
     let repo = Repo { pool: Pool };

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::breaker::Breaker;
 use super::layout::Layout;
 use super::link::Link;
+use super::tracking::NearState;
 use super::{RedisStore, near};
 use crate::backend::memory::MemoryStore;
 use crate::config::Config;
@@ -23,8 +24,29 @@ impl RedisStore {
     pub(crate) async fn connect(config: &Config) -> Arc<RedisStore> {
         let redis = config.redis();
         let url_for_logs = redis.redacted_url();
+        let layout = Layout::new(config.prefix());
+        let (version_prefix, all_key) = layout.tracked();
+        // The near copies keep the strict mode's bound unless near mode is on.
+        let copies = near::copies(if redis.near_cache() {
+            redis.near_cache_max_memory()
+        } else {
+            config.max_memory() / 4
+        });
+        let near_state = NearState::new(
+            redis.near_cache(),
+            redis.near_cache_max_age(),
+            copies,
+            version_prefix,
+            all_key,
+        );
         let link = match redis::Client::open(redis.connection_url()) {
-            Ok(client) => Some(Link::new(client, redis.connect_timeout(), redis.timeout())),
+            Ok(client) => Some(Link::new(
+                client,
+                redis.connect_timeout(),
+                redis.timeout(),
+                Arc::clone(&near_state),
+                url_for_logs.clone(),
+            )),
             Err(error) => {
                 tracing::error!(target: "cache", url = %url_for_logs, %error, "the Redis URL is not usable (REDIS_URL / REDIS_HOST); using the memory fallback");
                 None
@@ -35,10 +57,10 @@ impl RedisStore {
             me: me.clone(),
             link,
             fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
-            near: near::copies(config.max_memory() / 4),
+            near: near_state,
             breaker: Breaker::new(false),
             probing: AtomicBool::new(false),
-            layout: Layout::new(config.prefix()),
+            layout,
             timeout: redis.timeout(),
             version_ttl_ms: max_ttl_ms + 60_000,
             epoch_ttl_ms: max_ttl_ms * 2 + 60_000,
@@ -119,18 +141,14 @@ impl RedisStore {
             redis::cmd("CONFIG")
                 .arg("GET")
                 .arg("maxmemory*")
-                .query_async::<Vec<String>>(&mut conn.redis)
+                .query_async::<std::collections::HashMap<String, String>>(&mut conn.redis)
                 .await
         };
         let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await else {
             return;
         };
-        let setting = |name: &str| {
-            reply
-                .chunks(2)
-                .find(|pair| pair.first().is_some_and(|n| n == name))
-                .and_then(|pair| pair.get(1).cloned())
-        };
+        // A map (RESP3) or a flat list of pairs (RESP2): both read as a map.
+        let setting = |name: &str| reply.get(name).cloned();
         let limited = setting("maxmemory").is_some_and(|m| m != "0");
         let policy = setting("maxmemory-policy").unwrap_or_default();
         if limited && policy != "noeviction" {

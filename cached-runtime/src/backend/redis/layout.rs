@@ -61,6 +61,12 @@ impl Layout {
         }
     }
 
+    /// What near mode tracks (see `tracking`): the prefix of every namespace
+    /// version key (`{prefix}#v:`), and the "all" version's key.
+    pub(super) fn tracked(&self) -> (String, String) {
+        (self.with_tail(VERSION, ""), self.with_tail(ALL, ""))
+    }
+
     fn with_tail(&self, tag: &str, rest: &str) -> String {
         let mut key = String::with_capacity(self.prefix.len() + tag.len() + rest.len());
         key.push_str(&self.prefix);
@@ -203,6 +209,13 @@ mod tests {
                 own[2].strip_prefix("fastapi-cache").and_then(|t| t.strip_prefix(VERSION)),
                 Some(a.as_str())
             );
+            // ... and from the tracked prefix (what a push names), which no
+            // other key of the store starts with.
+            let (versions, all) = layout.tracked();
+            prop_assert_eq!(own[2].strip_prefix(versions.as_str()), Some(a.as_str()));
+            prop_assert_eq!(&all, &own[1]);
+            prop_assert!(!own[0].starts_with(versions.as_str()) && !own[0].starts_with(all.as_str()));
+            prop_assert!(!entry.full().starts_with(versions.as_str()));
         }
     }
 }

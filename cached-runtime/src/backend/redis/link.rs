@@ -11,12 +11,18 @@
 //! answers `READONLY` (its role changed). A TCP connection reaches one server
 //! process for its whole life, so one check holds until it breaks, except for a
 //! change of role under it (see the module docs, "Restarts and failovers").
+//!
+//! While some function wants near hits (see `tracking`), connections speak RESP3
+//! and hand Redis's pushes to the near cache, tagged with the connection's id; a
+//! Redis that refuses RESP3 gets a RESP2 connection and the near cache stays off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
+
+use super::tracking::{self, NearState};
 
 /// One connection, as handed to a call.
 #[derive(Clone)]
@@ -24,6 +30,8 @@ pub(super) struct Conn {
     /// Which connection this is (never reused within a process).
     pub(super) id: u64,
     pub(super) redis: MultiplexedConnection,
+    /// RESP3, its pushes handed to the near cache: tracking may be armed on it.
+    pub(super) pushes: bool,
 }
 
 struct Held {
@@ -34,6 +42,10 @@ struct Held {
 /// The store's connection to Redis.
 pub(super) struct Link {
     client: redis::Client,
+    /// The same server, RESP3 (`None`: the client could not be set up for it).
+    resp3: Option<redis::Client>,
+    near: Arc<NearState>,
+    url_for_logs: String,
     config: redis::AsyncConnectionConfig,
     current: Mutex<Option<Held>>,
     /// Held while a connection is opened, checked, or its server's script cache
@@ -51,9 +63,24 @@ impl std::fmt::Debug for Link {
 impl Link {
     /// A link that connects on first use; `connect_timeout` bounds opening a
     /// connection, `timeout` every reply.
-    pub(super) fn new(client: redis::Client, connect_timeout: Duration, timeout: Duration) -> Link {
+    pub(super) fn new(
+        client: redis::Client,
+        connect_timeout: Duration,
+        timeout: Duration,
+        near: Arc<NearState>,
+        url_for_logs: String,
+    ) -> Link {
+        let info = client.get_connection_info().clone();
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let resp3 = redis::Client::open(info.set_redis_settings(settings)).ok();
         Link {
             client,
+            resp3,
+            near,
+            url_for_logs,
             config: redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(connect_timeout))
                 .set_response_timeout(Some(timeout)),
@@ -86,20 +113,62 @@ impl Link {
         if let Some(found) = self.current() {
             return Ok(found);
         }
-        let redis = self
-            .client
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await?;
-        let conn = Conn {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            redis,
-        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (redis, pushes) = self.open(id).await?;
+        let conn = Conn { id, redis, pushes };
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         *current = Some(Held {
             conn: conn.clone(),
             checked: false,
         });
         Ok((conn, false))
+    }
+
+    /// A new connection: RESP3 with its pushes going to the near cache when near
+    /// hits are wanted and Redis accepts it, else RESP2.
+    async fn open(&self, id: u64) -> redis::RedisResult<(MultiplexedConnection, bool)> {
+        if let (true, Some(resp3)) = (self.near.wanted(), &self.resp3) {
+            let config = self
+                .config
+                .clone()
+                .set_push_sender(tracking::push_sender(&self.near, id));
+            match resp3
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+            {
+                Ok(redis) => return Ok((redis, true)),
+                // Redis answered, and refused: RESP2 tells whether it refused RESP3
+                // (before 6, `HELLO` unknown or renamed) or the connection at all.
+                Err(error)
+                    if error.code().is_some()
+                        || error.kind() == redis::ErrorKind::RESP3NotSupported =>
+                {
+                    let plain = self
+                        .client
+                        .get_multiplexed_async_connection_with_config(&self.config)
+                        .await?;
+                    self.near.refuse(&self.url_for_logs, &error.to_string());
+                    return Ok((plain, false));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let plain = self
+            .client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await?;
+        Ok((plain, false))
+    }
+
+    /// Drops the current connection if it does not hand pushes to the near cache
+    /// (the next call opens another): a function asks for near hits on a
+    /// connection opened before any did.
+    pub(super) fn replace_if_plain(&self) {
+        if let Some((conn, _)) = self.current()
+            && !conn.pushes
+        {
+            self.broken(conn.id);
+        }
     }
 
     /// Connection `id` was checked: data may go through it.
@@ -127,6 +196,9 @@ impl Link {
         if current.as_ref().is_some_and(|held| held.conn.id == id) {
             *current = None;
         }
+        drop(current);
+        // Its pushes may stop at any time now: the near cache cannot rely on them.
+        self.near.lost(id);
     }
 
     /// What an error on connection `id` says about it: a reply from Redis leaves

@@ -8,6 +8,7 @@
 //! - [Failures](#failures)
 //! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
+//! - [Near mode](#near-mode)
 //!
 //! # Where each part lives
 //!
@@ -16,7 +17,8 @@
 //! | `mod.rs` | [`RedisStore`] and what callers use: lookup, freshness check, store, invalidation |
 //! | `layout` | the names of the keys (the one place that spells them), their values and TTLs |
 //! | `header` | the header in front of every entry's value |
-//! | `near` | the near copy (values this process holds, checked against Redis on every lookup) |
+//! | `near` | the near copies (values this process holds: checked against Redis on every lookup in strict mode, served on their own in near mode) |
+//! | `tracking` | the near mode's coherence: RESP3 `CLIENT TRACKING` on the version keys, and when the near cache is emptied |
 //! | `connect` | connecting, the start-up check, and messages that name the setting at fault |
 //! | `call` | running one command: checked connection, timeout, breaker accounting |
 //! | `recover` | failures: the breaker's side effects, the probe, the replay of invalidations |
@@ -108,6 +110,19 @@
 //! Entries and invalidations are shared. Concurrent misses on one key run the
 //! function once *per process*: two processes missing at the same moment both
 //! compute (and both store the same fresh value); there is no distributed lock.
+//!
+//! # Near mode
+//!
+//! Strict (the default): every lookup is the READ round trip above, so once an
+//! invalidation returns no instance serves older data. Near (`REDIS_NEAR_CACHE`,
+//! `#[cached(near = true)]`): a lookup answers from the near copy with no round
+//! trip while Redis has not pushed an invalidation over its key (see `near` for
+//! when a copy may be served, `tracking` for the pushes, the fill race and when
+//! everything is forgotten). The invalidating instance makes its own copies stale
+//! before and after Redis records the invalidation, so it reads its own writes;
+//! the others stop serving the old value when the push reaches them, and never
+//! later than `REDIS_NEAR_CACHE_MAX_AGE`. Waiters of a single flight and stores
+//! are checked on Redis in both modes.
 
 mod breaker;
 mod call;
@@ -120,6 +135,7 @@ mod recover;
 mod refusal;
 mod restart;
 mod scripts;
+mod tracking;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -138,7 +154,7 @@ use call::Written;
 use header::Header;
 use layout::Layout;
 use link::Link;
-use near::NearCopies;
+use tracking::NearState;
 
 /// The longest an entry lives in the fallback.
 const FALLBACK_TTL: Duration = Duration::from_secs(60);
@@ -150,9 +166,9 @@ pub(crate) struct RedisStore {
     /// `None` when the client could not be set up (a bad URL).
     link: Option<Link>,
     fallback: Arc<MemoryStore>,
-    /// Values recently read or written, validated against Redis on every lookup
-    /// (bounded by a quarter of `CACHE_MAX_MEMORY`).
-    near: NearCopies,
+    /// Values recently read or written: validated against Redis on every strict
+    /// lookup, served on their own to near functions (see `near`, `tracking`).
+    near: Arc<NearState>,
     breaker: Breaker,
     probing: AtomicBool,
     /// The names of the keys (`CACHE_PREFIX`).
@@ -178,6 +194,14 @@ pub(crate) struct RedisStore {
 }
 
 impl RedisStore {
+    /// Drops the connection if it is not a tracked one, so that the next call
+    /// opens one.
+    fn replace_connection(&self) {
+        if let Some(link) = &self.link {
+            link.replace_if_plain();
+        }
+    }
+
     /// Whether Redis is in use, and its changes.
     pub(crate) fn health(&self) -> watch::Receiver<RedisHealth> {
         self.breaker.subscribe()
@@ -194,12 +218,33 @@ impl RedisStore {
         self.invalidations_refused.load(Ordering::Relaxed)
     }
 
-    /// The fresh entry under `key`, or the stamp to compute one under.
-    pub(crate) async fn lookup(&self, key: &CacheKey) -> Lookup {
+    /// The fresh entry under `key`, or the stamp to compute one under. `near`:
+    /// the function's `near = ...` (`None`: `REDIS_NEAR_CACHE`); a near function
+    /// is answered from the near copy without a round trip when it may be (see
+    /// `near`).
+    pub(crate) async fn lookup(&self, key: &CacheKey, near: Option<bool>) -> Lookup {
         if self.breaker.is_open() {
             return self.fallback.lookup(key);
         }
-        let near = self.near.get(key.full());
+        let wants_near = near.unwrap_or(self.near.default);
+        let near = self.near.copies.get(key.full());
+        if wants_near {
+            if self.near.live() {
+                if let Some(copy) = &near
+                    && self.near_hit(copy, key)
+                {
+                    return Lookup::Hit(Arc::clone(&copy.entry));
+                }
+            } else if !self.near.refused() {
+                // Near hits wanted, and not possible on this connection: a store
+                // that started strict meets its first near function, or the
+                // tracked connection is being replaced. The next call opens (and
+                // arms) a tracked connection (see `tracking`).
+                self.near.want();
+                self.replace_connection();
+            }
+        }
+        let sent = self.sent();
         let (known_header, known_len) = match &near {
             Some(near) => (&near.header[..], near.len),
             None => (&[][..], 0),
@@ -215,9 +260,12 @@ impl RedisStore {
             .await;
         match (reply, near) {
             (None, _) => self.fallback.lookup(key),
-            (Some(redis::Value::BulkString(value)), _) => self.hit_from(key, value),
+            (Some(redis::Value::BulkString(value)), _) => self.hit_from(key, value, sent),
             (Some(redis::Value::Okay | redis::Value::SimpleString(_)), Some(near)) => {
                 // Redis holds the very value this process has: no need to send it.
+                if wants_near && !self.near_hit(&near, key) {
+                    self.renew_near(key, &near, sent);
+                }
                 Lookup::Hit(Arc::clone(&near.entry))
             }
             (Some(redis::Value::Array(reply)), _) => {
@@ -288,6 +336,7 @@ impl RedisStore {
                 value.extend_from_slice(&bytes);
                 // Made before the write, so it expires no later than Redis's copy.
                 let entry = Entry::new(bytes, stamp, ttl);
+                let sent = self.sent();
                 let mut command = self.script_command(&scripts::PUT, key);
                 command
                     .arg(stamp.value)
@@ -303,7 +352,7 @@ impl RedisStore {
                 match stored {
                     Written::Done(1) => {
                         self.store_refusal_logged.store(false, Ordering::Relaxed);
-                        self.remember_near(key, header, len, &entry);
+                        self.remember_near(key, header, len, &entry, sent);
                     }
                     Written::Done(0) => {
                         tracing::debug!(target: "cache", "value computed before an invalidation: not stored");
@@ -329,11 +378,30 @@ impl RedisStore {
 
     /// Invalidates `prefix` (normalized), or everything. Never fails the caller:
     /// when Redis does not take it, it is applied to the fallback and replayed.
+    ///
+    /// The near copies under `prefix` are made stale before Redis is asked and
+    /// again once it answered: a READ of this process that Redis ran before the
+    /// invalidation cannot refill them with the old value (its near stamp is older
+    /// than the second version), so this process reads its own writes.
     pub(crate) async fn invalidate(&self, prefix: Option<&str>) {
         match prefix {
             Some(prefix) => self.fallback.invalidate(prefix),
             None => self.fallback.flush(),
         }
+        self.invalidate_near(prefix);
+        self.invalidate_shared(prefix).await;
+        self.invalidate_near(prefix);
+    }
+
+    fn invalidate_near(&self, prefix: Option<&str>) {
+        match prefix {
+            Some(prefix) => self.near.invalidate(prefix),
+            None => self.near.flush(),
+        }
+    }
+
+    /// The part of [`RedisStore::invalidate`] that goes to Redis (or is replayed).
+    async fn invalidate_shared(&self, prefix: Option<&str>) {
         let namespace = prefix.unwrap_or("*");
         // Remembered only while the breaker is open, checked under the same lock
         // the probe closes it under: either the probe replays it before closing,

@@ -1,16 +1,30 @@
-//! The near copy: values this process read from (or wrote to) Redis, kept with
+//! The near copies: values this process read from (or wrote to) Redis, kept with
 //! their header so a lookup can ask Redis "is this still the value?" instead of
-//! fetching it again.
+//! fetching it again, and, in near mode, answer without asking.
 //!
-//! Every lookup still goes to Redis (one round trip, see "One round trip per
-//! lookup" in `redis`): the READ script gets the header and length of the near
-//! copy and answers `SAME` when the entry in Redis is those very bytes, so a near
-//! copy is never served on its own and can never be staler than Redis. It only
-//! spares sending (and parsing) the value. Near copies expire with their entries
-//! and are bounded by a quarter of `CACHE_MAX_MEMORY`.
+//! # Strict mode (the default)
+//!
+//! Every lookup goes to Redis (one round trip, see "One round trip per lookup" in
+//! `redis`): the READ script gets the header and length of the near copy and
+//! answers `SAME` when the entry in Redis is those very bytes, so a near copy is
+//! never served on its own and can never be staler than Redis. It only spares
+//! sending (and parsing) the value. Near copies expire with their entries and are
+//! bounded by a quarter of `CACHE_MAX_MEMORY`.
+//!
+//! # Near mode (`REDIS_NEAR_CACHE`, `#[cached(near = true)]`)
+//!
+//! A lookup of a near function first looks here, and answers with the copy, with
+//! no round trip, when all of these hold: tracking is armed on the current
+//! connection (see `tracking`), no local version of a namespace over the key is
+//! newer than the copy's *near stamp* (taken before the READ or PUT that brought
+//! the copy was sent: see `tracking`, "The fill race"), the copy was fetched less
+//! than `REDIS_NEAR_CACHE_MAX_AGE` ago, and its entry has not expired. Otherwise
+//! the lookup goes to Redis as in strict mode and refills the copy. The copy keeps
+//! its `Entry`, so what a reader decoded of it is reused by every near hit. The
+//! copies are bounded by `REDIS_NEAR_CACHE_MAX_MEMORY` in near mode.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -32,6 +46,19 @@ pub(super) struct Near {
     /// The length of the value in Redis (header included).
     pub(super) len: usize,
     pub(super) entry: Arc<Entry>,
+    /// The near stamp taken before the READ or PUT that brought it (see `tracking`).
+    pub(super) stamp: u64,
+    /// Until when it may be served without asking Redis (`REDIS_NEAR_CACHE_MAX_AGE`
+    /// after that READ or PUT was sent).
+    pub(super) until: Instant,
+}
+
+/// When a READ or PUT was sent, as the near cache sees it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sent {
+    /// The near stamp before sending.
+    pub(super) stamp: u64,
+    pub(super) at: Instant,
 }
 
 /// Near copies expire with their entries.
@@ -73,7 +100,7 @@ impl RedisStore {
     /// The entry in a value the READ script sent (header and codec bytes), kept
     /// as the near copy of `key`; or, when the value is too short to be one, the
     /// stamp to compute and overwrite it under.
-    pub(super) fn hit_from(&self, key: &CacheKey, value: Vec<u8>) -> Lookup {
+    pub(super) fn hit_from(&self, key: &CacheKey, value: Vec<u8>, sent: Sent) -> Lookup {
         let Some(header) = Header::decode(&value) else {
             tracing::warn!(target: "cache", "a Redis entry is too short for a cachette value; recomputing and overwriting it");
             // The script returned it, so its leading stamp is at least as new as
@@ -95,26 +122,87 @@ impl RedisStore {
             ttl,
             ttl.saturating_sub(age),
         ));
-        self.remember_near(key, known, len, &entry);
+        self.remember_near(key, known, len, &entry, sent);
         Lookup::Hit(entry)
     }
 
     /// Keeps `entry` as the near copy of `key`; `header` and `len` are those of
-    /// its value in Redis.
+    /// its value in Redis, `sent` when the READ or PUT that brought it was sent.
     pub(super) fn remember_near(
         &self,
         key: &CacheKey,
         header: [u8; header::LEN],
         len: usize,
         entry: &Arc<Entry>,
+        sent: Sent,
     ) {
-        self.near.insert(
+        self.near.copies.insert(
             Arc::from(key.full()),
             Arc::new(Near {
                 header,
                 len,
                 entry: Arc::clone(entry),
+                stamp: sent.stamp,
+                until: sent.at + self.near.max_age,
             }),
         );
+    }
+
+    /// Redis answered `SAME` for `copy`: it is Redis's value as of `sent`, so a
+    /// near function may serve it again from now on (same entry, new near stamp).
+    pub(super) fn renew_near(&self, key: &CacheKey, copy: &Near, sent: Sent) {
+        self.remember_near(key, copy.header, copy.len, &copy.entry, sent);
+    }
+
+    /// The copy of `key` a near function may serve without asking Redis.
+    pub(super) fn near_hit(&self, copy: &Near, key: &CacheKey) -> bool {
+        let now = Instant::now();
+        now < copy.until
+            && copy.entry.expires_at > now
+            && self.near.versions.is_fresh(key.rest(), copy.stamp)
+    }
+
+    /// When a command is about to be sent, for the copy it may bring.
+    pub(super) fn sent(&self) -> Sent {
+        Sent {
+            stamp: self.near.versions.stamp(),
+            at: Instant::now(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Stamp;
+
+    fn copy(len: usize) -> Arc<Near> {
+        let entry = Arc::new(Entry::with_remaining(
+            Bytes::from(vec![7u8; len - header::LEN]),
+            Stamp::redis(1, 1),
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        ));
+        Arc::new(Near {
+            header: [0; header::LEN],
+            len,
+            entry,
+            stamp: 1,
+            until: Instant::now() + Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn the_near_cache_holds_no_more_bytes_than_its_bound() {
+        // REDIS_NEAR_CACHE_MAX_MEMORY = 256 KiB; 2,000 values of 1 KB pushed through.
+        let bound = 256 * 1024;
+        let copies = copies(bound);
+        for i in 0..2000 {
+            copies.insert(Arc::from(format!("p:near:{i}").as_str()), copy(1000));
+        }
+        copies.run_pending_tasks();
+        let (count, bytes) = (copies.entry_count(), copies.weighted_size());
+        assert!(bytes <= bound, "{bytes} > {bound}");
+        assert!(count > 0 && count < 2000, "{count}");
     }
 }

@@ -51,8 +51,10 @@ impl RedisStore {
 
     /// The fallback starts every outage empty: whatever it held from an earlier
     /// one missed the invalidations other instances made since.
+    /// The near cache too: messages may be missed while Redis is not in use.
     fn fallback_opened(&self) {
         self.fallback.flush();
+        self.near.flush();
     }
 
     /// Starts the probe unless one runs (or there is no Tokio runtime).
@@ -123,6 +125,9 @@ impl RedisStore {
                 return false;
             }
             if self.breaker.close_if_nothing_pending() {
+                // Whatever the near cache was told while Redis was not in use, it
+                // starts again from Redis.
+                self.near.flush();
                 tracing::info!(target: "cache", url = %self.url_for_logs, "Redis answers again; serving from Redis");
                 return true;
             }

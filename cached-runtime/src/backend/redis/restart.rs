@@ -98,7 +98,11 @@ impl RedisStore {
         if checked {
             return Ok(conn);
         }
-        match self.check_server(&mut conn).await {
+        let checked = match self.check_server(&mut conn).await {
+            Ok(()) => self.arm_tracking(&mut conn).await,
+            Err(error) => Err(error),
+        };
+        match checked {
             Ok(()) => {
                 link.checked(conn.id);
                 Ok(conn)
@@ -110,10 +114,42 @@ impl RedisStore {
         }
     }
 
+    /// Near mode: asks Redis to push every write of a version key on this new
+    /// connection, then empties the near cache (it may have missed pushes) and
+    /// lets it serve (see `tracking`). A Redis that refuses leaves it strict.
+    async fn arm_tracking(&self, conn: &mut Conn) -> redis::RedisResult<()> {
+        if !conn.pushes || !self.near.wanted() {
+            return Ok(());
+        }
+        if self.near.armed_on(conn.id) {
+            // Checked again (its server's role changed): tracking is still on
+            // (Redis refuses to arm it twice), what the near cache holds is not.
+            self.near.flush();
+            return Ok(());
+        }
+        match self
+            .near
+            .tracking_command()
+            .query_async::<()>(&mut conn.redis)
+            .await
+        {
+            Ok(()) => {
+                self.near.armed(conn.id);
+                Ok(())
+            }
+            Err(error) if error.code().is_some() => {
+                self.near.refuse(&self.url_for_logs, &error.to_string());
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Rotates the epoch if it records another server than this connection's.
     async fn check_server(&self, conn: &mut Conn) -> redis::RedisResult<()> {
         match self.rotate(conn, false).await? {
             ROTATED => {
+                self.near.flush();
                 tracing::warn!(
                     target: "cache",
                     url = %self.url_for_logs,
@@ -141,11 +177,13 @@ impl RedisStore {
             let mut command = redis::cmd("EVAL");
             command
                 .arg(code)
-                .arg(1)
+                .arg(2)
                 .arg(self.layout.epoch())
+                .arg(self.layout.version(None))
                 .arg(self.token.as_str())
                 .arg(self.epoch_ttl_ms)
-                .arg(if force { "force" } else { "check" });
+                .arg(if force { "force" } else { "check" })
+                .arg(self.version_ttl_ms);
             command
         };
         if !self.unflagged_scripts.load(Ordering::Relaxed) {
@@ -221,6 +259,7 @@ impl RedisStore {
             return Ok(());
         }
         self.rotate(conn, true).await?;
+        self.near.flush();
         tracing::warn!(
             target: "cache",
             url = %self.url_for_logs,

@@ -309,6 +309,11 @@ if server then
   text = text .. ':' .. server
 end
 redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
+local all = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if all < n then
+  all = n
+end
+redis.call('SET', KEYS[2], string.format('%.0f', all), 'PX', ARGV[4])
 return 1
 ",
         )
@@ -318,6 +323,10 @@ return 1
 /// Replaces the epoch with a new identity: every entry and every stamp of the
 /// previous one becomes a miss / is refused. The counter never goes below the old
 /// one nor the server clock in µs; the server it runs on is recorded with it.
+/// It also raises the "all" version to the new counter (never lowering it): that
+/// changes nothing for the new epoch's stamps, which start there, and is how
+/// other instances' near caches learn of the rotation (they track `#all`, not
+/// the epoch key, which every store touches; see `tracking`).
 ///
 /// Run by the store (with `EVAL`, never loaded for `EVALSHA`) on a server that
 /// may have lost recent writes (see `restart`): with `ARGV[3]` = `force`, always
@@ -329,8 +338,9 @@ return 1
 /// restarted must still let the cache rotate, or it could record no invalidation
 /// either. [`ROTATE_UNFLAGGED`] is the same script for Redis 6.
 ///
-/// `KEYS[1]` epoch. `ARGV[1]` this instance's token, `ARGV[2]` epoch TTL in ms,
-/// `ARGV[3]` `force` or `check`. Returns 1 if rotated, 0 if nothing was to be done,
+/// `KEYS[1]` epoch, `KEYS[2]` the "all" version. `ARGV[1]` this instance's token,
+/// `ARGV[2]` epoch TTL in ms, `ARGV[3]` `force` or `check`, `ARGV[4]` version TTL
+/// in ms. Returns 1 if rotated, 0 if nothing was to be done,
 /// 2 if the server cannot be told (`INFO` refused) and nothing was done.
 pub(super) const ROTATE: &str = concat!("#!lua flags=allow-oom\n", rotate_body!());
 

@@ -32,6 +32,9 @@ fn every_default() {
     assert_eq!(redis.timeout(), Duration::from_millis(250));
     assert_eq!(redis.connect_timeout(), Duration::from_millis(1000));
     assert_eq!(redis.connection_url(), "redis://localhost:6379/0");
+    assert!(!redis.near_cache());
+    assert_eq!(redis.near_cache_max_memory(), 64 * 1024 * 1024);
+    assert_eq!(redis.near_cache_max_age(), Duration::from_secs(60));
 }
 
 #[test]
@@ -68,6 +71,9 @@ fn reads_exactly_the_documented_variables_through_the_lookup() {
         "REDIS_URL",
         "REDIS_TIMEOUT_MS",
         "REDIS_CONNECT_TIMEOUT_MS",
+        "REDIS_NEAR_CACHE",
+        "REDIS_NEAR_CACHE_MAX_MEMORY",
+        "REDIS_NEAR_CACHE_MAX_AGE",
     ]
     .map(str::to_owned)
     .into();
