@@ -215,7 +215,6 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     use crate::http::settings::{HttpSettings, Settings};
     use http::Uri;

@@ -154,7 +154,9 @@ where
         }
         Ok(result) => {
             let response = result?.map(Body::new);
-            Ok(finish(&cache, settings, &state, response).await)
+            // Boxed: storing a response (and a Redis write) makes a large future,
+            // which would otherwise be part of every request's future, hits included.
+            Ok(Box::pin(finish(&cache, settings, &state, response)).await)
         }
     }
 }

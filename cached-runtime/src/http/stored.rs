@@ -97,7 +97,7 @@ impl StoredResponse {
 
     /// The headers of a hit with these `Cache-Control` and `Age` values: a clone of
     /// the prebuilt map (its values are shared, not copied) whose two per-hit
-    /// values are replaced in place.
+    /// values (one each: neither is ever stored) are replaced in place.
     pub(crate) fn hit_headers_at(
         &self,
         cache_header: &HeaderName,
@@ -106,11 +106,13 @@ impl StoredResponse {
         age: Duration,
     ) -> HeaderMap {
         let mut headers = self.hit_headers(cache_header).clone();
-        if let Some(value) = headers.get_mut(header::CACHE_CONTROL) {
-            *value = super::values::cache_control(private, remaining);
-        }
-        if let Some(value) = headers.get_mut(header::AGE) {
-            *value = super::values::age(age);
+        // A walk over the few entries costs less than two hashed lookups.
+        for (name, value) in headers.iter_mut() {
+            if name == header::CACHE_CONTROL {
+                *value = super::values::cache_control(private, remaining);
+            } else if name == header::AGE {
+                *value = super::values::age(age);
+            }
         }
         headers
     }

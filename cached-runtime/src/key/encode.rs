@@ -83,7 +83,8 @@
 
 use std::fmt::{self, Display, Write as _};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
+#[cfg(test)]
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde::ser::{self, Serialize};
 
 use compound::{Compound, MapCompound};
@@ -99,7 +100,10 @@ const QUOTE: char = '\'';
 /// Prefix of a byte string.
 const BYTES_MARK: char = '#';
 /// The bytes string data may not keep raw in a key: every byte but ASCII letters,
-/// ASCII digits and `-_./@` (bytes outside ASCII are always escaped).
+/// ASCII digits and `-_./@` (bytes outside ASCII are always escaped). The escaper
+/// ([`escape_bytes_into`]) writes what `percent_encode` writes with this set; a
+/// test holds them equal.
+#[cfg(test)]
 const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
@@ -159,8 +163,32 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
 /// [`escape_into`] for bytes that need not be UTF-8 (a header value, a raw query):
 /// the same mapping, byte by byte.
 pub(crate) fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
+    // What `percent_encode(bytes, ESCAPED)` writes, in runs: every key is built
+    // with it (paths, queries, host names), so it is on every request's path.
     out.reserve(bytes.len());
-    out.extend(percent_encode(bytes, ESCAPED));
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let run = rest.iter().position(|&b| !is_kept(b)).unwrap_or(rest.len());
+        let (kept, tail) = rest.split_at(run);
+        match std::str::from_utf8(kept) {
+            Ok(text) => out.push_str(text),
+            // Kept bytes are ASCII: not reached.
+            Err(_) => kept.iter().for_each(|&b| out.push(char::from(b))),
+        }
+        let Some((&byte, tail)) = tail.split_first() else {
+            break;
+        };
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        out.push('%');
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        rest = tail;
+    }
+}
+
+/// The bytes [`ESCAPED`] leaves as they are.
+const fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b'@')
 }
 
 /// [`escape_into`] into a new string: an id or a value as a key segment holds it
