@@ -73,7 +73,9 @@ impl Settings {
                 let global: &'static Cache = *global;
                 Some(Settings::Global(HttpSettings::of(global)?))
             }
-            CacheRef::Scoped(scoped) => Some(Settings::Scoped(Arc::clone(HttpSettings::of(scoped)?))),
+            CacheRef::Scoped(scoped) => {
+                Some(Settings::Scoped(Arc::clone(HttpSettings::of(scoped)?)))
+            }
         }
     }
 }

@@ -157,39 +157,59 @@ pub(crate) fn write_key_part<T: Serialize + ?Sized>(
 /// but the empty string maps to nothing: a string *value* passed to
 /// [`write_key_part`] is therefore quoted (`''`) when empty, and only then.
 pub(crate) fn escape_into(out: &mut String, s: &str) {
-    escape_bytes_into(out, s.as_bytes());
+    // What `percent_encode(s, ESCAPED)` writes, run by run: every key is built with
+    // it (paths, queries, host names), so it is on every request's path.
+    out.reserve(s.len());
+    let mut start = 0;
+    for (at, &byte) in s.as_bytes().iter().enumerate() {
+        if KEPT[usize::from(byte)] {
+            continue;
+        }
+        // Kept bytes are ASCII, so `start..at` lies on character boundaries.
+        out.push_str(s.get(start..at).unwrap_or_default());
+        push_escaped(out, byte);
+        start = at + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 /// [`escape_into`] for bytes that need not be UTF-8 (a header value, a raw query):
 /// the same mapping, byte by byte.
 pub(crate) fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
-    // What `percent_encode(bytes, ESCAPED)` writes, in runs: every key is built
-    // with it (paths, queries, host names), so it is on every request's path.
-    out.reserve(bytes.len());
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let run = rest.iter().position(|&b| !is_kept(b)).unwrap_or(rest.len());
-        let (kept, tail) = rest.split_at(run);
-        match std::str::from_utf8(kept) {
-            Ok(text) => out.push_str(text),
-            // Kept bytes are ASCII: not reached.
-            Err(_) => kept.iter().for_each(|&b| out.push(char::from(b))),
+    match std::str::from_utf8(bytes) {
+        Ok(text) => escape_into(out, text),
+        Err(_) => {
+            out.reserve(bytes.len());
+            for &byte in bytes {
+                if KEPT[usize::from(byte)] {
+                    out.push(char::from(byte));
+                } else {
+                    push_escaped(out, byte);
+                }
+            }
         }
-        let Some((&byte, tail)) = tail.split_first() else {
-            break;
-        };
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        out.push('%');
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0xf)]));
-        rest = tail;
     }
 }
 
-/// The bytes [`ESCAPED`] leaves as they are.
-const fn is_kept(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/' | b'@')
+/// Appends `%XX` for `byte`.
+fn push_escaped(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0xf)]));
 }
+
+/// The bytes [`escape_into`] keeps: ASCII letters and digits, and `-_./@`.
+const KEPT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@');
+        byte += 1;
+    }
+    table
+};
 
 /// [`escape_into`] into a new string: an id or a value as a key segment holds it
 /// (`auth0|42` becomes `auth0%7C42`).

@@ -174,7 +174,11 @@ mod tests {
             ":".repeat(MAX_SEGMENTS),
             String::new(),
         ] {
-            assert_eq!(needs_work(rest.as_bytes()), needs_work_by_split(&rest), "{rest}");
+            assert_eq!(
+                needs_work(rest.as_bytes()),
+                needs_work_by_split(&rest),
+                "{rest}"
+            );
         }
     }
 
