@@ -70,7 +70,7 @@ impl Settings {
     pub(crate) fn of(cache: &CacheRef) -> Option<Settings> {
         match cache {
             CacheRef::Global(global) => {
-                let global: &'static Cache = *global;
+                let global: &'static Cache = global;
                 Some(Settings::Global(HttpSettings::of(global)?))
             }
             CacheRef::Scoped(scoped) => {
