@@ -2,10 +2,13 @@
 # Reruns the whole HTTP comparison: cachette (bench-server) against the Python
 # reference (FastAPI + fastapi-cache2, ../shared/peer) in one run, plus the
 # ceilings (/users/static, /users/redis-raw) measured interleaved with cachette's
-# hits, so every ratio compares numbers from the same minutes on the same machine.
+# hits, so every ratio compares numbers from the same minutes on the same machine;
+# and cachette's memory hit against axum-response-cache 0.5's (/users/peer, the same
+# handler and JSON behind that crate's layer) and the /users/static ceiling.
 #
-#   bench/run.sh                 # about 15 minutes
+#   bench/run.sh                 # about 17 minutes
 #   REPEATS=5 DURATION=10 bench/run.sh
+#   ONLY_HITS=1 bench/run.sh     # only section 3, the memory hits against the peer
 #
 # Installs what it needs (wrk, redis-server, redis-tools, curl, util-linux) when
 # missing, builds bench-server in release mode, writes raw files and tables under
@@ -27,6 +30,8 @@ SERVER_CPUS="${SERVER_CPUS:-0}"
 LOAD_CPUS="${LOAD_CPUS:-1}"
 DB_PATH="${DB_PATH:-/tmp/peer-app.db}"
 SKIP_PEER="${SKIP_PEER:-0}"     # 1: only the ceiling comparison
+ONLY_HITS="${ONLY_HITS:-0}"     # 1: only the memory hits against axum-response-cache
+[ "$ONLY_HITS" = 1 ] && SKIP_PEER=1
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -69,15 +74,19 @@ cleanup() { stop_pid "$SERVER_PID"; SERVER_PID=""; stop_pid "$REDIS_PID"; REDIS_
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+wrk_run() {  # $1 = label for the tsv, $2 = path, $3 = round, $4 = tsv, $5 = raw file
+  taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://$HOST:$APP_PORT$2" > "$5"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$5")
+  p50=$(awk '$1=="50%" {print $2}' "$5"); p99=$(awk '$1=="99%" {print $2}' "$5")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$rps" "$p50" "$p99" >> "$4"
+  log "$1 $2 run $3: $rps req/s"
+}
+
 if [ ! -f "$DB_PATH" ]; then
   log "seeding $DB_PATH with the reference's app.seed()"
   (cd "$PEER" && DB_PATH="$DB_PATH" /tmp/peer-venv/bin/python -c 'import asyncio, app; asyncio.run(app.seed())')
 fi
-
-taskset -c "$LOAD_CPUS" redis-server --port "$CEIL_REDIS_PORT" --bind 127.0.0.1 --save '' \
-  --appendonly no --daemonize no > "$OUT/ceiling-redis.log" 2>&1 &
-REDIS_PID=$!
-for _ in $(seq 50); do redis-cli -p "$CEIL_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 start_server() {  # $1 = backend
   CACHE_BACKEND="$1" REDIS_URL="redis://$HOST:$CEIL_REDIS_PORT/0" DB_PATH="$DB_PATH" \
@@ -91,6 +100,12 @@ start_server() {  # $1 = backend
 }
 
 
+if [ "$ONLY_HITS" != 1 ]; then
+taskset -c "$LOAD_CPUS" redis-server --port "$CEIL_REDIS_PORT" --bind 127.0.0.1 --save '' \
+  --appendonly no --daemonize no > "$OUT/ceiling-redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 50); do redis-cli -p "$CEIL_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
 : > "$OUT/ceiling.tsv"
 for backend in memory redis; do
   start_server "$backend"
@@ -101,17 +116,48 @@ for backend in memory redis; do
   # Interleaved: ceiling, cached, ceiling, cached, ...
   for i in $(seq "$REPEATS"); do
     for path in "$ceiling" /users; do
-      f="$OUT/ceiling-$backend-$(echo "$path" | tr / _)-$i.txt"
-      taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://$HOST:$APP_PORT$path" > "$f"
-      rps=$(awk '/Requests\/sec/ {print $2}' "$f")
-      p50=$(awk '$1=="50%" {print $2}' "$f"); p99=$(awk '$1=="99%" {print $2}' "$f")
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$path" "$i" "$rps" "$p50" "$p99" >> "$OUT/ceiling.tsv"
-      log "$backend $path run $i: $rps req/s"
+      wrk_run "$backend" "$path" "$i" "$OUT/ceiling.tsv" "$OUT/ceiling-$backend-$(echo "$path" | tr / _)-$i.txt"
     done
   done
   stop_pid "$SERVER_PID"; SERVER_PID=""
 done
+
+fi
+
+# ------------------------------------------------------------ 3. memory hits against the peer
+# cachette's memory HIT (/users), axum-response-cache 0.5's hit (/users/peer: the
+# same 50-user JSON from the same handler, behind that crate's layer) and the
+# /users/static ceiling, on one server, pinned like section 2, interleaved rounds.
+start_server memory
+curl -fs -o /dev/null "http://$HOST:$APP_PORT/users/peer"
+for path in /users /users/peer /users/static; do
+  taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "http://$HOST:$APP_PORT$path" > /dev/null
+done
+: > "$OUT/peer-hits.tsv"
+for i in $(seq "$REPEATS"); do
+  for path in /users /users/peer /users/static; do
+    wrk_run memory "$path" "$i" "$OUT/peer-hits.tsv" "$OUT/peer-hits-$(echo "$path" | tr / _)-$i.txt"
+  done
+done
+stop_pid "$SERVER_PID"; SERVER_PID=""
 cleanup
+python3 - "$OUT/peer-hits.tsv" <<'PY' | tee "$OUT/peer-hits.md"
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    _backend, path, i, rps, _p50, _p99 = line.rstrip("\n").split("\t")
+    runs.setdefault(path, {})[int(i)] = float(rps)
+peer = runs["/users/peer"]
+print("### HTTP memory hits against axum-response-cache (same run, interleaved)\n")
+print("| route | req/s median | min-max | ratio to axum-response-cache, per round | median ratio |")
+print("|---|---:|---:|---|---:|")
+for path, label in (("/users", "cachette memory HIT"), ("/users/peer", "axum-response-cache 0.5 hit"), ("/users/static", "`/users/static` ceiling")):
+    r = runs[path]
+    ratios = [r[i] / peer[i] for i in sorted(r)]
+    print(f"| {label} `{path}` | {statistics.median(r.values()):,.0f} | {min(r.values()):,.0f}-{max(r.values()):,.0f} | "
+          f"{' '.join(f'{x:.2f}' for x in ratios)} | **{statistics.median(ratios):.2f}** |")
+PY
+[ "$ONLY_HITS" = 1 ] && exit 0
 
 python3 "$REPO/bench/summarize.py" "$OUT" | tee "$OUT/summary.md"
 python3 "$REPO/bench/chart.py" "$OUT" "$REPO/bench/throughput.svg"

@@ -149,17 +149,14 @@ impl Cache {
     }
 
     /// The state the layer over the core (the HTTP layer) keeps with this cache,
-    /// made from the configuration on first use. One layer type per cache: the
-    /// HTTP layer is the only one.
-    pub(crate) fn layer_state<T: Any + Send + Sync>(&self, init: fn(&Config) -> T) -> &T {
-        let state = self
-            .inner
+    /// made from the configuration on first use. One layer type per cache (the
+    /// HTTP layer is the only one): `None` if a state of another type is kept, and
+    /// the caller then does without (it never fails a request for it).
+    pub(crate) fn layer_state<T: Any + Send + Sync>(&self, init: fn(&Config) -> T) -> Option<&T> {
+        self.inner
             .layer
-            .get_or_init(|| Box::new(init(&self.inner.config)));
-        match state.downcast_ref::<T>() {
-            Some(state) => state,
-            None => unreachable!("a cache keeps the state of one layer type"),
-        }
+            .get_or_init(|| Box::new(init(&self.inner.config)))
+            .downcast_ref::<T>()
     }
 
     /// Invalidates every entry whose key (after the prefix) is `namespace` or starts

@@ -21,11 +21,14 @@
 //! | `POST /users/{id}/touch` | changes the user, then invalidates `user:{id}`, `user` and `users` |
 //! | `GET /users/static` | ceiling: the `/users` body as pre-serialised bytes, no cache work |
 //! | `GET /users/redis-raw` | ceiling (redis): the body from one plain `GET` on a multiplexed connection |
+//! | `GET /users/peer` | peer: the `/users` handler (uncached) behind axum-response-cache 0.5's layer (TTL 300 s) |
 //!
 //! The server runs on one thread (the reference's uvicorn runs one worker, and
 //! `run.sh` pins both to one core).
 
 mod data;
+
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -92,6 +95,11 @@ async fn users_static(State(state): State<AppState>) -> Response {
         state.static_body,
     )
         .into_response()
+}
+
+/// `/users` without cachette: the peer's layer caches it (`/users/peer`).
+async fn users_peer(State(state): State<AppState>) -> Result<Json<Vec<User>>, Failure> {
+    Ok(Json(state.db.users().await?))
 }
 
 async fn users_redis_raw(State(state): State<AppState>) -> Response {
@@ -197,10 +205,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/users/{id}/keys", get(list_user_keys))
         .route("/users/{id}/touch", post(touch_user))
         .layer(CacheLayer::new());
-    // The ceilings do not go through the cache layer.
+    // The ceilings and the peer do not go through cachette's layer.
+    let peer = axum_response_cache::CacheLayer::with_lifespan(Duration::from_secs(300));
     let app = cached
         .route("/users/static", get(users_static))
         .route("/users/redis-raw", get(users_redis_raw))
+        .route("/users/peer", get(users_peer).layer(peer))
         .with_state(state);
 
     let address = format!("{}:{}", env("HOST", "127.0.0.1"), env("PORT", "8000"));

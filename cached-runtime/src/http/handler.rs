@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use http::Method;
 
@@ -111,10 +112,13 @@ impl Reader for ResponseReader {
         if response.function != self.function {
             return None;
         }
+        // One clock read for both (`Entry::remaining` and `Entry::age` read it
+        // once each).
+        let remaining = entry.expires_at.saturating_duration_since(Instant::now());
         Some(Hit {
             response,
-            remaining: entry.remaining(),
-            age: entry.age(),
+            remaining,
+            age: entry.ttl.saturating_sub(remaining),
             private: self.private,
         })
     }

@@ -101,7 +101,20 @@ pub(crate) fn http_key(
             Some((from_builder(prefix, spec, built)?, private))
         }
         None => {
-            let mut key = String::with_capacity(prefix.len() + 96);
+            // Room for the common case (nothing to escape) plus some escapes: one
+            // allocation per key.
+            let uri = &info.uri;
+            let host = info.host.as_ref().map_or(0, |h| h.len());
+            let authority = uri.authority().map_or(0, |a| a.as_str().len());
+            let capacity = prefix.len()
+                + spec.namespace().len()
+                + spec.function().len()
+                + uri.path().len()
+                + uri.query().map_or(0, str::len)
+                + host.max(authority)
+                + args.rendered().len()
+                + 48;
+            let mut key = String::with_capacity(capacity);
             key.push_str(prefix);
             key.push(':');
             key.push_str(spec.namespace());
@@ -115,11 +128,7 @@ pub(crate) fn http_key(
             push_target(&mut key, info);
             key.push(':');
             push_query(&mut key, info.uri.query());
-            let uncovered = args.uncovered();
-            if !uncovered.is_empty() {
-                key.push(':');
-                key.push_str(&uncovered);
-            }
+            args.push_uncovered(&mut key);
             Some((CacheKey::from_string(key, prefix.len() + 1), private))
         }
     }
@@ -206,9 +215,8 @@ fn push_identity(out: &mut String, user: Option<&str>, info: &RequestInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    use crate::http::settings::HttpSettings;
+    use crate::http::settings::{HttpSettings, Settings};
     use http::Uri;
 
     fn part_of(method: &str, uri: Uri) -> String {
@@ -271,14 +279,14 @@ mod tests {
         let request = request.body(()).unwrap();
         let info = RequestInfo::new(
             &request,
-            &HttpSettings::of(&cache).credential_headers,
+            &HttpSettings::of(&cache).unwrap().credential_headers,
             false,
         );
         let (key, _) = http_key(
             &cache,
             &ITEM,
             args,
-            &RequestState::new(info, Arc::default()),
+            &RequestState::new(info, Settings::default()),
         )
         .unwrap();
         key.full().to_owned()

@@ -16,7 +16,7 @@ use tower::{Layer, Service};
 use super::body::{Buffered, buffer};
 use super::directives::ResponseDirectives;
 use super::request::{Hit, Outcome, PendingStore, RequestInfo, RequestState};
-use super::settings::HttpSettings;
+use super::settings::{HttpSettings, Settings};
 use super::stored::StoredResponse;
 use super::values;
 use crate::backend::{Decoded, Entry};
@@ -113,13 +113,16 @@ where
                 None => Box::pin(async move { Ok(future.await?.map(Body::new)) }),
             };
         };
-        let settings = HttpSettings::of(&cache);
+        let Some(settings) = Settings::of(&cache) else {
+            let future = inner.call(request);
+            return Box::pin(async move { Ok(future.await?.map(Body::new)) });
+        };
         let info = RequestInfo::new(
             &request,
             &settings.credential_headers,
             settings.keeps_request_headers(),
         );
-        let state = RequestState::new(info, settings.keep_flag());
+        let state = RequestState::new(info, settings);
         let future = served::scope(Arc::clone(&state) as _, inner.call(request));
         if scoped {
             let scoped_future = cache.scope(future);
@@ -142,109 +145,114 @@ where
     ResBody::Error: Into<axum::BoxError>,
 {
     let mut future = pin!(future);
-    let outcome = poll_fn(|cx| match future.as_mut().poll(cx) {
+    let outcome = poll_fn(|cx| poll_handler(future.as_mut(), &state, cx)).await;
+    let settings = &state.settings;
+    match outcome {
+        Err(hit) => {
+            log("HIT", &state);
+            Ok(hit_response(settings, &state, &hit))
+        }
+        Ok(result) => {
+            let response = result?.map(Body::new);
+            // Boxed: storing a response (and a Redis write) makes a large future,
+            // which would otherwise be part of every request's future, hits included.
+            Ok(Box::pin(finish(&cache, settings, &state, response)).await)
+        }
+    }
+}
+
+/// The handler's response, or the hit it recorded (it then waits to be dropped).
+fn poll_handler<F: Future>(
+    future: Pin<&mut F>,
+    state: &RequestState,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Hit>> {
+    match future.poll(cx) {
         Poll::Ready(result) => Poll::Ready(Ok(result)),
         Poll::Pending => match state.take_hit() {
             Some(hit) => Poll::Ready(Err(hit)),
             None => Poll::Pending,
         },
-    })
-    .await;
-    match outcome {
-        Err(hit) => {
-            log("HIT", &state);
-            Ok(hit_response(&cache, &state, &hit))
-        }
-        Ok(result) => {
-            let response = result?.map(Body::new);
-            Ok(finish(&cache, &state, response).await)
-        }
     }
 }
 
 /// The answer to a hit: the stored response, or 304 / an empty body for HEAD.
-fn hit_response(cache: &Cache, state: &RequestState, hit: &Hit) -> Response {
+fn hit_response(settings: &HttpSettings, state: &RequestState, hit: &Hit) -> Response {
     let stored = &hit.response;
     let not_modified = state
         .info
         .if_none_match
         .as_ref()
         .is_some_and(|inm| inm.matches(stored.etag.to_str().unwrap_or("")));
-    let head = state.info.method == Method::HEAD;
-    let mut response = if not_modified {
+    if not_modified {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         let headers = r.headers_mut();
         headers.insert(
-            HttpSettings::of(cache).header_name.clone(),
+            settings.header_name.clone(),
             HeaderValue::from_static("HIT"),
         );
         headers.insert(header::ETAG, stored.etag.clone());
-        r
-    } else {
-        let body = if head {
-            Body::empty()
-        } else {
-            Body::from(stored.body.clone())
-        };
-        let mut r = Response::new(body);
-        *r.status_mut() = stored.status;
-        *r.headers_mut() = stored.hit_headers_at(
-            &HttpSettings::of(cache).header_name,
-            hit.private,
-            hit.remaining,
-            hit.age,
+        headers.insert(
+            header::CACHE_CONTROL,
+            values::cache_control(hit.private, hit.remaining),
         );
+        headers.insert(header::AGE, values::age(hit.age));
         return r;
+    }
+    let body = if state.info.method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(stored.body.clone())
     };
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        values::cache_control(hit.private, hit.remaining),
-    );
-    headers.insert(header::AGE, values::age(hit.age));
-    response
+    let mut r = Response::new(body);
+    *r.status_mut() = stored.status;
+    *r.headers_mut() =
+        stored.hit_headers_at(&settings.header_name, hit.private, hit.remaining, hit.age);
+    r
 }
 
 /// After the handler ran: store what qualifies, and mark the response.
-async fn finish(cache: &Cache, state: &RequestState, response: Response) -> Response {
+async fn finish(
+    cache: &Cache,
+    settings: &HttpSettings,
+    state: &RequestState,
+    response: Response,
+) -> Response {
     match state.take() {
         Outcome::Untouched | Outcome::Bypass => response,
         Outcome::Hit(hit) => {
             log("HIT", state);
-            hit_response(cache, state, &hit)
+            hit_response(settings, state, &hit)
         }
         Outcome::MissNotStored => {
             log("MISS", state);
-            with_header(response, &HttpSettings::of(cache).header_name, "MISS")
+            with_header(response, &settings.header_name, "MISS")
         }
         Outcome::Miss(pending) => {
             log("MISS", state);
-            store(cache, state, pending, response).await
+            store(cache, settings, state, pending, response).await
         }
     }
 }
 
 async fn store(
     cache: &Cache,
+    settings: &HttpSettings,
     state: &RequestState,
     mut pending: PendingStore,
     response: Response,
 ) -> Response {
     let (parts, body) = response.into_parts();
-    if let Err(reason) = storable(
-        &parts,
-        pending.private,
-        &HttpSettings::of(cache).credential_headers,
-    ) {
-        return not_stored(cache, pending, Response::from_parts(parts, body), reason);
+    if let Err(reason) = storable(&parts, pending.private, &settings.credential_headers) {
+        return not_stored(settings, pending, Response::from_parts(parts, body), reason);
     }
     let limit = usize::try_from(cache.config().max_entry_size()).unwrap_or(usize::MAX);
     let bytes = match buffer(body, limit).await {
         Buffered::Complete(bytes) => bytes,
         Buffered::Partial(body) => {
             let reason = "the body is above CACHE_MAX_ENTRY_SIZE, failed, or has trailers";
-            return not_stored(cache, pending, Response::from_parts(parts, body), reason);
+            return not_stored(settings, pending, Response::from_parts(parts, body), reason);
         }
     };
     let stored = StoredResponse::new(
@@ -266,9 +274,9 @@ async fn store(
         age: Duration::ZERO,
         private: pending.private,
     };
-    let mut response = hit_response_parts(cache, state, &hit, parts);
+    let mut response = hit_response_parts(settings, state, &hit, parts);
     response.headers_mut().insert(
-        HttpSettings::of(cache).header_name.clone(),
+        settings.header_name.clone(),
         HeaderValue::from_static("MISS"),
     );
     response.headers_mut().remove(header::AGE);
@@ -277,25 +285,25 @@ async fn store(
 
 /// A miss whose response is not stored: waiting requests run their own handler.
 fn not_stored(
-    cache: &Cache,
+    settings: &HttpSettings,
     mut pending: PendingStore,
     response: Response,
     reason: &str,
 ) -> Response {
     tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
     pending.miss.publish(Published::Uncacheable);
-    with_header(response, &HttpSettings::of(cache).header_name, "MISS")
+    with_header(response, &settings.header_name, "MISS")
 }
 
 /// A fresh miss answered like a hit (304 when `If-None-Match` matches), keeping the
 /// handler's own headers.
 fn hit_response_parts(
-    cache: &Cache,
+    settings: &HttpSettings,
     state: &RequestState,
     hit: &Hit,
     parts: http::response::Parts,
 ) -> Response {
-    let mut response = hit_response(cache, state, hit);
+    let mut response = hit_response(settings, state, hit);
     if response.status() != StatusCode::NOT_MODIFIED {
         // Keep what the handler sent that is not stored (e.g. Date), under ours.
         for (name, value) in parts.headers {
@@ -358,10 +366,10 @@ fn with_header(mut response: Response, name: &HeaderName, value: &'static str) -
 /// `CACHE HIT: GET /users/ (1.89ms)`: method and path only (the query may carry
 /// secrets; credentials never appear).
 fn log(status: &str, state: &RequestState) {
-    if !tracing::enabled!(target: "cache", tracing::Level::INFO) {
+    let Some(started) = state.started else {
         return;
-    }
-    let millis = state.started.elapsed().as_secs_f64() * 1000.0;
+    };
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(
         target: "cache",
         "CACHE {status}: {} {} ({millis:.2}ms)",

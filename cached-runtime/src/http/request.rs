@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
 
 use super::directives::{IfNoneMatch, RequestDirectives};
+use super::settings::Settings;
 use super::stored::StoredResponse;
 use crate::cache::Cache;
 use crate::key::CacheKey;
@@ -207,22 +208,25 @@ pub(crate) struct PendingStore {
 #[derive(Debug)]
 pub(crate) struct RequestState {
     pub(crate) info: RequestInfo,
-    pub(crate) started: Instant,
+    /// When the layer started serving it, read only when the `cache` target logs
+    /// at `INFO` (the log line gives the time taken).
+    pub(crate) started: Option<Instant>,
     pub(crate) claimed: AtomicBool,
-    /// The cache's "keep request headers" flag (`HttpSettings`): a key builder that
-    /// asks for headers this request did not keep sets it at once, so requests that
-    /// start from then on keep them.
-    pub(crate) keep_headers: Arc<AtomicBool>,
+    /// The settings of the cache serving it. Its "keep request headers" flag: a
+    /// key builder that asks for headers this request did not keep sets it at once,
+    /// so requests that start from then on keep them.
+    pub(crate) settings: Settings,
     outcome: Mutex<Outcome>,
 }
 
 impl RequestState {
-    pub(crate) fn new(info: RequestInfo, keep_headers: Arc<AtomicBool>) -> Arc<Self> {
+    pub(crate) fn new(info: RequestInfo, settings: Settings) -> Arc<Self> {
+        let logs = tracing::enabled!(target: "cache", tracing::Level::INFO);
         Arc::new(RequestState {
             info,
-            started: Instant::now(),
+            started: logs.then(Instant::now),
             claimed: AtomicBool::new(false),
-            keep_headers,
+            settings,
             outcome: Mutex::new(Outcome::Untouched),
         })
     }
@@ -283,7 +287,7 @@ mod tests {
         use crate::served::{claim, current, scope};
         assert!(current().is_none());
         let request = Request::builder().uri("/a?b=1").body(()).unwrap();
-        let state = RequestState::new(RequestInfo::new(&request, &[], false), Arc::default());
+        let state = RequestState::new(RequestInfo::new(&request, &[], false), Settings::default());
         scope(state, async {
             let seen = current().map(|s| (s.path().to_owned(), s.query_param("b")));
             assert_eq!(seen, Some(("/a".to_owned(), Some("1".to_owned()))));

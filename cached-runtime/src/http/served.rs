@@ -37,6 +37,6 @@ impl Served for RequestState {
     }
 
     fn keep_more(&self) {
-        self.keep_headers.store(true, Ordering::Relaxed);
+        self.settings.keep_request_headers();
     }
 }

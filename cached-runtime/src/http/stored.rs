@@ -13,7 +13,7 @@
 //! headers, `Date`, `Age`, `Content-Length` (recomputed), and the headers the cache
 //! sets itself (`Cache-Control`, `ETag`, the `X-FastAPI-Cache` header).
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -35,21 +35,10 @@ pub(crate) struct StoredResponse {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) etag: HeaderValue,
-    /// `headers` plus the cache header, the ETag and placeholders for
-    /// `Cache-Control` and `Age`: what a hit clones.
+    /// `headers` plus the cache header, the ETag, `Content-Length` and placeholders
+    /// for `Cache-Control` and `Age`: what a hit clones (made on the first hit,
+    /// then kept with the entry's parsed response).
     hit_headers: OnceLock<HeaderMap>,
-    /// The headers of the last hit, for the `Cache-Control` and `Age` values it
-    /// carried: the next hits in the same second clone it as it is.
-    snapshot: Mutex<Option<Snapshot>>,
-}
-
-/// The full header map of a hit, for one `(private, seconds left, age)`.
-#[derive(Debug, Clone)]
-struct Snapshot {
-    private: bool,
-    remaining: u64,
-    age: u64,
-    headers: HeaderMap,
 }
 
 /// Headers never stored (hop-by-hop, or set by the cache on every answer).
@@ -103,12 +92,12 @@ impl StoredResponse {
             body,
             etag,
             hit_headers: OnceLock::new(),
-            snapshot: Mutex::new(None),
         }
     }
 
-    /// The headers of a hit with these `Cache-Control` and `Age` values. Hits in the
-    /// same second share one map, so a hit clones it and inserts nothing.
+    /// The headers of a hit with these `Cache-Control` and `Age` values: a clone of
+    /// the prebuilt map (its values are shared, not copied) whose two per-hit
+    /// values (one each: neither is ever stored) are replaced in place.
     pub(crate) fn hit_headers_at(
         &self,
         cache_header: &HeaderName,
@@ -116,27 +105,15 @@ impl StoredResponse {
         remaining: Duration,
         age: Duration,
     ) -> HeaderMap {
-        let (remaining, age) = (remaining.as_secs(), age.as_secs());
-        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = snapshot.as_ref()
-            && s.private == private
-            && s.remaining == remaining
-            && s.age == age
-        {
-            return s.headers.clone();
-        }
         let mut headers = self.hit_headers(cache_header).clone();
-        headers.insert(
-            header::CACHE_CONTROL,
-            super::values::cache_control(private, Duration::from_secs(remaining)),
-        );
-        headers.insert(header::AGE, super::values::age(Duration::from_secs(age)));
-        *snapshot = Some(Snapshot {
-            private,
-            remaining,
-            age,
-            headers: headers.clone(),
-        });
+        // A walk over the few entries costs less than two hashed lookups.
+        for (name, value) in headers.iter_mut() {
+            if name == header::CACHE_CONTROL {
+                *value = super::values::cache_control(private, remaining);
+            } else if name == header::AGE {
+                *value = super::values::age(age);
+            }
+        }
         headers
     }
 
@@ -206,7 +183,6 @@ impl StoredResponse {
             body,
             etag,
             hit_headers: OnceLock::new(),
-            snapshot: Mutex::new(None),
         })
     }
 }

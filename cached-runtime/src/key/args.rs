@@ -54,19 +54,24 @@ impl KeyArgs {
             .map(|&(_, start, end, _)| &self.rendered[start..end])
     }
 
-    /// The arguments the request URI does not cover (not from `Path` / `Query`),
-    /// `:`-separated.
-    pub(crate) fn uncovered(&self) -> String {
-        let mut out = String::new();
+    /// Appends `:` and the arguments the request URI does not cover (not from
+    /// `Path` / `Query`), `:`-separated, when they render to anything; nothing
+    /// otherwise. Written in place: a key is built without intermediate strings.
+    pub(crate) fn push_uncovered(&self, out: &mut String) {
+        let mark = out.len();
+        out.push(':');
+        let base = out.len();
         for &(_, start, end, covered) in &self.names {
             if !covered {
-                if !out.is_empty() {
+                if out.len() > base {
                     out.push(':');
                 }
                 out.push_str(&self.rendered[start..end]);
             }
         }
-        out
+        if out.len() == base {
+            out.truncate(mark);
+        }
     }
 
     /// The user id given by a [`CacheUser`](super::CacheUser) argument.

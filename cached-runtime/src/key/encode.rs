@@ -83,7 +83,8 @@
 
 use std::fmt::{self, Display, Write as _};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
+#[cfg(test)]
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde::ser::{self, Serialize};
 
 use compound::{Compound, MapCompound};
@@ -99,7 +100,10 @@ const QUOTE: char = '\'';
 /// Prefix of a byte string.
 const BYTES_MARK: char = '#';
 /// The bytes string data may not keep raw in a key: every byte but ASCII letters,
-/// ASCII digits and `-_./@` (bytes outside ASCII are always escaped).
+/// ASCII digits and `-_./@` (bytes outside ASCII are always escaped). The escaper
+/// ([`escape_bytes_into`]) writes what `percent_encode` writes with this set; a
+/// test holds them equal.
+#[cfg(test)]
 const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
@@ -153,15 +157,59 @@ pub(crate) fn write_key_part<T: Serialize + ?Sized>(
 /// but the empty string maps to nothing: a string *value* passed to
 /// [`write_key_part`] is therefore quoted (`''`) when empty, and only then.
 pub(crate) fn escape_into(out: &mut String, s: &str) {
-    escape_bytes_into(out, s.as_bytes());
+    // What `percent_encode(s, ESCAPED)` writes, run by run: every key is built with
+    // it (paths, queries, host names), so it is on every request's path.
+    out.reserve(s.len());
+    let mut start = 0;
+    for (at, &byte) in s.as_bytes().iter().enumerate() {
+        if KEPT[usize::from(byte)] {
+            continue;
+        }
+        // Kept bytes are ASCII, so `start..at` lies on character boundaries.
+        out.push_str(s.get(start..at).unwrap_or_default());
+        push_escaped(out, byte);
+        start = at + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 /// [`escape_into`] for bytes that need not be UTF-8 (a header value, a raw query):
 /// the same mapping, byte by byte.
 pub(crate) fn escape_bytes_into(out: &mut String, bytes: &[u8]) {
-    out.reserve(bytes.len());
-    out.extend(percent_encode(bytes, ESCAPED));
+    match std::str::from_utf8(bytes) {
+        Ok(text) => escape_into(out, text),
+        Err(_) => {
+            out.reserve(bytes.len());
+            for &byte in bytes {
+                if KEPT[usize::from(byte)] {
+                    out.push(char::from(byte));
+                } else {
+                    push_escaped(out, byte);
+                }
+            }
+        }
+    }
 }
+
+/// Appends `%XX` for `byte`.
+fn push_escaped(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0xf)]));
+}
+
+/// The bytes [`escape_into`] keeps: ASCII letters and digits, and `-_./@`.
+const KEPT: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@');
+        byte += 1;
+    }
+    table
+};
 
 /// [`escape_into`] into a new string: an id or a value as a key segment holds it
 /// (`auth0|42` becomes `auth0%7C42`).

@@ -84,16 +84,7 @@ pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
         // No segment can be too long, nor can there be too many.
         return Cow::Borrowed(rest);
     }
-    let mut segments = 0usize;
-    let mut needs_work = false;
-    for segment in rest.split(':') {
-        segments += 1;
-        if segment.len() > MAX_SEGMENT || segments > MAX_SEGMENTS {
-            needs_work = true;
-            break;
-        }
-    }
-    if !needs_work {
+    if !needs_work(rest.as_bytes()) {
         return Cow::Borrowed(rest);
     }
     let mut out = String::with_capacity(rest.len().min(MAX_SEGMENTS * 40));
@@ -109,6 +100,26 @@ pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether a segment of `rest` is longer than [`MAX_SEGMENT`] or there are more than
+/// [`MAX_SEGMENTS`] of them: one pass over the bytes (every key is checked).
+fn needs_work(rest: &[u8]) -> bool {
+    let mut segments = 1usize;
+    let mut start = 0usize;
+    for (at, &byte) in rest.iter().enumerate() {
+        if byte == b':' {
+            if at - start > MAX_SEGMENT {
+                return true;
+            }
+            segments += 1;
+            if segments > MAX_SEGMENTS {
+                return true;
+            }
+            start = at + 1;
+        }
+    }
+    rest.len() - start > MAX_SEGMENT
 }
 
 fn push_hashed(out: &mut String, segment: &str) {
@@ -143,6 +154,45 @@ pub(crate) fn prefixes(rest: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The definition `needs_work` computes in one pass.
+    fn needs_work_by_split(rest: &str) -> bool {
+        rest.split(':').count() > MAX_SEGMENTS || rest.split(':').any(|s| s.len() > MAX_SEGMENT)
+    }
+
+    #[test]
+    fn needs_work_at_the_limits() {
+        let long = "a".repeat(MAX_SEGMENT);
+        for rest in [
+            long.clone(),
+            format!("{long}a"),
+            format!("x:{long}"),
+            format!("x:{long}a"),
+            format!("{long}a:x"),
+            ":".repeat(MAX_SEGMENTS - 1),
+            ":".repeat(MAX_SEGMENTS),
+            String::new(),
+        ] {
+            assert_eq!(
+                needs_work(rest.as_bytes()),
+                needs_work_by_split(&rest),
+                "{rest}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn needs_work_is_the_split_definition(
+            segments in prop::collection::vec(0usize..=(MAX_SEGMENT + 2), 1..(MAX_SEGMENTS + 3)),
+        ) {
+            let rest = segments.iter().map(|&n| "s".repeat(n)).collect::<Vec<_>>().join(":");
+            prop_assert_eq!(needs_work(rest.as_bytes()), needs_work_by_split(&rest));
+        }
+    }
 
     #[test]
     fn prefixes_are_segment_aligned() {

@@ -201,3 +201,40 @@ fn escape_into_round_trips_generated_strings() {
         assert!(seen.insert(escaped), "escape collision for {s:?}");
     }
 }
+
+/// The escaper writes exactly what `percent_encode` writes with the documented
+/// set, for every byte and for runs of them.
+mod escaper {
+    use crate::key::encode::{ESCAPED, escape_bytes_into};
+    use proptest::prelude::*;
+
+    fn reference(bytes: &[u8]) -> String {
+        percent_encoding::percent_encode(bytes, ESCAPED).to_string()
+    }
+
+    fn escaped(bytes: &[u8]) -> String {
+        let mut out = String::from("x");
+        escape_bytes_into(&mut out, bytes);
+        out.split_off(1)
+    }
+
+    #[test]
+    fn every_byte_alone_and_between_kept_ones() {
+        for byte in 0..=255u8 {
+            assert_eq!(escaped(&[byte]), reference(&[byte]), "byte {byte:#x}");
+            let framed = [b'a', byte, byte, b'/'];
+            assert_eq!(escaped(&framed), reference(&framed), "byte {byte:#x}");
+        }
+        assert_eq!(escaped(b""), "");
+        assert_eq!(escaped("caf\u{e9}:~".as_bytes()), "caf%C3%A9%3A%7E");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(escaped(&bytes), reference(&bytes));
+        }
+    }
+}
