@@ -298,9 +298,11 @@ impl<R, T> Reader for ValueReader<R, T> {
     }
 }
 
+/// A kept typed value and its estimated size (see `returns::TypedOps`).
+type KeptValue = (Decoded, usize);
+
 /// `stored`, its encoding, and, when its type is kept typed and it is to be
-/// stored (it encodes, within `max_size`), its kept form and that form's
-/// estimated size.
+/// stored (it encodes, within `max_size`), its kept form.
 fn encode<R, T>(
     shape: ReturnShape<R, T>,
     stored: T,
@@ -309,7 +311,7 @@ fn encode<R, T>(
 ) -> (
     T,
     Result<Vec<u8>, crate::codec::EncodeError>,
-    Option<(Decoded, usize)>,
+    Option<KeptValue>,
 ) {
     let encoded = (shape.encode)(&stored, function);
     let kept = match (&encoded, shape.typed) {
