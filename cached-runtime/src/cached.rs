@@ -9,6 +9,14 @@
 //! When the value is not cacheable (`Err`, `None`), each waiter runs its own call.
 //! When the computing caller is cancelled, a waiter takes over. Across processes
 //! sharing Redis, each process computes once.
+//!
+//! # Typed hits
+//!
+//! When the stored type is `Clone + Send + Sync + 'static`, the caller that
+//! computed a value keeps a clone of it in the entry it stores and publishes, and
+//! a hit clones it out instead of decoding bytes (see `returns`, "Typed hits"). In
+//! memory mode such an entry keeps no bytes and weighs the estimate of
+//! `codec::size`.
 
 use std::future::Future;
 use std::sync::Arc;
