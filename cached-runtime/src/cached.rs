@@ -9,6 +9,14 @@
 //! When the value is not cacheable (`Err`, `None`), each waiter runs its own call.
 //! When the computing caller is cancelled, a waiter takes over. Across processes
 //! sharing Redis, each process computes once.
+//!
+//! # Typed hits
+//!
+//! When the stored type is `Clone + Send + Sync + 'static`, the caller that
+//! computed a value keeps a clone of it in the entry it stores and publishes, and
+//! a hit clones it out instead of decoding bytes (see `returns`, "Typed hits"). In
+//! memory mode such an entry keeps no bytes and weighs the estimate of
+//! `codec::size`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -298,9 +306,11 @@ impl<R, T> Reader for ValueReader<R, T> {
     }
 }
 
+/// A kept typed value and its estimated size (see `returns::TypedOps`).
+type KeptValue = (Decoded, usize);
+
 /// `stored`, its encoding, and, when its type is kept typed and it is to be
-/// stored (it encodes, within `max_size`), its kept form and that form's
-/// estimated size.
+/// stored (it encodes, within `max_size`), its kept form.
 fn encode<R, T>(
     shape: ReturnShape<R, T>,
     stored: T,
@@ -309,7 +319,7 @@ fn encode<R, T>(
 ) -> (
     T,
     Result<Vec<u8>, crate::codec::EncodeError>,
-    Option<(Decoded, usize)>,
+    Option<KeptValue>,
 ) {
     let encoded = (shape.encode)(&stored, function);
     let kept = match (&encoded, shape.typed) {

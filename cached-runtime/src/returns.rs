@@ -23,6 +23,12 @@
 //! not there (the bytes decide, and in memory mode, where a typed entry keeps no
 //! bytes, that is a miss). Other types go through the bytes on every hit.
 //!
+//! One limit: the rungs choose by trait bounds, and method resolution ignores
+//! lifetimes, so a return type that is `Clone` but borrows from an argument
+//! (`Cow<'a, str>` for an argument `&'a str`) lands on a typed rung and fails its
+//! `'static` bound ("lifetime may not live long enough"). Return an owned type
+//! (`String`, `Cow<'static, str>`): a hit never borrows from the call anyway.
+//!
 //! [`Entry::decoded`]: crate::backend::Entry
 
 use std::any::Any;

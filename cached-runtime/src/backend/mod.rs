@@ -155,8 +155,10 @@ pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
 pub(crate) struct Entry {
     /// What a reader decoded of `bytes`, kept for every later hit on this entry (a
     /// layer over the core keeps its own parsed form here, e.g. a stored HTTP
-    /// response; see `lookup::Reader`). Any type: a reader that finds another type
-    /// here decodes the bytes itself.
+    /// response; see `lookup::Reader`), or the typed value the caller that
+    /// computed it kept (`returns::Kept`, set before the entry is stored or
+    /// published). Any type: a reader that finds another type here decodes the
+    /// bytes itself (a typed memory entry has none: a miss).
     pub(crate) decoded: OnceLock<Decoded>,
     /// The estimated size in memory of what `decoded` held when the entry was
     /// made (a typed value kept by the caller that computed it, see
