@@ -86,8 +86,10 @@ async fn reader() -> Result<(), Error> {
             if cache.scope(current_version(&conn)).await == Some(round) {
                 break;
             }
-            // Lets the connection read Redis's pushes.
+            // Lets the connection read Redis's pushes, and the other processes
+            // (Redis among them) run: a poll loop must not starve them of cores.
             tokio::task::yield_now().await;
+            std::thread::yield_now();
         }
         writeln!(out, "seen {}", now_us())?;
         out.flush()?;

@@ -32,6 +32,7 @@ use super::header::{self, Header};
 use super::{RedisStore, now_ms};
 use crate::backend::Entry;
 use crate::backend::memory::ENTRY_OVERHEAD;
+use crate::backend::versions::Versions;
 use crate::backend::{Lookup, Stamp};
 use crate::key::CacheKey;
 
@@ -59,6 +60,17 @@ pub(super) struct Sent {
     /// The near stamp before sending.
     pub(super) stamp: u64,
     pub(super) at: Instant,
+}
+
+impl Near {
+    /// Whether this copy (of a key whose part after the prefix is `rest`) may be
+    /// served without asking Redis: fetched less than the max age ago, not
+    /// expired, and no namespace over it invalidated (by a push, or by this
+    /// process) since before the command that brought it was sent.
+    fn servable(&self, versions: &Versions, rest: &str) -> bool {
+        let now = Instant::now();
+        now < self.until && self.entry.expires_at > now && versions.is_fresh(rest, self.stamp)
+    }
 }
 
 /// Near copies expire with their entries.
@@ -156,10 +168,7 @@ impl RedisStore {
 
     /// The copy of `key` a near function may serve without asking Redis.
     pub(super) fn near_hit(&self, copy: &Near, key: &CacheKey) -> bool {
-        let now = Instant::now();
-        now < copy.until
-            && copy.entry.expires_at > now
-            && self.near.versions.is_fresh(key.rest(), copy.stamp)
+        copy.servable(&self.near.versions, key.rest())
     }
 
     /// When a command is about to be sent, for the copy it may bring.
@@ -175,6 +184,34 @@ impl RedisStore {
 mod tests {
     use super::*;
     use crate::backend::Stamp;
+
+    fn copy_sent(len: usize, stamp: u64, until: Instant) -> Arc<Near> {
+        let mut near = Arc::try_unwrap(copy(len)).unwrap_or_else(|_| unreachable!());
+        near.stamp = stamp;
+        near.until = until;
+        Arc::new(near)
+    }
+
+    /// The fill race: a copy brought by a READ sent before an invalidation's push
+    /// was handled is never served, whether the push is handled before or after
+    /// the copy is stored; one sent after it is.
+    #[test]
+    fn a_copy_fetched_before_an_invalidation_is_never_served() {
+        let versions = Versions::new(Duration::from_secs(120));
+        let later = Instant::now() + Duration::from_secs(60);
+        let sent_before = versions.stamp();
+        versions.invalidate("user:1");
+        let sent_after = versions.stamp();
+        assert!(!copy_sent(100, sent_before, later).servable(&versions, "user:1:get"));
+        assert!(copy_sent(100, sent_before, later).servable(&versions, "user:10:get"));
+        assert!(copy_sent(100, sent_after, later).servable(&versions, "user:1:get"));
+        // A flush refuses everything fetched before it.
+        versions.invalidate_all();
+        assert!(!copy_sent(100, sent_after, later).servable(&versions, "other"));
+        // The max age is a bound whatever the pushes say.
+        let now = versions.stamp();
+        assert!(!copy_sent(100, now, Instant::now()).servable(&versions, "other"));
+    }
 
     fn copy(len: usize) -> Arc<Near> {
         let entry = Arc::new(Entry::with_remaining(
