@@ -274,6 +274,25 @@ impl<R, T> ValueReader<R, T> {
     }
 }
 
+impl<R, T> ValueReader<R, T> {
+    /// The value `entry`'s bytes hold. When the store weighed the entry for a
+    /// typed copy ([`Entry::keep_typed`]: a near copy of a Redis value) and `T`
+    /// is kept typed, the decoded value is kept in the entry too, so the next
+    /// hits on it clone instead of decoding.
+    fn decode(&self, entry: &Entry) -> Result<R, crate::codec::DecodeError> {
+        let value = (self.shape.decode)(&entry.bytes, self.function)?;
+        if entry.keep_typed
+            && entry.decoded.get().is_none()
+            && let Some(typed) = self.shape.typed
+        {
+            let (kept, _) = (typed.keep)(&value, self.function);
+            // Another reader may have kept its own first: either is correct.
+            let _ = entry.decoded.set(kept);
+        }
+        Ok((self.shape.join)(value))
+    }
+}
+
 impl<R, T> Reader for ValueReader<R, T> {
     type Hit = R;
 
@@ -285,7 +304,7 @@ impl<R, T> Reader for ValueReader<R, T> {
                     "kept in memory by another function, or as another type (two functions make the same key: give them different namespaces, or key builders that tell them apart)".into(),
                 ))
             }
-            None => self.shape.rebuild(&entry.bytes, self.function),
+            None => self.decode(entry),
         };
         match read {
             Ok(value) => {

@@ -112,6 +112,7 @@ impl<T: Serialize + Clone + Send + Sync + 'static> TypedOps<T> {
 impl<R, T> ReturnShape<R, T> {
     /// Decodes bytes stored by the function whose tag is `function` into a return
     /// value.
+    #[cfg(test)]
     pub(crate) fn rebuild(&self, bytes: &[u8], function: u64) -> Result<R, DecodeError> {
         (self.decode)(bytes, function).map(self.join)
     }

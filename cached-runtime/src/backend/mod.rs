@@ -108,11 +108,7 @@ impl Backend {
             Backend::Disabled => {}
             Backend::Memory(store) => store.put(key, Arc::clone(entry)),
             #[cfg(feature = "redis")]
-            Backend::Redis(store) => {
-                store
-                    .put(key, entry.bytes.clone(), entry.stamp, entry.ttl)
-                    .await;
-            }
+            Backend::Redis(store) => store.put(key, entry).await,
         }
     }
 
@@ -164,6 +160,11 @@ pub(crate) struct Entry {
     /// made (a typed value kept by the caller that computed it, see
     /// `returns::TypedOps`); 0 otherwise. Part of the entry's weight.
     pub(crate) kept_size: usize,
+    /// A reader that decodes `bytes` may keep its typed value in `decoded`: the
+    /// store that holds the entry weighs it for that copy (the near copies of
+    /// Redis values, see `backend::redis::near`). Off for entries of the memory
+    /// store, whose weight is fixed when they are stored.
+    pub(crate) keep_typed: bool,
     /// Header + payload, as written by `codec`. Empty for a typed entry of the
     /// memory store, which nothing reads as bytes (see `cached::run_value`).
     pub(crate) bytes: Bytes,
@@ -180,6 +181,7 @@ impl Entry {
         Arc::new(Entry {
             decoded: OnceLock::new(),
             kept_size: 0,
+            keep_typed: false,
             bytes,
             stamp,
             ttl,
@@ -199,6 +201,7 @@ impl Entry {
         Arc::new(Entry {
             decoded: OnceLock::from(kept),
             kept_size,
+            keep_typed: false,
             bytes,
             stamp,
             ttl,
@@ -212,7 +215,9 @@ impl Entry {
         self.bytes.len() + self.kept_size
     }
 
-    /// An entry read back from a store that knows its time left.
+    /// An entry read back from a store that knows its time left (Redis): a near
+    /// copy, weighed for a typed copy a reader may keep in it
+    /// ([`Entry::keep_typed`]).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn with_remaining(
         bytes: Bytes,
@@ -223,6 +228,7 @@ impl Entry {
         Entry {
             decoded: OnceLock::new(),
             kept_size: 0,
+            keep_typed: true,
             bytes,
             stamp,
             ttl,

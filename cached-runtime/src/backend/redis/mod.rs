@@ -141,7 +141,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::watch;
 
 use breaker::Breaker;
@@ -307,9 +306,12 @@ impl RedisStore {
         }
     }
 
-    /// Stores `bytes` unless an invalidation since `stamp` covers `key`, or the
-    /// epoch `stamp` was read from is gone.
-    pub(crate) async fn put(&self, key: &CacheKey, bytes: Bytes, stamp: Stamp, ttl: Duration) {
+    /// Stores `entry` under `key` unless an invalidation since its stamp covers
+    /// it (or Redis has lost the epoch it was stamped under). The stored entry
+    /// itself becomes the near copy, so what its caller kept decoded in it (a
+    /// typed value) serves the next hits.
+    pub(crate) async fn put(&self, key: &CacheKey, entry: &Arc<Entry>) {
+        let (bytes, stamp, ttl) = (entry.bytes.clone(), entry.stamp, entry.ttl);
         match stamp.source {
             Source::Memory => {
                 if self.breaker.is_open() {
@@ -334,8 +336,8 @@ impl RedisStore {
                 let mut value = Vec::with_capacity(len);
                 value.extend_from_slice(&header);
                 value.extend_from_slice(&bytes);
-                // Made before the write, so it expires no later than Redis's copy.
-                let entry = Entry::new(bytes, stamp, ttl);
+                // `entry` was made before the write, so it expires no later than
+                // Redis's copy.
                 let sent = self.sent();
                 let mut command = self.script_command(&scripts::PUT, key);
                 command
@@ -352,7 +354,7 @@ impl RedisStore {
                 match stored {
                     Written::Done(1) => {
                         self.store_refusal_logged.store(false, Ordering::Relaxed);
-                        self.remember_near(key, header, len, &entry, sent);
+                        self.remember_near(key, header, len, entry, sent);
                     }
                     Written::Done(0) => {
                         tracing::debug!(target: "cache", "value computed before an invalidation: not stored");

@@ -97,13 +97,28 @@ impl moka::Expiry<Arc<str>, Arc<Near>> for NearTtl {
     }
 }
 
+/// What a near copy weighs: its key, its value as Redis holds it, a fixed
+/// overhead, and its typed copy: the estimate made when the caller that
+/// computed the value kept it (`Entry::kept_size`), or, for a value read from
+/// Redis that a reader may decode and keep (`Entry::keep_typed`), twice its
+/// encoded length (MessagePack is compact; every `String` or `Vec` of the
+/// decoded value adds its own header and allocation).
+fn weight(key: &str, near: &Near) -> u32 {
+    let typed = if near.entry.kept_size > 0 {
+        near.entry.kept_size
+    } else if near.entry.keep_typed {
+        2 * near.len
+    } else {
+        0
+    };
+    u32::try_from(key.len() + near.len + typed + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+}
+
 /// An empty set of near copies holding at most `capacity` bytes.
 pub(super) fn copies(capacity: u64) -> NearCopies {
     moka::sync::Cache::builder()
         .max_capacity(capacity)
-        .weigher(|key: &Arc<str>, near: &Arc<Near>| {
-            u32::try_from(key.len() + near.len + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
-        })
+        .weigher(|key: &Arc<str>, near: &Arc<Near>| weight(key, near))
         .expire_after(NearTtl)
         .build()
 }

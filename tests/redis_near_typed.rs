@@ -1,0 +1,88 @@
+//! Typed hits in Redis mode (issue 11): a near copy keeps the decoded value, so
+//! a hit of a `Clone` type clones it instead of decoding the bytes again. The
+//! instance that computed a value never decodes it; another instance decodes
+//! what it read from Redis once, then clones. Each hit still equals the miss.
+#![allow(missing_docs)]
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cachette::{Cache, RedisHealth, cached};
+use serde::{Deserialize, Deserializer, Serialize};
+use support::redis::{RedisServer, config};
+
+/// Counts how many times it was decoded from bytes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct Counted(u64);
+
+static DECODED: AtomicUsize = AtomicUsize::new(0);
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u64::deserialize(deserializer)?;
+        DECODED.fetch_add(1, Ordering::SeqCst);
+        Ok(Counted(value))
+    }
+}
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(expire = 300, namespace = "typed")]
+async fn rows(n: u64) -> Result<Vec<Counted>, String> {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    Ok((1..=n).map(Counted).collect())
+}
+
+async fn near_cache(server: &RedisServer) -> Cache {
+    let config = config(server.url())
+        .redis_timeout(Duration::from_millis(500))
+        .redis_near_cache(true)
+        .build()
+        .unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let cache = Cache::new(config).await;
+    assert_eq!(
+        cache.redis_health().map(|h| *h.borrow()),
+        Some(RedisHealth::Up),
+        "the cache does not serve from the test's Redis"
+    );
+    cache
+}
+
+#[tokio::test]
+async fn near_hits_clone_the_kept_value_instead_of_decoding() {
+    let server = RedisServer::start(&[]);
+    let a = near_cache(&server).await;
+    let b = near_cache(&server).await;
+
+    let miss = a.scope(rows(3)).await;
+    assert_eq!(miss, Ok(vec![Counted(1), Counted(2), Counted(3)]));
+    for _ in 0..3 {
+        assert_eq!(a.scope(rows(3)).await, miss);
+    }
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1, "hits, not recomputed");
+    assert_eq!(
+        DECODED.load(Ordering::SeqCst),
+        0,
+        "the instance that computed the value keeps it typed: its hits never decode"
+    );
+
+    for _ in 0..4 {
+        assert_eq!(b.scope(rows(3)).await, miss, "a hit equals the miss");
+    }
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1, "b hits what a stored");
+    assert_eq!(
+        DECODED.load(Ordering::SeqCst),
+        3,
+        "another instance decodes the value it read from Redis once (3 rows), then clones it"
+    );
+
+    a.invalidate_namespace("typed").await;
+    assert_eq!(a.scope(rows(3)).await, miss);
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst),
+        2,
+        "an invalidation still wins over the kept value"
+    );
+}
