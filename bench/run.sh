@@ -107,9 +107,11 @@ REDIS_PID=$!
 for _ in $(seq 50); do redis-cli -p "$CEIL_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 : > "$OUT/ceiling.tsv"
-for backend in memory redis; do
+# redis-near: Redis mode with the near cache on (REDIS_NEAR_CACHE), against the
+# memory ceiling: a near hit answers from process memory with Redis behind it.
+for backend in memory redis redis-near; do
   start_server "$backend"
-  if [ "$backend" = memory ]; then ceiling=/users/static; else ceiling=/users/redis-raw; fi
+  if [ "$backend" = redis ]; then ceiling=/users/redis-raw; else ceiling=/users/static; fi
   for path in "$ceiling" /users; do
     taskset -c "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "http://$HOST:$APP_PORT$path" > /dev/null
   done

@@ -67,7 +67,7 @@ def main():
         out.append("### cachette against the ceiling (interleaved runs, medians)\n")
         out.append("| scenario | req/s | min–max | p50 ms | p99 ms | ratio to ceiling |")
         out.append("|---|---:|---:|---:|---:|---:|")
-        for backend, ceiling in (("memory", "/users/static"), ("redis", "/users/redis-raw")):
+        for backend, ceiling in (("memory", "/users/static"), ("redis", "/users/redis-raw"), ("redis-near", "/users/static")):
             c = ceil.get((backend, ceiling))
             h = ceil.get((backend, "/users"))
             if not c or not h:
