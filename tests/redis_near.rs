@@ -11,49 +11,10 @@ mod support;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cachette::{Cache, RedisHealth, cached};
-use support::redis::{RedisServer, config};
+use cachette::{RedisHealth, cached};
+use support::redis::{RedisServer, near_cache, scripts_run_during};
 use support::wait::{until, until_up, within};
 use support::{current, lock};
-
-/// A Redis-mode cache on `server` with the near cache on by default (or off).
-async fn near_cache(server: &RedisServer, near: bool) -> Cache {
-    let config = config(server.url())
-        .redis_timeout(Duration::from_millis(500))
-        .redis_near_cache(near)
-        .build()
-        .unwrap_or_else(|e| panic!("test configuration: {e}"));
-    let cache = Cache::new(config).await;
-    assert_eq!(
-        cache.redis_health().map(|h| *h.borrow()),
-        Some(RedisHealth::Up),
-        "the cache does not serve from the test's Redis"
-    );
-    cache
-}
-
-/// The `EVALSHA`s Redis runs while `action` runs (through `MONITOR`, up to a
-/// marker sent after it).
-async fn scripts_run_during<F: std::future::Future>(server: &RedisServer, action: F) -> usize {
-    let mut monitor = server.monitor();
-    action.await;
-    let marker = format!("near-test-marker-{}", std::process::id());
-    server.command(&["ECHO", &marker]).await;
-    let mut scripts = 0;
-    within("MONITOR shows the marker", async {
-        while let Some(line) = monitor.recv().await {
-            if line.contains(&marker) {
-                return;
-            }
-            if line.contains("\"EVALSHA\"") || line.contains("\"evalsha\"") {
-                scripts += 1;
-            }
-        }
-        panic!("MONITOR ended before the marker");
-    })
-    .await;
-    scripts
-}
 
 /// Calls `read` until it answers `wanted` (bounded): an invalidation made by
 /// another instance reaches this one when Redis's push does.

@@ -7,12 +7,10 @@
 mod support;
 
 use std::sync::Mutex;
-use std::time::Duration;
 
-use cachette::{Cache, RedisHealth, cached};
+use cachette::cached;
 use support::logs::Logs;
-use support::redis::{RedisServer, config};
-use support::wait::within;
+use support::redis::{RedisServer, near_cache, scripts_run_during};
 use support::{current, lock};
 
 static SOURCE: Mutex<&str> = Mutex::new("v1");
@@ -22,43 +20,6 @@ async fn refused(id: u64) -> String {
     format!("{}#{id}", current(&SOURCE))
 }
 
-async fn near_cache(server: &RedisServer) -> Cache {
-    let config = config(server.url())
-        .redis_timeout(Duration::from_millis(500))
-        .redis_near_cache(true)
-        .build()
-        .unwrap_or_else(|e| panic!("test configuration: {e}"));
-    let cache = Cache::new(config).await;
-    assert_eq!(
-        cache.redis_health().map(|h| *h.borrow()),
-        Some(RedisHealth::Up),
-        "the cache does not serve from the test's Redis"
-    );
-    cache
-}
-
-/// How many `EVALSHA`s Redis runs while `action` runs.
-async fn scripts_run_during<F: std::future::Future>(server: &RedisServer, action: F) -> usize {
-    let mut monitor = server.monitor();
-    action.await;
-    let marker = "near-refused-marker";
-    server.command(&["ECHO", marker]).await;
-    let mut scripts = 0;
-    within("MONITOR shows the marker", async {
-        while let Some(line) = monitor.recv().await {
-            if line.contains(marker) {
-                return;
-            }
-            if line.to_ascii_uppercase().contains("\"EVALSHA\"") {
-                scripts += 1;
-            }
-        }
-        panic!("MONITOR ended before the marker");
-    })
-    .await;
-    scripts
-}
-
 #[tokio::test]
 async fn a_redis_that_cannot_track_leaves_the_cache_strict_with_one_warning() {
     let logs = Logs::capture();
@@ -66,8 +27,8 @@ async fn a_redis_that_cannot_track_leaves_the_cache_strict_with_one_warning() {
         *lock(&SOURCE) = round;
         let warned_before = logs.count("the near cache is off");
         let server = RedisServer::start(&["--rename-command", renamed, ""]);
-        let a = near_cache(&server).await;
-        let b = near_cache(&server).await;
+        let a = near_cache(&server, true).await;
+        let b = near_cache(&server, true).await;
         let first = format!("{round}#6");
         for _ in 0..3 {
             assert_eq!(b.scope(refused(6)).await, first, "{renamed}");

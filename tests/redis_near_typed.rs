@@ -7,11 +7,10 @@
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use cachette::{Cache, RedisHealth, cached};
+use cachette::cached;
 use serde::{Deserialize, Deserializer, Serialize};
-use support::redis::{RedisServer, config};
+use support::redis::{RedisServer, near_cache};
 
 /// Counts how many times it was decoded from bytes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,26 +34,11 @@ async fn rows(n: u64) -> Result<Vec<Counted>, String> {
     Ok((1..=n).map(Counted).collect())
 }
 
-async fn near_cache(server: &RedisServer) -> Cache {
-    let config = config(server.url())
-        .redis_timeout(Duration::from_millis(500))
-        .redis_near_cache(true)
-        .build()
-        .unwrap_or_else(|e| panic!("test configuration: {e}"));
-    let cache = Cache::new(config).await;
-    assert_eq!(
-        cache.redis_health().map(|h| *h.borrow()),
-        Some(RedisHealth::Up),
-        "the cache does not serve from the test's Redis"
-    );
-    cache
-}
-
 #[tokio::test]
 async fn near_hits_clone_the_kept_value_instead_of_decoding() {
     let server = RedisServer::start(&[]);
-    let a = near_cache(&server).await;
-    let b = near_cache(&server).await;
+    let a = near_cache(&server, true).await;
+    let b = near_cache(&server, true).await;
 
     let miss = a.scope(rows(3)).await;
     assert_eq!(miss, Ok(vec![Counted(1), Counted(2), Counted(3)]));

@@ -29,6 +29,9 @@ pub(crate) struct CachedArgs {
     /// `near = true|false`: serve hits from the process's near cache (Redis mode),
     /// or keep them strict, whatever `REDIS_NEAR_CACHE` says.
     pub(crate) near: Option<bool>,
+    /// `typed = false`: hits decode the stored bytes instead of cloning a kept
+    /// value (for return types whose `Clone` shares state, e.g. `Arc<Mutex<_>>`).
+    pub(crate) typed: Option<bool>,
     /// `crate = "path"`: where the generated code finds cachette.
     pub(crate) krate: Option<Path>,
 }
@@ -65,7 +68,7 @@ impl CachedArgs {
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false` and `crate = \"path::to::cachette\"`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -145,18 +148,13 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "shared takes no value: write `shared`",
                 )),
             },
-            "near" => match name_value(&meta, &key) {
-                Ok(Expr::Lit(ExprLit {
-                    lit: Lit::Bool(b), ..
-                })) => out.near = Some(b.value),
-                Ok(other) => errors.push(syn::Error::new_spanned(
-                    other,
-                    "near takes `true` or `false`, e.g. near = true",
-                )),
-                Err(_) => errors.push(syn::Error::new_spanned(
-                    &meta,
-                    "near takes a value: write `near = true` or `near = false`",
-                )),
+            "near" => match bool_value(&meta, &key, "near") {
+                Ok(value) => out.near = Some(value),
+                Err(e) => errors.push(e),
+            },
+            "typed" => match bool_value(&meta, &key, "typed") {
+                Ok(value) => out.typed = Some(value),
+                Err(e) => errors.push(e),
             },
             "crate" => match name_value(&meta, &key) {
                 Ok(Expr::Lit(ExprLit {
@@ -179,6 +177,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "ns" | "name_space" | "prefix" => " (did you mean `namespace`?)",
                     "key" | "key_fn" | "keybuilder" | "key_func" => " (did you mean `key_builder`?)",
                     "local" | "near_cache" | "l1" | "in_process" => " (did you mean `near`?)",
+                    "clone" | "decode" | "bytes" => " (did you mean `typed`?)",
                     "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
                     _ => "",
                 };
@@ -198,6 +197,23 @@ fn name_value<'m>(meta: &'m Meta, key: &str) -> Result<&'m Expr, syn::Error> {
         _ => Err(syn::Error::new_spanned(
             meta,
             format!("`{key}` takes a value: `{key} = ...`"),
+        )),
+    }
+}
+
+/// `{name} = true|false`, for an argument `key` spelled `name`.
+fn bool_value(meta: &Meta, key: &str, name: &str) -> Result<bool, syn::Error> {
+    match name_value(meta, key) {
+        Ok(Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        })) => Ok(b.value),
+        Ok(other) => Err(syn::Error::new_spanned(
+            other,
+            format!("{name} takes `true` or `false`, e.g. {name} = true"),
+        )),
+        Err(_) => Err(syn::Error::new_spanned(
+            meta,
+            format!("{name} takes a value: write `{name} = true` or `{name} = false`"),
         )),
     }
 }

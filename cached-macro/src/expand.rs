@@ -298,6 +298,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
     };
     let shared = args.shared;
     let near = args.near.map(|near| quote!(.with_near(#near)));
+    let typed = args.typed.map(|typed| quote!(.with_typed(#typed)));
     let definition = definition(function);
     quote! {
         #expire_check
@@ -309,7 +310,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             #key_builder,
             #shared,
             #definition,
-        )#near;
+        )#near #typed;
     }
 }
 

@@ -194,6 +194,7 @@ where
     F: Future,
     M: PutMode<T>,
 {
+    let shape = if spec.typed() { shape } else { shape.untyped() };
     let reader = ValueReader {
         shape,
         function,

@@ -23,6 +23,14 @@
 //! not there (the bytes decide, and in memory mode, where a typed entry keeps no
 //! bytes, that is a miss). Other types go through the bytes on every hit.
 //!
+//! A typed hit is a `Clone` of the kept value, as with every in-process cache
+//! (moka, the `cached` crate): for a type whose `Clone` shares state (`Arc`,
+//! `Rc`, `Arc<Mutex<_>>`, other interior mutability), the caller that computed
+//! the value and every hit share it, and a change one makes shows in the next
+//! hit. Return owned data, or write `#[cached(typed = false)]`: every hit then
+//! decodes the stored bytes and no two callers share anything
+//! (`ReturnShape::untyped`).
+//!
 //! One limit: the rungs choose by trait bounds, and method resolution ignores
 //! lifetimes, so a return type that is `Clone` but borrows from an argument
 //! (`Cow<'a, str>` for an argument `&'a str`) lands on a typed rung and fails its
@@ -115,6 +123,14 @@ impl<R, T> ReturnShape<R, T> {
     #[cfg(test)]
     pub(crate) fn rebuild(&self, bytes: &[u8], function: u64) -> Result<R, DecodeError> {
         (self.decode)(bytes, function).map(self.join)
+    }
+}
+
+impl<R, T> ReturnShape<R, T> {
+    /// The same shape, reading every hit from the bytes (`#[cached(typed = false)]`).
+    pub(crate) fn untyped(mut self) -> Self {
+        self.typed = None;
+        self
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Spec {
     /// `#[cached(near = ...)]`: whether hits come from the process's near cache in
     /// Redis mode (`None`: as `REDIS_NEAR_CACHE` says).
     near: Option<bool>,
+    /// `#[cached(typed = ...)]`: whether hits of a `Clone` value clone a kept copy
+    /// (the default) or decode the stored bytes (see `returns`, "Typed hits").
+    typed: bool,
     /// A fingerprint of the function's code (see `FunctionId::tag`).
     definition: u64,
     /// The key segment and tag of the first path this function was called with (the
@@ -100,6 +103,7 @@ impl Spec {
             key_builder,
             shared,
             near: None,
+            typed: true,
             definition,
             first_path: OnceLock::new(),
             warned: AtomicU8::new(0),
@@ -111,6 +115,20 @@ impl Spec {
     pub const fn with_near(mut self, near: bool) -> Self {
         self.near = Some(near);
         self
+    }
+
+    /// `#[cached(typed = ...)]`. Called by the code `#[cached]` generates.
+    #[must_use]
+    pub const fn with_typed(mut self, typed: bool) -> Self {
+        self.typed = typed;
+        self
+    }
+
+    /// `typed = ...` as given to the attribute (`true` when not given): a hit of
+    /// a `Clone` value clones a copy kept in memory; `false` decodes the stored
+    /// bytes on every hit, so no two callers share anything.
+    pub fn typed(&self) -> bool {
+        self.typed
     }
 
     /// `near = ...` as given to the attribute: `Some(true)` serves hits from the

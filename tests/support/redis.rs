@@ -227,7 +227,45 @@ pub(crate) fn config(url: impl Into<String>) -> cachette::ConfigBuilder {
 
 /// A Redis-mode cache on `server` (500 ms command timeout), serving from Redis.
 pub(crate) async fn redis_cache(server: &RedisServer) -> cachette::Cache {
-    let config = config(server.url())
+    serving(config(server.url())).await
+}
+
+/// A Redis-mode cache on `server` with the near cache on by default
+/// (`REDIS_NEAR_CACHE`), or off, serving from Redis.
+pub(crate) async fn near_cache(server: &RedisServer, near: bool) -> cachette::Cache {
+    serving(config(server.url()).redis_near_cache(near)).await
+}
+
+/// The `EVALSHA`s Redis runs while `action` runs (seen through `MONITOR`, up to
+/// a marker sent after it): how many lookups went to Redis.
+pub(crate) async fn scripts_run_during<F: std::future::Future>(
+    server: &RedisServer,
+    action: F,
+) -> usize {
+    let mut monitor = server.monitor();
+    action.await;
+    let marker = format!("scripts-run-during-marker-{}", std::process::id());
+    server.command(&["ECHO", &marker]).await;
+    let mut scripts = 0;
+    super::wait::within("MONITOR shows the marker", async {
+        while let Some(line) = monitor.recv().await {
+            if line.contains(&marker) {
+                return;
+            }
+            if line.to_ascii_uppercase().contains("\"EVALSHA\"") {
+                scripts += 1;
+            }
+        }
+        panic!("MONITOR ended before the marker");
+    })
+    .await;
+    scripts
+}
+
+/// A cache built from `builder` (500 ms command timeout), checked to serve from
+/// Redis.
+async fn serving(builder: cachette::ConfigBuilder) -> cachette::Cache {
+    let config = builder
         .redis_timeout(Duration::from_millis(500))
         .build()
         .unwrap_or_else(|e| panic!("test configuration: {e}"));
