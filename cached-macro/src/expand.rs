@@ -158,14 +158,19 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
                 use #private_ret::put_rungs::*;
                 #private_ret::put_ladder(#private_ret::PutProbe::of(&__cachette_strategy)).__cachette_put()
             };
-            #private_ret::cached(
+            // A hit the store answered at once is returned as it is, never held
+            // across an await; any other call awaits the runtime's future.
+            let __cachette_run = match #private_ret::cached(
                 &#spec_static,
                 #key,
                 __cachette_strategy,
                 __cachette_put,
                 #fut,
-            )
-            .await
+            ) {
+                ::core::result::Result::Ok(__cachette_hit) => return __cachette_hit,
+                ::core::result::Result::Err(__cachette_run) => __cachette_run,
+            };
+            __cachette_run.await
         }
     };
     let root_alias = args.root_alias();
@@ -387,6 +392,6 @@ fn key_args(args: &CachedArgs, params: &[Param]) -> TokenStream {
             #private::function_path(&|| ()),
         );
         #(#pushes)*
-        ::core::option::Option::Some(::std::boxed::Box::new(#key))
+        ::core::option::Option::Some(#key)
     }
 }

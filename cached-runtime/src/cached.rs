@@ -32,32 +32,49 @@ use crate::lookup::{Found, Miss, Policy, Reader, lookup};
 use crate::probe::{CacheStrategy, PutMode};
 use crate::returns::ReturnShape;
 use crate::served::{self, Served};
-use crate::spec::{Spec, Warning};
+use crate::spec::{FunctionId, Spec, Warning};
 
-/// Runs `body`, a call whose return value is cached as a value (not an HTTP
-/// response), through `cache`. Called by `entry::run` once it checked that the
-/// cache is enabled and the function's identity is unambiguous.
-pub(crate) async fn run_value_call<F, S, M>(
+/// What a value call does, decided before it awaits anything (see `entry`, "A
+/// hit without a future").
+pub(crate) enum ValueCall<R, T> {
+    /// Run the body uncached (a warning said why, where one is due).
+    Uncached,
+    /// A hit the store answered without I/O.
+    Hit(R),
+    /// Look the key up through the whole protocol, and compute on a miss.
+    Lookup(ValueLookup<R, T>),
+}
+
+/// A value call that goes through [`lookup`]: its cache, key and reader.
+pub(crate) struct ValueLookup<R, T> {
+    cache: CacheRef,
+    key: CacheKey,
+    reader: ValueReader<R, T>,
+}
+
+/// Decides what a value call does: checks what it can be keyed by, builds its
+/// key, and answers a hit the store holds in memory (memory mode, a near copy).
+/// Called by `entry` once it checked that the cache is enabled and the function's
+/// identity is unambiguous.
+pub(crate) fn plan<R, S>(
     cache: CacheRef,
     spec: &'static Spec,
-    args: Box<KeyArgs>,
-    strategy: S,
-    body: F,
-) -> F::Output
+    function: &FunctionId,
+    args: &mut KeyArgs,
+    strategy: &S,
+) -> ValueCall<R, S::Stored>
 where
-    F: Future,
-    S: CacheStrategy<F::Output>,
-    M: PutMode<S::Stored>,
+    S: CacheStrategy<R>,
 {
     let Some(shape) = strategy.shape() else {
         if spec.first_time(Warning::NoValueCodec) {
             tracing::warn!(target: "cache", function = spec.function(), "return type cannot be cached; running uncached");
         }
-        return body.await;
+        return ValueCall::Uncached;
     };
     if let Some(error) = args.error() {
         tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
-        return body.await;
+        return ValueCall::Uncached;
     }
     // The request a layer is serving, if any. A call with an extractor argument
     // (`State`, `Path`, `Query`, `Uri`, ...) that is the first to claim the request
@@ -83,15 +100,27 @@ where
                 "an argument (a Path or Query of a type that is not Serialize) can only be keyed by the HTTP request it came from, and this call is not the handler of a request served through cachette's CacheLayer; it runs uncached"
             );
         }
-        return body.await;
+        return ValueCall::Uncached;
     }
-    let key = value_key(&cache, spec, &args, request.as_deref(), handler);
-    let function = spec.function_id(args.function()).tag;
+    let key = value_key(&cache, spec, function, args, request.as_deref(), handler);
     drop(request);
     let Some(key) = key else {
-        return body.await;
+        return ValueCall::Uncached;
     };
-    run_value::<F, S::Stored, M>(cache, spec, key, function, shape, body).await
+    let shape = if spec.typed() { shape } else { shape.untyped() };
+    let reader = ValueReader {
+        shape,
+        function: function.tag,
+        spec,
+    };
+    // The protocol's first step, when it needs no I/O: a fresh, readable entry
+    // is the answer (see `lookup`).
+    if let Some(entry) = cache.backend().hit_now(&key, spec.near())
+        && let Some(hit) = reader.read(&entry)
+    {
+        return ValueCall::Hit(hit);
+    }
+    ValueCall::Lookup(ValueLookup { cache, key, reader })
 }
 
 /// The key of a call cached as a value: the key builder's, or the default one.
@@ -105,14 +134,15 @@ where
 fn value_key(
     cache: &Cache,
     spec: &'static Spec,
-    args: &KeyArgs,
+    function: &FunctionId,
+    args: &mut KeyArgs,
     request: Option<&dyn Served>,
     handler: bool,
 ) -> Option<CacheKey> {
     let prefix = cache.config().prefix();
     match spec.key_builder() {
         None => {
-            let mut built = key::default_value_key(prefix, spec, args);
+            let mut built = key::default_value_key(prefix, spec, function, args);
             if let Some(request) = request {
                 if handler {
                     built.push(':');
@@ -182,24 +212,15 @@ pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: String) -> Option<C
     CacheKey::from_full(prefix, built)
 }
 
-async fn run_value<F, T, M>(
-    cache: CacheRef,
-    spec: &'static Spec,
-    key: CacheKey,
-    function: u64,
-    shape: ReturnShape<F::Output, T>,
-    body: F,
-) -> F::Output
+/// Runs a value call whose key the store did not answer at once: the whole lookup
+/// protocol, then, on a miss, `body` and the store of what it returned.
+pub(crate) async fn run<F, T, M>(call: ValueLookup<F::Output, T>, body: F) -> F::Output
 where
     F: Future,
     M: PutMode<T>,
 {
-    let shape = if spec.typed() { shape } else { shape.untyped() };
-    let reader = ValueReader {
-        shape,
-        function,
-        spec,
-    };
+    let ValueLookup { cache, key, reader } = call;
+    let (spec, function, shape) = (reader.spec, reader.function, reader.shape);
     let store = cache.backend();
     let mut miss = match lookup(store, cache.flights(), &key, &reader, Policy::of(spec)).await {
         Found::Hit(value) => return value,

@@ -2,10 +2,21 @@
 //! hands the call to value caching (`cached.rs`, the core) or, for a handler
 //! returning an HTTP response, to the HTTP layer (`http/`). This module and
 //! `lib.rs` are the only ones that name both.
+//!
+//! # A hit without a future
+//!
+//! Everything a call does before its lookup (the checks, the key) is synchronous,
+//! and so is a lookup that needs no I/O (memory mode, a near copy in Redis mode):
+//! [`cached`] does them at once and answers a hit there, as a plain value, before
+//! any future is built. Only a call that must wait (a Redis round trip, a flight,
+//! a computation) gets the boxed future that runs the rest of the protocol
+//! (`lookup`), which starts over from its first step.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use crate::cached::ValueCall;
 use crate::global;
 use crate::key::KeyArgs;
 use crate::probe::{CacheStrategy, PutMode};
@@ -13,6 +24,11 @@ use crate::spec::{Spec, Warning};
 
 /// Runs `body` through the current cache. Called by the code `#[cached]` generates,
 /// only when `active()` said a cache may be enabled.
+///
+/// `Ok(value)` is a hit answered at once (`body` is dropped unpolled, as on every
+/// hit); `Err(call)` runs the call, and the caller awaits it. The hit is returned
+/// rather than wrapped in a ready future so that the caller never holds it across
+/// an await: its future stays `Send` when `body` is, whatever the return type.
 ///
 /// The future is boxed: the cache's machinery (lookups, flights) makes it large, and
 /// keeping it out of the caller's future keeps the disabled path as cheap as a
@@ -23,33 +39,65 @@ use crate::spec::{Spec, Warning};
 /// part of its value is held across an await, and only when that part is `Send`
 /// (`put`, see `probe::PutMode`).
 #[inline(never)]
+#[allow(clippy::type_complexity)]
 pub fn cached<F, S, M>(
     spec: &'static Spec,
-    args: Box<KeyArgs>,
+    args: KeyArgs,
     strategy: S,
     put: M,
     body: F,
-) -> Pin<Box<impl Future<Output = F::Output>>>
+) -> Result<F::Output, Call<impl Future<Output = F::Output>>>
 where
     F: Future,
     S: CacheStrategy<F::Output>,
     M: PutMode<S::Stored>,
 {
-    Box::pin(run(spec, args, strategy, put, body))
+    match plan(spec, args, &strategy) {
+        Plan::Value(ValueCall::Hit(value)) => Ok(value),
+        // The hit is recorded for the layer, which answers and drops the call.
+        #[cfg(feature = "axum")]
+        Plan::Http(crate::http::HttpCall::Hit) => Err(Call::Answered),
+        plan => Err(Call::Running(Box::pin(run(plan, put, body)))),
+    }
 }
 
-async fn run<F, S, M>(
+/// The future of a call [`cached`] did not answer with a value.
+#[derive(Debug)]
+pub enum Call<Fut> {
+    /// The call runs: the lookup protocol, then the body on a miss.
+    Running(Pin<Box<Fut>>),
+    /// A handler's hit, recorded for the HTTP layer serving the request, which
+    /// answers with it and drops this future: it never completes.
+    Answered,
+}
+
+impl<Fut: Future> Future for Call<Fut> {
+    type Output = Fut::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fut::Output> {
+        match self.get_mut() {
+            Call::Running(future) => future.as_mut().poll(cx),
+            Call::Answered => Poll::Pending,
+        }
+    }
+}
+
+/// What a call does, decided before it awaits anything.
+enum Plan<R, T> {
+    /// Run the body as if it were not cached.
+    Uncached,
+    /// A value call (`cached.rs`).
+    Value(ValueCall<R, T>),
+    /// A handler returning a response, for the request it claimed.
+    #[cfg(feature = "axum")]
+    Http(crate::http::HttpCall),
+}
+
+fn plan<R, S: CacheStrategy<R>>(
     spec: &'static Spec,
-    args: Box<KeyArgs>,
-    strategy: S,
-    _put: M,
-    body: F,
-) -> F::Output
-where
-    F: Future,
-    S: CacheStrategy<F::Output>,
-    M: PutMode<S::Stored>,
-{
+    mut args: KeyArgs,
+    strategy: &S,
+) -> Plan<R, S::Stored> {
     let Some(cache) = global::current() else {
         if spec.first_time(Warning::BeforeInit) {
             tracing::warn!(
@@ -58,12 +106,13 @@ where
                 "#[cached] function called before cachette::init(); it runs uncached until the cache is initialised"
             );
         }
-        return body.await;
+        return Plan::Uncached;
     };
     if !cache.is_enabled() {
-        return body.await;
+        return Plan::Uncached;
     }
-    if spec.function_id(args.function()).ambiguous {
+    let function = spec.function_id(args.type_name());
+    if function.ambiguous {
         if spec.first_time(Warning::Ambiguous) {
             tracing::warn!(
                 target: "cache",
@@ -71,14 +120,16 @@ where
                 "a generic argument of this call is a closure or a type declared in an anonymous `const _` block, whose name other types share: its entries could not be told apart from another instantiation's; it runs uncached"
             );
         }
-        return body.await;
+        return Plan::Uncached;
     }
     if !S::HTTP {
-        return crate::cached::run_value_call::<F, S, M>(cache, spec, args, strategy, body).await;
+        return Plan::Value(crate::cached::plan(
+            cache, spec, &function, &mut args, strategy,
+        ));
     }
     #[cfg(feature = "axum")]
     if let Some(request) = crate::served::claim() {
-        return crate::http::cached(cache, spec, *args, request, body).await;
+        return Plan::Http(crate::http::plan(cache, spec, &args, request));
     }
     if spec.first_time(Warning::NoLayer) {
         tracing::warn!(
@@ -87,5 +138,23 @@ where
             "#[cached] handler ran outside cachette's HTTP layer (add `.layer(cachette::http::CacheLayer::new())` to the router); it runs uncached"
         );
     }
-    body.await
+    Plan::Uncached
+}
+
+async fn run<F, T, M>(plan: Plan<F::Output, T>, _put: M, body: F) -> F::Output
+where
+    F: Future,
+    M: PutMode<T>,
+{
+    match plan {
+        Plan::Uncached | Plan::Value(ValueCall::Uncached) => body.await,
+        Plan::Value(ValueCall::Hit(value)) => value,
+        Plan::Value(ValueCall::Lookup(call)) => crate::cached::run::<F, T, M>(call, body).await,
+        #[cfg(feature = "axum")]
+        Plan::Http(crate::http::HttpCall::Uncached) => body.await,
+        #[cfg(feature = "axum")]
+        Plan::Http(crate::http::HttpCall::Hit) => std::future::pending().await,
+        #[cfg(feature = "axum")]
+        Plan::Http(crate::http::HttpCall::Lookup(call)) => crate::http::run(call, body).await,
+    }
 }

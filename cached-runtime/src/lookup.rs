@@ -25,6 +25,12 @@
 //! after MAX_ROUNDS ─────────────────────────────────────────────► Found::Miss { no leader }
 //! ```
 //!
+//! The first look up may be taken before the caller builds a future at all
+//! (`Backend::hit_now`, from `entry`): when the store answers without I/O (memory
+//! mode, a near copy) with a fresh entry the [`Reader`] reads, that is the hit;
+//! otherwise [`lookup`] runs from the top. Same step, same reader, same answer:
+//! it only saves the future.
+//!
 //! A [`Found::Miss`] carries the stamp to store the computed value under (read
 //! before the computation starts, so an invalidation made meanwhile refuses the
 //! store: see `backend::versions`), and, for the flight's leader, the [`Leader`]

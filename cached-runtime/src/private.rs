@@ -1,7 +1,7 @@
 //! What the code `#[cached]` generates calls. Not a public API: names and signatures
 //! change without notice.
 
-pub use crate::entry::cached;
+pub use crate::entry::{Call, cached};
 pub use crate::key::args::KeyArgs;
 pub use crate::key::context::{IntoKey, KeyContext};
 pub use crate::probe::{
@@ -46,14 +46,16 @@ where
     crate::probe::HttpStrategy::new()
 }
 
-/// The path of the function whose body holds `marker` (a closure written there):
-/// `my_app::repo::UserRepo::count`, `<my_app::A as my_app::Repo>::count`,
-/// `my_app::row_count<my_app::Users>`. A closure's type name carries the impl's
-/// `Self` type, the trait, and every generic argument of the call, which the
-/// attribute cannot see; it is a constant, so this costs nothing at run time.
+/// The type name of `marker`, a closure written in the body of the function:
+/// its path followed by `::{{closure}}`s (`my_app::repo::UserRepo::count`,
+/// `<my_app::A as my_app::Repo>::count`, `my_app::row_count<my_app::Users>`; the
+/// runtime strips the closures, once per function). A closure's type name carries
+/// the impl's `Self` type, the trait, and every generic argument of the call,
+/// which the attribute cannot see; it is a constant, so this costs nothing at run
+/// time.
 #[inline(always)]
 pub fn function_path<F>(_marker: &F) -> &'static str {
-    crate::key::function::strip_closures(std::any::type_name::<F>())
+    std::any::type_name::<F>()
 }
 
 /// Adapts a key builder's return value.

@@ -39,6 +39,9 @@ pub struct Spec {
 /// A function's identity in keys and stored values, for one instantiation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FunctionId {
+    /// The type name it was made from (the marker closure's, see
+    /// `__private::function_path`): what calls are compared by.
+    type_name: &'static str,
     /// Its full path (`my_app::repo::UserRepo::count`).
     pub(crate) path: &'static str,
     /// The path as one key segment (`my_app.repo.UserRepo.count`).
@@ -53,7 +56,8 @@ pub(crate) struct FunctionId {
 }
 
 impl FunctionId {
-    fn new(path: &'static str, definition: u64) -> Self {
+    fn new(type_name: &'static str, definition: u64) -> Self {
+        let path = crate::key::function::strip_closures(type_name);
         let mut segment = String::with_capacity(path.len() + 24);
         crate::key::function::push_segment(&mut segment, path);
         if crate::key::function::path_is_ambiguous(path) {
@@ -61,6 +65,7 @@ impl FunctionId {
             let _ = std::fmt::Write::write_fmt(&mut segment, format_args!("~{definition:016x}"));
         }
         FunctionId {
+            type_name,
             path,
             segment: segment.into_boxed_str(),
             tag: crate::key::function::tag(path, definition),
@@ -168,17 +173,19 @@ impl Spec {
         self.key_builder
     }
 
-    /// The identity of the function at `path` (its full path, from the call): kept
-    /// for the first path seen, built on the fly for other instantiations of a
-    /// generic function.
-    pub(crate) fn function_id(&self, path: &'static str) -> Cow<'_, FunctionId> {
+    /// The identity of the function whose marker closure has the type name
+    /// `type_name` (see `__private::function_path`; from the call): kept for the
+    /// first one seen, built on the fly for other instantiations of a generic
+    /// function.
+    pub(crate) fn function_id(&self, type_name: &'static str) -> Cow<'_, FunctionId> {
         let first = self
             .first_path
-            .get_or_init(|| FunctionId::new(path, self.definition));
-        if first.path == path {
+            .get_or_init(|| FunctionId::new(type_name, self.definition));
+        // The same `&'static str` in the common case: compared by address first.
+        if std::ptr::eq(first.type_name, type_name) || first.type_name == type_name {
             Cow::Borrowed(first)
         } else {
-            Cow::Owned(FunctionId::new(path, self.definition))
+            Cow::Owned(FunctionId::new(type_name, self.definition))
         }
     }
 

@@ -32,7 +32,7 @@ use moka::Expiry;
 use moka::sync::Cache as Moka;
 
 use super::versions::Versions;
-use super::{Entry, Lookup, Source, Stamp};
+use super::{Entry, KeyHasher, Lookup, Source, Stamp};
 use crate::key::CacheKey;
 
 /// Rough fixed cost of one entry beyond its key and value bytes (moka's node, the
@@ -75,7 +75,7 @@ impl Expiry<Arc<str>, Arc<Entry>> for PerEntryTtl {
 /// The memory store, also the fallback of the Redis mode.
 #[derive(Debug)]
 pub(crate) struct MemoryStore {
-    entries: Moka<Arc<str>, Arc<Entry>>,
+    entries: Moka<Arc<str>, Arc<Entry>, KeyHasher>,
     versions: Versions,
     /// The weight inserted since moka's pending work last ran here.
     pending: AtomicU64,
@@ -103,7 +103,7 @@ impl MemoryStore {
             builder = builder.eviction_listener(move |k, _, cause| listener(k, cause));
         }
         let store = Arc::new(MemoryStore {
-            entries: builder.build(),
+            entries: builder.build_with_hasher(KeyHasher::new()),
             versions: Versions::new(max_ttl + Duration::from_secs(60)),
             pending: AtomicU64::new(0),
             pending_limit: max_bytes / PENDING_FRACTION,
@@ -122,6 +122,15 @@ impl MemoryStore {
             Some(entry) if self.is_fresh(key, entry.stamp) => Lookup::Hit(entry),
             _ => Lookup::Miss(Stamp::memory(stamp)),
         }
+    }
+
+    /// `key`'s fresh entry, if there is one (a [`MemoryStore::lookup`] that needs
+    /// no stamp).
+    #[inline]
+    pub(crate) fn hit(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+        self.entries
+            .get(key.full())
+            .filter(|entry| self.is_fresh(key, entry.stamp))
     }
 
     /// The stamp for a value about to be computed.

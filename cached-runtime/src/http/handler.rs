@@ -12,43 +12,65 @@ use super::key::http_key;
 use super::request::{Hit, Outcome, PendingStore, RequestState};
 use super::stored::StoredResponse;
 use crate::backend::Entry;
+use crate::key::CacheKey;
 use crate::global::CacheRef;
 use crate::key::KeyArgs;
 use crate::lookup::{Found, Policy, Reader, decoded, lookup};
 use crate::served::Served;
 use crate::spec::Spec;
 
-/// Runs `body` (the handler) for the request in `state`, answering from the cache
-/// when it can. On a hit the handler never runs: the hit is recorded for the layer,
-/// which drops this future and answers.
-pub(crate) async fn cached<F: Future>(
+/// What a handler's call does, decided before it awaits anything (see `entry`,
+/// "A hit without a future").
+pub(crate) enum HttpCall {
+    /// Run the handler uncached (the outcome, a bypass, is recorded when the
+    /// request is one of the layer's).
+    Uncached,
+    /// A hit the store answered without I/O, recorded for the layer: the handler
+    /// never runs, and the layer drops the call's future.
+    Hit,
+    /// Look the key up through the whole protocol.
+    Lookup(HttpLookup),
+}
+
+/// A handler's call that goes through [`lookup`].
+pub(crate) struct HttpLookup {
+    cache: CacheRef,
+    state: Arc<RequestState>,
+    key: CacheKey,
+    reader: ResponseReader,
+    policy: Policy,
+}
+
+/// Decides what a handler's call does for the request it claimed: checks that
+/// the request may be answered from the cache, builds its key, and answers a hit
+/// the store holds in memory (memory mode, a near copy).
+pub(crate) fn plan(
     cache: CacheRef,
     spec: &'static Spec,
-    args: KeyArgs,
+    args: &KeyArgs,
     request: Arc<dyn Served>,
-    body: F,
-) -> F::Output {
+) -> HttpCall {
     let request: Arc<dyn Any + Send + Sync> = request;
     let Ok(state) = request.downcast::<RequestState>() else {
         // Served by another layer than HTTP's: not a request this handler can key.
-        return body.await;
+        return HttpCall::Uncached;
     };
     let info = &state.info;
     let head = info.method == Method::HEAD;
     if !(head || info.method == Method::GET) || info.directives.no_store {
         state.set(Outcome::Bypass);
-        return body.await;
+        return HttpCall::Uncached;
     }
     if let Some(error) = args.error() {
         tracing::warn!(target: "cache", function = spec.function(), error, "running uncached");
         state.set(Outcome::Bypass);
-        return body.await;
+        return HttpCall::Uncached;
     }
-    let Some((key, private)) = http_key(&cache, spec, &args, &state) else {
+    let Some((key, private)) = http_key(&cache, spec, args, &state) else {
         state.set(Outcome::Bypass);
-        return body.await;
+        return HttpCall::Uncached;
     };
-    let function = spec.function_id(args.function()).tag;
+    let function = spec.function_id(args.type_name()).tag;
     let reader = ResponseReader {
         function,
         private,
@@ -62,22 +84,51 @@ pub(crate) async fn cached<F: Future>(
         join: !(head || no_cache),
         near: spec.near(),
     };
+    // The protocol's first step, when it needs no I/O (see `lookup`).
+    if policy.read_stored
+        && let Some(entry) = cache.backend().hit_now(&key, policy.near)
+        && let Some(hit) = reader.read(&entry)
+    {
+        state.set(Outcome::Hit(hit));
+        return HttpCall::Hit;
+    }
+    HttpCall::Lookup(HttpLookup {
+        cache,
+        state,
+        key,
+        reader,
+        policy,
+    })
+}
+
+/// Runs `body` (the handler) for a request whose key the store did not answer at
+/// once: the whole lookup protocol; on a hit the handler never runs (the hit is
+/// recorded for the layer, which drops this future and answers).
+pub(crate) async fn run<F: Future>(call: HttpLookup, body: F) -> F::Output {
+    let HttpLookup {
+        cache,
+        state,
+        key,
+        reader,
+        policy,
+    } = call;
     let miss = match lookup(cache.backend(), cache.flights(), &key, &reader, policy).await {
         Found::Hit(hit) => return serve(&state, hit).await,
         Found::Miss(miss) => miss,
     };
-    if head {
+    if state.info.method == Method::HEAD {
         // A HEAD response has no body to store; GET requests fill the entry.
         state.set(Outcome::MissNotStored);
         return body.await;
     }
+    let spec = reader.spec;
     state.set(Outcome::Miss(PendingStore {
         cache: (*cache).clone(),
         spec,
         key,
         ttl: spec.ttl(cache.config()),
-        function,
-        private,
+        function: reader.function,
+        private: reader.private,
         miss,
     }));
     body.await

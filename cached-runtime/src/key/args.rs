@@ -1,8 +1,13 @@
 //! [`KeyArgs`]: the key-relevant arguments of one call, rendered.
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use super::encode::{escape_into, write_key_part};
+
+/// The capacity `rendered` starts with: a typical default key (prefix, namespace,
+/// a few arguments, function path) fits.
+const INITIAL_CAPACITY: usize = 96;
 
 /// The key-relevant arguments of one call, rendered into key segments.
 ///
@@ -10,11 +15,13 @@ use super::encode::{escape_into, write_key_part};
 /// [`KeyContext`](super::KeyContext).
 #[derive(Debug, Default)]
 pub struct KeyArgs {
-    /// The function's full path (see `key::function`).
+    /// The type name of the function's marker closure: its full path followed by
+    /// `::{{closure}}`s (see `__private::function_path`).
     function: &'static str,
     rendered: String,
-    /// Name, range in `rendered`, and whether the request URI already covers it.
-    names: Vec<(&'static str, usize, usize, bool)>,
+    /// Name, range in `rendered`, and whether the request URI already covers it;
+    /// held inline for the first few arguments (no allocation per call).
+    names: SmallVec<[(&'static str, usize, usize, bool); 4]>,
     user: Option<String>,
     needs_request: bool,
     /// An argument came from the request (an axum extractor): this call is a
@@ -27,17 +34,33 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    /// An empty argument list for a call of the function at `function` (its full
-    /// path, see `__private::function_path`).
+    /// An empty argument list for a call of the function at `function`: its full
+    /// path, or the type name of a closure in its body (the path followed by
+    /// `::{{closure}}`s, see `__private::function_path`).
     pub fn new(function: &'static str) -> Self {
         KeyArgs {
             function,
+            // Room for the arguments and the rest of a typical default key, which
+            // is built in this buffer (see `take_rendered`): one allocation.
+            rendered: String::with_capacity(INITIAL_CAPACITY),
             ..Self::default()
         }
     }
 
+    /// Takes the rendered arguments, leaving none: the buffer the default key is
+    /// built in.
+    pub(crate) fn take_rendered(&mut self) -> String {
+        std::mem::take(&mut self.rendered)
+    }
+
     /// The full path of the function called (`my_app::repo::UserRepo::count`).
     pub(crate) fn function(&self) -> &'static str {
+        super::function::strip_closures(self.function)
+    }
+
+    /// What identifies the function called: the type name of its marker closure
+    /// (compared by address on every call, see `Spec::function_id`).
+    pub(crate) fn type_name(&self) -> &'static str {
         self.function
     }
 

@@ -246,6 +246,13 @@ fn write_display(out: &mut String, value: impl Display) -> Result<(), KeyEncodeE
     write!(out, "{value}").map_err(|_| KeyEncodeError("a value's Display impl failed".to_owned()))
 }
 
+/// Appends an integer in decimal, as its `Display` would (without going through
+/// `fmt`: integers are the most common key arguments).
+#[inline]
+fn write_int(out: &mut String, value: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(value));
+}
+
 /// Appends a float: its shortest round-trip `Display`, plus `.0` when that
 /// reads like an integer (so a float never renders like an integer). `-0` is
 /// already distinct from every integer and is kept as is.
@@ -285,43 +292,53 @@ impl<'a> ser::Serializer for KeySerializer<'a> {
     }
 
     fn serialize_i8(self, v: i8) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_i16(self, v: i16) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_i32(self, v: i32) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_i64(self, v: i64) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_i128(self, v: i128) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_u8(self, v: u8) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_u16(self, v: u16) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_u32(self, v: u32) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_u64(self, v: u64) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_u128(self, v: u128) -> Result<(), KeyEncodeError> {
-        write_display(self.out, v)
+        write_int(self.out, v);
+        Ok(())
     }
 
     fn serialize_f32(self, v: f32) -> Result<(), KeyEncodeError> {

@@ -168,21 +168,25 @@ pub(crate) use encode::{escape_bytes_into, escape_into, escaped};
 pub(crate) use normalize::CacheKey;
 pub(crate) use user::CacheUser;
 
-/// Builds the default key of a plain function call:
-/// `{prefix}:{namespace}:{args}:{function path}`.
-pub(crate) fn default_value_key(prefix: &str, spec: &crate::Spec, args: &KeyArgs) -> String {
-    let function = spec.function_id(args.function());
-    let mut key = String::with_capacity(
-        prefix.len() + spec.namespace().len() + args.rendered().len() + function.segment.len() + 3,
-    );
-    key.push_str(prefix);
-    key.push(':');
-    key.push_str(spec.namespace());
-    key.push(':');
-    if !args.rendered().is_empty() {
-        key.push_str(args.rendered());
+/// Builds the default key of a plain function call,
+/// `{prefix}:{namespace}:{args}:{function path}`, in the buffer the arguments were
+/// rendered in (taken from `args`: one allocation per key).
+pub(crate) fn default_value_key(
+    prefix: &str,
+    spec: &crate::Spec,
+    function: &crate::spec::FunctionId,
+    args: &mut KeyArgs,
+) -> String {
+    let mut key = args.take_rendered();
+    key.reserve(prefix.len() + spec.namespace().len() + function.segment.len() + 3);
+    if !key.is_empty() {
         key.push(':');
     }
     key.push_str(&function.segment);
+    // The head goes in front (short moves within the reserved room).
+    key.insert(0, ':');
+    key.insert_str(0, spec.namespace());
+    key.insert(0, ':');
+    key.insert_str(0, prefix);
     key
 }

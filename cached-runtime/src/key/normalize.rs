@@ -84,7 +84,13 @@ pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
         // No segment can be too long, nor can there be too many.
         return Cow::Borrowed(rest);
     }
-    if !needs_work(rest.as_bytes()) {
+    if rest.len() <= MAX_SEGMENT {
+        // No segment can be too long: only their number matters (most keys take
+        // this path).
+        if count_colons(rest.as_bytes()) < MAX_SEGMENTS {
+            return Cow::Borrowed(rest);
+        }
+    } else if !needs_work(rest.as_bytes()) {
         return Cow::Borrowed(rest);
     }
     let mut out = String::with_capacity(rest.len().min(MAX_SEGMENTS * 40));
@@ -100,6 +106,31 @@ pub(crate) fn normalize_prefix(rest: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// How many `:` bytes `bytes` holds, eight bytes at a time (every key is
+/// counted, and keys are short: a SIMD search's set-up costs more than this).
+fn count_colons(bytes: &[u8]) -> usize {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const COLONS: u64 = 0x3a3a_3a3a_3a3a_3a3a;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut count = 0usize;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // A byte of `x` is zero exactly where the chunk holds `:`; the high bit
+        // of each byte of `zero` is set exactly for those bytes (no carries
+        // between bytes: each sum stays below 0x100).
+        let x = u64::from_le_bytes(word) ^ COLONS;
+        let zero = !(((x & LOW) + LOW) | x | LOW);
+        count += zero.count_ones() as usize;
+    }
+    count
+        + chunks
+            .remainder()
+            .iter()
+            .filter(|&&byte| byte == b':')
+            .count()
 }
 
 /// Whether a segment of `rest` is longer than [`MAX_SEGMENT`] or there are more than
@@ -159,6 +190,20 @@ mod tests {
     /// The definition `needs_work` computes in one pass.
     fn needs_work_by_split(rest: &str) -> bool {
         rest.split(':').count() > MAX_SEGMENTS || rest.split(':').any(|s| s.len() > MAX_SEGMENT)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn count_colons_counts_every_colon(bytes in proptest::collection::vec(
+            prop_oneof![Just(b':'), Just(0x3b_u8), Just(0xba_u8), Just(0u8), any::<u8>()],
+            0..80,
+        )) {
+            prop_assert_eq!(
+                count_colons(&bytes),
+                bytes.iter().filter(|&&b| b == b':').count()
+            );
+        }
     }
 
     #[test]

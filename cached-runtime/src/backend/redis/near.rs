@@ -30,14 +30,14 @@ use bytes::Bytes;
 
 use super::header::{self, Header};
 use super::{RedisStore, now_ms};
-use crate::backend::Entry;
 use crate::backend::memory::ENTRY_OVERHEAD;
 use crate::backend::versions::Versions;
+use crate::backend::{Entry, KeyHasher};
 use crate::backend::{Lookup, Stamp};
 use crate::key::CacheKey;
 
 /// The near copies, by full key.
-pub(super) type NearCopies = moka::sync::Cache<Arc<str>, Arc<Near>>;
+pub(super) type NearCopies = moka::sync::Cache<Arc<str>, Arc<Near>, KeyHasher>;
 
 /// A value this process read from (or wrote to) Redis, with its header.
 #[derive(Debug)]
@@ -120,10 +120,25 @@ pub(super) fn copies(capacity: u64) -> NearCopies {
         .max_capacity(capacity)
         .weigher(|key: &Arc<str>, near: &Arc<Near>| weight(key, near))
         .expire_after(NearTtl)
-        .build()
+        .build_with_hasher(KeyHasher::new())
 }
 
 impl RedisStore {
+    /// A hit answered without a round trip: from the fallback while the breaker
+    /// is open, or from a servable near copy when the function wants near hits
+    /// and the near cache is live. `None`: ask Redis ([`RedisStore::lookup`],
+    /// which also arms tracking when a near function meets a strict store).
+    pub(crate) fn hit_now(&self, key: &CacheKey, near: Option<bool>) -> Option<Arc<Entry>> {
+        if self.breaker.is_open() {
+            return self.fallback.hit(key);
+        }
+        if !near.unwrap_or(self.near.default) || !self.near.live() {
+            return None;
+        }
+        let copy = self.near.copies.get(key.full())?;
+        self.near_hit(&copy, key).then(|| Arc::clone(&copy.entry))
+    }
+
     /// The entry in a value the READ script sent (header and codec bytes), kept
     /// as the near copy of `key`; or, when the value is too short to be one, the
     /// stamp to compute and overwrite it under.
