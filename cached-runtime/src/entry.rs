@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::cached::ValueCall;
+use crate::cached::{ValueCall, ValueLookup};
 use crate::global;
 use crate::key::KeyArgs;
 use crate::probe::{CacheStrategy, PutMode};
@@ -39,7 +39,9 @@ use crate::spec::{Spec, Warning};
 /// part of its value is held across an await, and only when that part is `Send`
 /// (`put`, see `probe::PutMode`).
 #[inline(never)]
-#[allow(clippy::type_complexity)]
+// The generated code hands over its strategy (a marker holding a few function
+// pointers), which the plan reads.
+#[allow(clippy::type_complexity, clippy::needless_pass_by_value)]
 pub fn cached<F, S, M>(
     spec: &'static Spec,
     args: KeyArgs,
@@ -52,13 +54,19 @@ where
     S: CacheStrategy<F::Output>,
     M: PutMode<S::Stored>,
 {
-    match plan(spec, args, &strategy) {
-        Plan::Value(ValueCall::Hit(value)) => Ok(value),
+    let running = match plan(spec, args, &strategy) {
+        Plan::Value(ValueCall::Hit(value)) => return Ok(value),
         // The hit is recorded for the layer, which answers and drops the call.
         #[cfg(feature = "axum")]
-        Plan::Http(crate::http::HttpCall::Hit) => Err(Call::Answered),
-        plan => Err(Call::Running(Box::pin(run(plan, put, body)))),
-    }
+        Plan::Http(crate::http::HttpCall::Hit) => return Err(Call::Answered),
+        Plan::Value(ValueCall::Lookup(call)) => Running::Value(call),
+        #[cfg(feature = "axum")]
+        Plan::Http(crate::http::HttpCall::Lookup(call)) => Running::Http(call),
+        Plan::Uncached | Plan::Value(ValueCall::Uncached) => Running::Uncached,
+        #[cfg(feature = "axum")]
+        Plan::Http(crate::http::HttpCall::Uncached) => Running::Uncached,
+    };
+    Err(Call::Running(Box::pin(run(running, put, body))))
 }
 
 /// The future of a call [`cached`] did not answer with a value.
@@ -141,20 +149,24 @@ fn plan<R, S: CacheStrategy<R>>(
     Plan::Uncached
 }
 
-async fn run<F, T, M>(plan: Plan<F::Output, T>, _put: M, body: F) -> F::Output
+/// What the future of a call runs: a [`Plan`] without its hits, so that the
+/// future never holds a return value (it stays `Send` when `body` is).
+enum Running<R, T> {
+    Uncached,
+    Value(ValueLookup<R, T>),
+    #[cfg(feature = "axum")]
+    Http(crate::http::HttpLookup),
+}
+
+async fn run<F, T, M>(running: Running<F::Output, T>, _put: M, body: F) -> F::Output
 where
     F: Future,
     M: PutMode<T>,
 {
-    match plan {
-        Plan::Uncached | Plan::Value(ValueCall::Uncached) => body.await,
-        Plan::Value(ValueCall::Hit(value)) => value,
-        Plan::Value(ValueCall::Lookup(call)) => crate::cached::run::<F, T, M>(call, body).await,
+    match running {
+        Running::Uncached => body.await,
+        Running::Value(call) => crate::cached::run::<F, T, M>(call, body).await,
         #[cfg(feature = "axum")]
-        Plan::Http(crate::http::HttpCall::Uncached) => body.await,
-        #[cfg(feature = "axum")]
-        Plan::Http(crate::http::HttpCall::Hit) => std::future::pending().await,
-        #[cfg(feature = "axum")]
-        Plan::Http(crate::http::HttpCall::Lookup(call)) => crate::http::run(call, body).await,
+        Running::Http(call) => crate::http::run(call, body).await,
     }
 }

@@ -166,6 +166,6 @@ mod settings;
 mod stored;
 mod values;
 
-pub(crate) use handler::{HttpCall, plan, run};
+pub(crate) use handler::{HttpCall, HttpLookup, plan, run};
 pub use layer::{CacheLayer, CacheService};
 pub use request::CacheIdentity;
