@@ -159,6 +159,8 @@ pub(crate) mod context;
 mod encode;
 pub(crate) mod function;
 pub(crate) mod normalize;
+#[cfg(test)]
+mod red_team_old_key;
 pub(crate) mod user;
 
 // The items live at the crate root (one path each); this module is the guide.
