@@ -31,16 +31,33 @@ use support::{current, lock, memory};
 
 // --- (5) Send-ness -------------------------------------------------------------------------
 
-// BREAKS: a `Send` body whose output is not `Send` (`Result<_, Box<dyn Error>>`,
-// the usual application result) no longer gives a `Send` future: `entry::run`'s
-// future takes `Plan<R, T>` whole, and `Plan::Value(ValueCall::Hit(R))` makes it
-// hold the output type. The existing `tests/send_futures.rs` and
-// `tests/ui/pass/send_futures.rs` no longer compile either. Run with
-// `cargo test -p cachette --test red_team_sync_hits -- --ignored send`.
-#[test]
-#[ignore = "red team: a Send body with a non-Send output (Box<dyn Error>) no longer gives a Send future (Plan<R, T> is an upvar of entry::run's future)"]
-fn send_a_send_body_with_a_non_send_output_still_gives_a_send_future() {
-    trybuild::TestCases::new().pass("tests/ui/red_team/sync_hits_send.rs");
+// A `Send` body whose output is not `Send` (`Result<_, Box<dyn Error>>`, the usual
+// application result) gives a `Send` future, and its second call (a synchronous
+// hit) runs in a spawned task. This file does not compile otherwise (504cf24
+// broke it: `entry::run`'s future held the plan's hit, and with it the output
+// type; fixed by `entry::Running`).
+#[cached(namespace = "sync-send")]
+async fn double_boxed_error(x: u32) -> Result<u32, Box<dyn std::error::Error>> {
+    tokio::task::yield_now().await;
+    Ok(x * 2)
+}
+
+fn assert_send<T: Send>(value: T) -> T {
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_a_send_body_with_a_non_send_output_still_gives_a_send_future() {
+    let cache = memory();
+    for _ in 0..2 {
+        let doubled =
+            tokio::spawn(assert_send(cache.scope(async {
+                double_boxed_error(1).await.map_err(|e| e.to_string())
+            })))
+            .await
+            .expect("the task");
+        assert_eq!(doubled, Ok(2));
+    }
 }
 
 // --- (2) whose entry: instantiations, types, caches ----------------------------------------

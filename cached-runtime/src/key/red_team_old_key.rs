@@ -248,16 +248,16 @@ fn extremes_and_shapes_are_byte_identical_to_cc30b24() {
         vec![Arg::I8(i8::MIN)],
         vec![Arg::I128(i128::MIN), Arg::U128(u128::MAX), Arg::I64(0)],
         vec![Arg::Text(String::new())],
-        vec![Arg::Text(long.clone()), Arg::I32(-5)],
+        vec![Arg::Text(long), Arg::I32(-5)],
         vec![
             Arg::Text(":%:%".into()),
             Arg::Maybe(None),
             Arg::Maybe(Some(-7)),
         ],
         (0..40).map(|i| Arg::I64(-i)).collect(),
-        (0..31).map(|i| Arg::U8(i)).collect(),
-        (0..30).map(|i| Arg::U8(i)).collect(),
-        (0..29).map(|i| Arg::U8(i)).collect(),
+        (0..31).map(Arg::U8).collect(),
+        (0..30).map(Arg::U8).collect(),
+        (0..29).map(Arg::U8).collect(),
     ];
     cases.push(vec![Arg::Text(":".repeat(MAX_SEGMENT))]);
     for (i, args) in cases.iter().enumerate() {
