@@ -70,3 +70,79 @@ async fn near_hits_clone_the_kept_value_instead_of_decoding() {
         "an invalidation still wins over the kept value"
     );
 }
+
+/// Counts its decodes, like `Counted`, for the outage test alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct CountedInOutage(u64);
+
+static DECODED_IN_OUTAGE: AtomicUsize = AtomicUsize::new(0);
+
+impl<'de> Deserialize<'de> for CountedInOutage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u64::deserialize(deserializer)?;
+        DECODED_IN_OUTAGE.fetch_add(1, Ordering::SeqCst);
+        Ok(CountedInOutage(value))
+    }
+}
+
+static CALLS_IN_OUTAGE: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(expire = 300, namespace = "typed-outage")]
+async fn rows_in_outage(n: u64) -> Result<Vec<CountedInOutage>, String> {
+    CALLS_IN_OUTAGE.fetch_add(1, Ordering::SeqCst);
+    Ok((1..=n).map(CountedInOutage).collect())
+}
+
+/// While Redis is down the memory fallback answers, and it keeps the caller's
+/// typed copy: its hits clone the value rather than decode bytes.
+#[tokio::test]
+async fn fallback_hits_clone_the_kept_value_while_redis_is_down() {
+    let mut server = RedisServer::start(&[]);
+    let cache = cachette::Cache::new(
+        support::redis::config(server.url())
+            .redis_timeout(std::time::Duration::from_millis(200))
+            .redis_connect_timeout(std::time::Duration::from_millis(300))
+            .build()
+            .expect("a valid configuration"),
+    )
+    .await;
+    server.kill();
+    // Calls fail over to the fallback once the breaker has opened.
+    for n in 10..20 {
+        let _ = cache.scope(rows_in_outage(n)).await;
+        if *cache.redis_health().expect("Redis mode").borrow() == cachette::RedisHealth::Down {
+            break;
+        }
+    }
+    support::wait::until(&cache, cachette::RedisHealth::Down).await;
+    let miss = cache.scope(rows_in_outage(3)).await;
+    assert_eq!(
+        miss,
+        Ok(vec![
+            CountedInOutage(1),
+            CountedInOutage(2),
+            CountedInOutage(3)
+        ])
+    );
+    let (calls, decoded) = (
+        CALLS_IN_OUTAGE.load(Ordering::SeqCst),
+        DECODED_IN_OUTAGE.load(Ordering::SeqCst),
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            cache.scope(rows_in_outage(3)).await,
+            miss,
+            "a hit equals the miss"
+        );
+    }
+    assert_eq!(
+        CALLS_IN_OUTAGE.load(Ordering::SeqCst),
+        calls,
+        "the fallback answered"
+    );
+    assert_eq!(
+        DECODED_IN_OUTAGE.load(Ordering::SeqCst),
+        decoded,
+        "the fallback's hits clone the kept value: nothing is decoded"
+    );
+}

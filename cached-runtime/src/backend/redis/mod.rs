@@ -315,8 +315,17 @@ impl RedisStore {
         match stamp.source {
             Source::Memory => {
                 if self.breaker.is_open() {
-                    self.fallback
-                        .put(key, Entry::new(bytes, stamp, ttl.min(FALLBACK_TTL)));
+                    // What the caller kept decoded (a typed value, a parsed
+                    // response) stays with the fallback's copy: its hits clone it
+                    // rather than decode the bytes.
+                    let ttl = ttl.min(FALLBACK_TTL);
+                    let copy = match entry.decoded.get() {
+                        Some(kept) => {
+                            Entry::kept(bytes, Arc::clone(kept), entry.kept_size, stamp, ttl)
+                        }
+                        None => Entry::new(bytes, stamp, ttl),
+                    };
+                    self.fallback.put(key, copy);
                 }
             }
             Source::Redis if self.breaker.is_open() => {}
