@@ -307,7 +307,7 @@ impl<R, T> ValueReader<R, T> {
             && entry.decoded.get().is_none()
             && let Some(typed) = self.shape.typed
         {
-            let (kept, _) = (typed.keep)(&value, self.function);
+            let kept = (typed.keep)(&value, self.function);
             // Another reader may have kept its own first: either is correct.
             let _ = entry.decoded.set(kept);
         }
@@ -365,7 +365,7 @@ fn encode<R, T>(
     let encoded = (shape.encode)(&stored, function);
     let kept = match (&encoded, shape.typed) {
         (Ok(bytes), Some(typed)) if bytes.len() as u64 <= max_size => {
-            Some((typed.keep)(&stored, function))
+            Some(((typed.keep)(&stored, function), (typed.size)(&stored)))
         }
         _ => None,
     };

@@ -83,8 +83,11 @@ pub(crate) struct Kept<T> {
 #[derive(Debug)]
 pub(crate) struct TypedOps<T> {
     /// The kept form of a clone of the value stored by the function whose tag is
-    /// given, and its estimated size in memory (`codec::size`).
-    pub(crate) keep: fn(&T, u64) -> (Decoded, usize),
+    /// given.
+    pub(crate) keep: fn(&T, u64) -> Decoded,
+    /// The estimated size in memory of a kept value (`codec::size`): what a
+    /// memory entry that keeps it weighs for it.
+    pub(crate) size: fn(&T) -> usize,
     /// A clone of the value kept in a kept form, if it is a `T` stored by the
     /// function whose tag is given.
     pub(crate) read: fn(&(dyn Any + Send + Sync), u64) -> Option<T>,
@@ -102,13 +105,12 @@ impl<T: Serialize + Clone + Send + Sync + 'static> TypedOps<T> {
     fn new() -> Self {
         TypedOps {
             keep: |value, function| {
-                let size = codec::size::estimate(value);
-                let kept: Decoded = Arc::new(Kept {
+                Arc::new(Kept {
                     function,
                     value: value.clone(),
-                });
-                (kept, size)
+                })
             },
+            size: codec::size::estimate,
             read: |kept, function| match kept.downcast_ref::<Kept<T>>() {
                 Some(kept) if kept.function == function => Some(kept.value.clone()),
                 _ => None,
@@ -237,7 +239,7 @@ mod tests {
         let shape = ReturnShape::<Result<Vec<String>, ()>, Vec<String>>::result().typed();
         let typed = shape.typed.unwrap();
         let value = vec!["ada".to_owned()];
-        let (kept, size) = (typed.keep)(&value, 7);
+        let (kept, size) = ((typed.keep)(&value, 7), (typed.size)(&value));
         assert!(size >= 3 + std::mem::size_of::<Vec<String>>());
         assert_eq!((typed.read)(&*kept, 7), Some(value));
         assert_eq!((typed.read)(&*kept, 8), None, "another function's value");
