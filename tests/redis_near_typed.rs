@@ -12,16 +12,19 @@ use cachette::cached;
 use serde::{Deserialize, Deserializer, Serialize};
 use support::redis::{RedisServer, near_cache};
 
-/// Counts how many times it was decoded from bytes.
+/// Counts how many times it was decoded from bytes, in `DECODES[TEST]` (one
+/// counter per test, so that tests running in one process do not mix counts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-struct Counted(u64);
+struct Counted<const TEST: usize>(u64);
 
-static DECODED: AtomicUsize = AtomicUsize::new(0);
+static DECODES: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+static DECODED: &AtomicUsize = &DECODES[0];
+static DECODED_IN_OUTAGE: &AtomicUsize = &DECODES[1];
 
-impl<'de> Deserialize<'de> for Counted {
+impl<'de, const TEST: usize> Deserialize<'de> for Counted<TEST> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = u64::deserialize(deserializer)?;
-        DECODED.fetch_add(1, Ordering::SeqCst);
+        DECODES[TEST].fetch_add(1, Ordering::SeqCst);
         Ok(Counted(value))
     }
 }
@@ -29,7 +32,7 @@ impl<'de> Deserialize<'de> for Counted {
 static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 #[cached(expire = 300, namespace = "typed")]
-async fn rows(n: u64) -> Result<Vec<Counted>, String> {
+async fn rows(n: u64) -> Result<Vec<Counted<0>>, String> {
     CALLS.fetch_add(1, Ordering::SeqCst);
     Ok((1..=n).map(Counted).collect())
 }
@@ -71,26 +74,14 @@ async fn near_hits_clone_the_kept_value_instead_of_decoding() {
     );
 }
 
-/// Counts its decodes, like `Counted`, for the outage test alone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-struct CountedInOutage(u64);
-
-static DECODED_IN_OUTAGE: AtomicUsize = AtomicUsize::new(0);
-
-impl<'de> Deserialize<'de> for CountedInOutage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = u64::deserialize(deserializer)?;
-        DECODED_IN_OUTAGE.fetch_add(1, Ordering::SeqCst);
-        Ok(CountedInOutage(value))
-    }
-}
+type CountedInOutage = Counted<1>;
 
 static CALLS_IN_OUTAGE: AtomicUsize = AtomicUsize::new(0);
 
 #[cached(expire = 300, namespace = "typed-outage")]
 async fn rows_in_outage(n: u64) -> Result<Vec<CountedInOutage>, String> {
     CALLS_IN_OUTAGE.fetch_add(1, Ordering::SeqCst);
-    Ok((1..=n).map(CountedInOutage).collect())
+    Ok((1..=n).map(Counted).collect())
 }
 
 /// While Redis is down the memory fallback answers, and it keeps the caller's
@@ -116,14 +107,7 @@ async fn fallback_hits_clone_the_kept_value_while_redis_is_down() {
     }
     support::wait::until(&cache, cachette::RedisHealth::Down).await;
     let miss = cache.scope(rows_in_outage(3)).await;
-    assert_eq!(
-        miss,
-        Ok(vec![
-            CountedInOutage(1),
-            CountedInOutage(2),
-            CountedInOutage(3)
-        ])
-    );
+    assert_eq!(miss, Ok(vec![Counted(1), Counted(2), Counted(3)]));
     let (calls, decoded) = (
         CALLS_IN_OUTAGE.load(Ordering::SeqCst),
         DECODED_IN_OUTAGE.load(Ordering::SeqCst),
