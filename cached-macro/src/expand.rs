@@ -18,7 +18,7 @@
 //!             let Ctx { db, tenant } = &__cachette_arg0;
 //!             key_binding(.., |args| key_ladder(KeyProbe(tenant)).key_arg(args, "tenant"));
 //!             key_ladder(KeyProbe(&id)).key_arg(&mut args, "id");
-//!             Some(Box::new(args))
+//!             Some(args)
 //!         })
 //!     } else {
 //!         None
@@ -26,7 +26,14 @@
 //!     let __cachette_fut = async move { let Ctx { db, tenant } = __cachette_arg0; body };
 //!     match __cachette_args {
 //!         None => __cachette_fut.await,                  // disabled: one atomic load
-//!         Some(args) => cached(&__CACHETTE_SPEC, args, strategy, put, __cachette_fut).await,
+//!         Some(args) => {
+//!             // A hit the store holds in memory is answered here, never awaited.
+//!             let run = match cached(&__CACHETTE_SPEC, args, strategy, put, __cachette_fut) {
+//!                 Ok(hit) => return hit,
+//!                 Err(run) => run,
+//!             };
+//!             run.await
+//!         }
 //!     }
 //! }
 //! ```
