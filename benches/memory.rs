@@ -11,33 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cachette::{Cache, Config, cached};
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct User {
-    id: u64,
-    email: String,
-    first_name: String,
-    last_name: String,
-    role: String,
-    is_verified: bool,
-    created: String,
-}
-
-fn users() -> Vec<User> {
-    (1..=50)
-        .map(|i| User {
-            id: i,
-            email: format!("user{i:03}@example.com"),
-            first_name: ["Ada", "Grace", "Alan", "Linus", "Barbara"][i as usize % 5].into(),
-            last_name: ["Lovelace", "Hopper", "Turing", "Torvalds", "Liskov"][i as usize % 5]
-                .into(),
-            role: if i % 10 == 1 { "admin" } else { "user" }.into(),
-            is_verified: i % 3 != 0,
-            created: format!("2024-01-01T{:02}:00:00", i % 24),
-        })
-        .collect()
-}
+#[path = "support/users.rs"]
+mod seed;
+use seed::{User, users};
 
 #[cached(expire = 300, namespace = "users")]
 async fn list_users(page: u32) -> Result<Vec<User>, String> {
