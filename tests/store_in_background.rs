@@ -30,12 +30,18 @@ fn local(value: u32) -> Local {
     }
 }
 
-static RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Runs of `compute(x)`, by `x`: each test uses its own `x`, so tests running in
+/// one process (`cargo test`) do not count each other's runs.
+static RUNS: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+
+fn runs(x: u32) -> usize {
+    RUNS[x as usize].load(Ordering::SeqCst)
+}
 
 #[cached(namespace = "local")]
 async fn compute(x: u32) -> Result<Local, String> {
     tokio::task::yield_now().await;
-    RUNS.fetch_add(1, Ordering::SeqCst);
+    RUNS[x as usize].fetch_add(1, Ordering::SeqCst);
     Ok(local(x * 10))
 }
 
@@ -57,14 +63,10 @@ async fn spawned(cache: &Cache, x: u32) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_mode_stores_at_once() {
     let cache = Cache::in_memory(Config::memory());
-    let before = RUNS.load(Ordering::SeqCst);
+    let before = runs(1);
     assert_eq!(spawned(&cache, 1).await, 10);
     assert_eq!(spawned(&cache, 1).await, 10);
-    assert_eq!(
-        RUNS.load(Ordering::SeqCst) - before,
-        1,
-        "the second call hits"
-    );
+    assert_eq!(runs(1) - before, 1, "the second call hits");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +75,7 @@ async fn redis_mode_keeps_the_flight_open_until_the_store_finished() {
     let config = support::redis::config(server.url()).build().unwrap();
     let a = Cache::new(config.clone()).await;
     assert_eq!(a.mode(), Mode::Redis);
-    let before = RUNS.load(Ordering::SeqCst);
+    let before = runs(2);
     // Concurrent callers: one computation, whether they joined before or after it
     // returned (the flight stays open while the value is written to Redis).
     let calls: Vec<_> = (0..20)
@@ -86,7 +88,7 @@ async fn redis_mode_keeps_the_flight_open_until_the_store_finished() {
         assert_eq!(call.await.unwrap(), 20);
     }
     assert_eq!(spawned(&a, 2).await, 20);
-    assert_eq!(RUNS.load(Ordering::SeqCst) - before, 1, "one computation");
+    assert_eq!(runs(2) - before, 1, "one computation");
 
     // Another instance reads it from Redis once the background store landed.
     let mut redis = server.client().await;
@@ -104,7 +106,7 @@ async fn redis_mode_keeps_the_flight_open_until_the_store_finished() {
     assert!(key.ends_with(":2:store_in_background.compute"), "{key}");
     let b = Cache::new(config).await;
     assert_eq!(spawned(&b, 2).await, 20);
-    assert_eq!(RUNS.load(Ordering::SeqCst) - before, 1, "b hit a's entry");
+    assert_eq!(runs(2) - before, 1, "b hit a's entry");
 }
 
 #[test]
@@ -119,12 +121,8 @@ fn memory_mode_needs_no_task_after_the_call() {
             .unwrap();
         runtime.block_on(cache.scope(async { compute(3).await.unwrap().value }))
     };
-    let before = RUNS.load(Ordering::SeqCst);
+    let before = runs(3);
     assert_eq!(call(), 30);
     assert_eq!(call(), 30);
-    assert_eq!(
-        RUNS.load(Ordering::SeqCst) - before,
-        1,
-        "the second call hits"
-    );
+    assert_eq!(runs(3) - before, 1, "the second call hits");
 }
