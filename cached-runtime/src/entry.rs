@@ -137,7 +137,7 @@ fn plan<R, S: CacheStrategy<R>>(
     }
     #[cfg(feature = "axum")]
     if let Some(request) = crate::served::claim() {
-        return Plan::Http(crate::http::plan(cache, spec, &args, request));
+        return Plan::Http(crate::http::plan(cache, spec, &function, &args, request));
     }
     if spec.first_time(Warning::NoLayer) {
         tracing::warn!(

@@ -117,15 +117,17 @@ impl MemoryStore {
     /// The fresh entry under `key`, or the stamp to compute one under (read before
     /// the lookup, so before the caller reads any data).
     pub(crate) fn lookup(&self, key: &CacheKey) -> Lookup {
+        // The stamp is read before the entry: a value computed under it is
+        // refused if an invalidation lands in between.
         let stamp = self.versions.stamp();
-        match self.entries.get(key.full()) {
-            Some(entry) if self.is_fresh(key, entry.stamp) => Lookup::Hit(entry),
-            _ => Lookup::Miss(Stamp::memory(stamp)),
+        match self.hit(key) {
+            Some(entry) => Lookup::Hit(entry),
+            None => Lookup::Miss(Stamp::memory(stamp)),
         }
     }
 
-    /// `key`'s fresh entry, if there is one (a [`MemoryStore::lookup`] that needs
-    /// no stamp).
+    /// `key`'s fresh entry, if there is one (what [`MemoryStore::lookup`] finds,
+    /// without a stamp for a miss).
     #[inline]
     pub(crate) fn hit(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         self.entries

@@ -17,7 +17,7 @@ use crate::key::CacheKey;
 use crate::key::KeyArgs;
 use crate::lookup::{Found, Policy, Reader, decoded, lookup};
 use crate::served::Served;
-use crate::spec::Spec;
+use crate::spec::{FunctionId, Spec};
 
 /// What a handler's call does, decided before it awaits anything (see `entry`,
 /// "A hit without a future").
@@ -47,6 +47,7 @@ pub(crate) struct HttpLookup {
 pub(crate) fn plan(
     cache: CacheRef,
     spec: &'static Spec,
+    function: &FunctionId,
     args: &KeyArgs,
     request: Arc<dyn Served>,
 ) -> HttpCall {
@@ -70,9 +71,8 @@ pub(crate) fn plan(
         state.set(Outcome::Bypass);
         return HttpCall::Uncached;
     };
-    let function = spec.function_id(args.type_name()).tag;
     let reader = ResponseReader {
-        function,
+        function: function.tag,
         private,
         spec,
     };
