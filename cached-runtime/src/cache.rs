@@ -178,7 +178,11 @@ impl Cache {
         tracing::debug!(target: "cache", namespace, "invalidated namespace");
     }
 
-    /// Invalidates every entry of this cache.
+    /// Invalidates every entry of this cache. In Redis mode it rotates the Redis
+    /// epoch (a new identity, one script): every entry stored under this prefix,
+    /// by any instance, becomes a miss, and no value computed before is stored
+    /// afterwards. Never fails: when Redis does not take it, it is applied locally
+    /// and replayed, as for [`Cache::invalidate_namespace`].
     pub async fn invalidate_all(&self) {
         self.inner.backend.invalidate_all().await;
         tracing::debug!(target: "cache", "invalidated all entries");

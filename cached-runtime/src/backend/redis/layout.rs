@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · epoch identity (16 ASCII hex digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes (see `header`) | the entry's TTL |
 //! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
-//! | `{prefix}#all` | the epoch at the last `invalidate_all` | `CACHE_MAX_TTL` + 60 s |
+//! | `{prefix}#all` | the epoch's counter at the last rotation (`invalidate_all` rotates the epoch; near caches of other instances learn of it through this key) | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#epoch` | `{identity}:{counter}:{server}`: 16 hex digits chosen when the key is created, the counter, and 16 hex digits naming the server it was created or last checked on (absent when `INFO` is refused) | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
 //!
 //! An entry's key is the normalized [`CacheKey`] itself (`{prefix}:` then the

@@ -5,6 +5,7 @@
 //! - [One round trip per lookup](#one-round-trip-per-lookup)
 //! - [Losing the epoch](#losing-the-epoch)
 //! - [Restarts and failovers](#restarts-and-failovers)
+//! - [Metadata the cache did not write](#metadata-the-cache-did-not-write)
 //! - [Failures](#failures)
 //! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
@@ -90,6 +91,32 @@
 //! server it reaches (`run_id` and `master_replid`), for script caches that
 //! survive. The reasoning, what was checked against Redis 7.0, and what is not
 //! caught: see `restart`; the connection handling: see `link`.
+//!
+//! # Metadata the cache did not write
+//!
+//! The epoch, the "all" version or a namespace version may hold what the cache
+//! never wrote: garbage set by hand or by another program, a key of another type
+//! (a list, a hash), a partial restore. Each script reads them with `pcall` and
+//! accepts only the layout it writes (a version is decimal digits), so such a key
+//! is never an error that would stop caching or block invalidations; it is *lost*,
+//! exactly like an epoch lost in a restart, and repaired on first contact:
+//!
+//! - an unreadable epoch: a lookup creates a new one (a new identity), so no entry
+//!   or stamp of before is served or stored;
+//! - an unreadable version: a lookup sets it, and the epoch's counter, above every
+//!   stamp issued before (as an invalidation would), and answers a miss; a store
+//!   or a single-flight check that meets it refuses (as "invalidated since");
+//!   an invalidation overwrites it;
+//! - the lookup that repairs names the keys in one warning.
+//!
+//! `invalidate_all` rotates the epoch rather than only raising the "all" version,
+//! so losing that key loses nothing either. A *deleted* namespace version is the
+//! one loss that cannot be seen: it reads like a namespace never invalidated (the
+//! cache keeps nothing per namespace until one is invalidated, so an invalidation
+//! stays one write), and the invalidation it recorded is lost. Never delete the
+//! cache's `#v:` keys by hand, and run its Redis with `maxmemory-policy
+//! noeviction` (a warning at start-up says so otherwise). Tests:
+//! `tests/redis_metadata.rs`.
 //!
 //! # Failures
 //!
@@ -253,7 +280,8 @@ impl RedisStore {
             .arg(known_header)
             .arg(known_len)
             .arg(self.token.as_str())
-            .arg(self.epoch_ttl_ms);
+            .arg(self.epoch_ttl_ms)
+            .arg(self.version_ttl_ms);
         let reply = self
             .call(|mut conn| async move { self.script(&command, &mut conn).await })
             .await;
@@ -268,9 +296,16 @@ impl RedisStore {
                 Lookup::Hit(Arc::clone(&near.entry))
             }
             (Some(redis::Value::Array(reply)), _) => {
-                if let [redis::Value::Int(value), redis::Value::BulkString(id)] = &reply[..]
+                if let [
+                    redis::Value::Int(value),
+                    redis::Value::BulkString(id),
+                    repaired @ ..,
+                ] = &reply[..]
                     && let Some(epoch) = header::parse_epoch_id(id)
                 {
+                    if !repaired.is_empty() {
+                        self.repaired(key, repaired);
+                    }
                     return Lookup::Miss(Stamp::redis(u64::try_from(*value).unwrap_or(0), epoch));
                 }
                 tracing::warn!(target: "cache", ?reply, "unexpected reply to the read script");
@@ -285,6 +320,29 @@ impl RedisStore {
                 self.fallback.lookup(key)
             }
         }
+    }
+
+    /// The READ script found keys of the cache's metadata holding something it
+    /// did not write, and repaired them (`repaired`: their indices in the
+    /// script's `KEYS`): one warning naming them.
+    fn repaired(&self, key: &CacheKey, repaired: &[redis::Value]) {
+        let mut names = Vec::new();
+        self.layout
+            .script_keys(key, |name| names.push(name.to_owned()));
+        let keys: Vec<&str> = repaired
+            .iter()
+            .filter_map(|index| match index {
+                redis::Value::Int(i) => usize::try_from(*i).ok(),
+                _ => None,
+            })
+            .filter_map(|i| names.get(i.checked_sub(1)?).map(String::as_str))
+            .collect();
+        tracing::warn!(
+            target: "cache",
+            url = %self.url_for_logs,
+            keys = ?keys,
+            "Redis held something the cache did not write in {keys:?} (not a number, or a key of another type): treated as lost and repaired above every stamp issued before, so nothing cached before is served; the entries under it are recomputed"
+        );
     }
 
     /// `true` if nothing covering `key` was invalidated after `stamp`, and the
@@ -443,8 +501,22 @@ impl RedisStore {
         self.trip();
     }
 
-    /// One invalidation script call.
+    /// One invalidation script call. Invalidating everything rotates the epoch
+    /// (a new identity): every entry and stamp of the previous one is refused
+    /// whatever becomes of the "all" version afterwards (see "Metadata the cache
+    /// did not write"); the rotation also raises that version, which is how the
+    /// near caches of other instances learn of it.
     async fn invalidate_remote(&self, prefix: Option<&str>) -> Written<()> {
+        if prefix.is_none() {
+            return match self
+                .call_write(|mut conn| async move { self.rotate(&mut conn, true).await })
+                .await
+            {
+                Written::Done(_) => Written::Done(()),
+                Written::Refused(code) => Written::Refused(code),
+                Written::Failed => Written::Failed,
+            };
+        }
         let epoch = self.layout.epoch();
         let version = self.layout.version(prefix);
         let command = |script: &redis::Script| {

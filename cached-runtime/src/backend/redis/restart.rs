@@ -172,7 +172,7 @@ impl RedisStore {
     }
 
     /// Runs [`scripts::ROTATE`] (`force`: whatever the epoch records).
-    async fn rotate(&self, conn: &mut Conn, force: bool) -> redis::RedisResult<i64> {
+    pub(super) async fn rotate(&self, conn: &mut Conn, force: bool) -> redis::RedisResult<i64> {
         let command = |code: &str| {
             let mut command = redis::cmd("EVAL");
             command

@@ -20,17 +20,47 @@ use redis::Script;
 /// Reads the epoch in `KEYS[$key]` into the locals `id` (16 hex digits) and `n`
 /// (a number), both `nil` when there is none; `epoch` is the key's text and
 /// `colon` the position of the `:` before the server part (`nil` when absent).
+/// `unreadable` is `true` when the key holds something that is not an epoch
+/// (garbage, another type: a list, a hash): it is then treated as lost, exactly
+/// like an epoch lost in a restart (see the module docs, "Metadata the cache did
+/// not write"). A `pcall`: a key of another type is not an error.
 macro_rules! epoch_lines {
     ($key:literal) => {
         concat!(
-            "local id, n, colon\n",
-            "local epoch = redis.call('GET', KEYS[",
+            "local id, n, colon, unreadable\n",
+            "local epoch = redis.pcall('GET', KEYS[",
             $key,
             "])\n",
+            "if type(epoch) ~= 'string' then\n",
+            "  if epoch then unreadable = true end\n",
+            "  epoch = nil\n",
+            "end\n",
             "if epoch and #epoch > 17 and string.sub(epoch, 17, 17) == ':' then\n",
             "  colon = string.find(epoch, ':', 18, true)\n",
             "  n = tonumber(string.sub(epoch, 18, (colon or 0) - 1))\n",
             "  if n then id = string.sub(epoch, 1, 16) end\n",
+            "end\n",
+            "if epoch and not id then unreadable = true end\n",
+        )
+    };
+}
+
+/// Reads the version in `KEYS[$key]` into the local `$var`: `0` when the key
+/// does not exist, `nil` when it holds anything but the decimal number the cache
+/// writes (garbage, another type). A `pcall`: a key of another type is not an
+/// error.
+macro_rules! version_lines {
+    ($var:ident, $key:expr) => {
+        concat!(
+            "local raw = redis.pcall('GET', ",
+            $key,
+            ")\n",
+            "local ",
+            stringify!($var),
+            " = 0\n",
+            "if raw then\n  ",
+            stringify!($var),
+            " = type(raw) == 'string' and #raw <= 16 and string.match(raw, '^%d+$') and tonumber(raw) or nil\n",
             "end\n",
         )
     };
@@ -92,25 +122,39 @@ end
 /// again. `ARGV[3]`: this instance's token, `ARGV[4]`: the epoch TTL in ms (both
 /// only used when the epoch is created).
 ///
-/// Replies: the value (a hit), `SAME` (a hit on the copy held), `{n, id}` (a miss:
+/// A version key that holds anything but a number (garbage, another type) is
+/// *unreadable*: treated as lost, it is repaired here (see the module docs,
+/// "Metadata the cache did not write"): set, with the epoch's counter, above every
+/// stamp issued before (`ARGV[5]`: the version TTL in ms), so nothing stamped
+/// before is served or stored; the lookup is a miss. The indices in `KEYS` of
+/// every unreadable key (the epoch's, `2`, included) follow `n` and `id` in a
+/// miss's reply, for the store to name them in a warning.
+///
+/// Replies: the value (a hit), `SAME` (a hit on the copy held), `{n, id, ..}` (a miss:
 /// compute under stamp `n` of epoch `id`), or `n` (a miss; Redis has no epoch and
 /// refused to create one).
 pub(super) static READ: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         r"
 local newest = 0
+local unreadable_versions = {}
 for i = 3, #KEYS do
-  local version = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
-  if version > newest then
+",
+        version_lines!(version, "KEYS[i]"),
+        r"
+  if not version then
+    unreadable_versions[#unreadable_versions + 1] = i
+  elseif version > newest then
     newest = version
   end
 end
 ",
         epoch_lines!("2"),
         r"
+local unreadable_epoch = unreadable
 if id then
-  local value = redis.call('GET', KEYS[1])
-  if value and string.sub(value, 21, 36) == id then
+  local value = #unreadable_versions == 0 and redis.pcall('GET', KEYS[1])
+  if type(value) == 'string' and string.sub(value, 21, 36) == id then
     local stamp = tonumber(string.sub(value, 1, 20))
     if stamp and stamp >= newest then
       if ARGV[1] ~= '' and #value == tonumber(ARGV[2]) and string.sub(value, 1, #ARGV[1]) == ARGV[1] then
@@ -130,9 +174,12 @@ else
         server_lines!(),
         r"
   local text = id .. ':' .. string.format('%.0f', n)
+  colon = nil
   if server then
     text = text .. ':' .. server
+    colon = #id + 1 + #string.format('%.0f', n) + 1
   end
+  epoch = text
   local set = redis.pcall('SET', KEYS[2], text, 'PX', ARGV[4])
   if type(set) == 'table' and set.err then
     return n
@@ -141,7 +188,34 @@ end
 if newest > n then
   n = newest
 end
-return {n, id}
+if #unreadable_versions > 0 then
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  local version = n + 1
+  if now > version then
+    version = now
+  end
+  local text = string.format('%.0f', version)
+  for _, i in ipairs(unreadable_versions) do
+    local set = redis.pcall('SET', KEYS[i], text, 'PX', ARGV[5])
+    if type(set) == 'table' and set.err then
+      return n
+    end
+  end
+  local kept = ''
+  if colon then
+    kept = string.sub(epoch, colon)
+  end
+  local set = redis.pcall('SET', KEYS[2], id .. ':' .. text .. kept, 'PX', ARGV[4])
+  if type(set) == 'table' and set.err then
+    return n
+  end
+  n = version
+end
+if unreadable_epoch then
+  unreadable_versions[#unreadable_versions + 1] = 2
+end
+return {n, id, unpack(unreadable_versions)}
 ",
     ))
 });
@@ -161,8 +235,10 @@ if id ~= ",
   return -1
 end
 for i = 3, #KEYS do
-  local version = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
-  if version > stamp then
+",
+            version_lines!(version, "KEYS[i]"),
+            r"
+  if not version or version > stamp then
     return 0
   end
 end
@@ -236,7 +312,10 @@ else
   end
 end
 local version = n + 1
-local current = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+",
+            version_lines!(current, "KEYS[2]"),
+            r"
+current = current or 0
 if version < now then
   version = now
 end
@@ -309,7 +388,10 @@ if server then
   text = text .. ':' .. server
 end
 redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
-local all = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+",
+            version_lines!(all, "KEYS[2]"),
+            r"
+all = all or 0
 if all < n then
   all = n
 end
