@@ -1,12 +1,14 @@
 //! [`ConfigBuilder`]: a [`Config`] in code, checked exactly like the environment.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use super::Config;
+use super::env;
 use super::error::ConfigError;
 use super::field::{Field, Source};
-use super::resolve::{HEADER_LIST_EXPECTED, header_item_problem, resolve};
+use super::resolve::{HEADER_LIST_EXPECTED, Lookup, header_item_problem, resolve, resolve_over};
 use super::secret::{Password, SecretUrl};
 
 /// Builds a [`Config`] in code. Start from [`Config::builder`] (the defaults) or
@@ -184,6 +186,91 @@ impl ConfigBuilder {
     ///
     /// A [`ConfigError`] naming the first builder method whose value is not accepted.
     pub fn build(self) -> Result<Config, ConfigError> {
+        self.resolve(None)
+    }
+
+    /// Builds the [`Config`] with this builder's values as the application's
+    /// defaults: each setting is read from the process environment, then from
+    /// `./.env` (if it exists), then from this builder, then the crate's default.
+    /// An application sets its own defaults this way (caching on, its prefix)
+    /// and operators still override them with the usual variables.
+    ///
+    /// ```no_run
+    /// use cachette::Config;
+    ///
+    /// // Caching on unless CACHE_ENABLED says otherwise; keys under "users-api".
+    /// let config = Config::builder().enabled(true).prefix("users-api").build_from_env()?;
+    /// # Ok::<(), cachette::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for the first value not accepted: it names the variable
+    /// when the value came from the environment or `.env`, the builder method when
+    /// it came from this builder. Or one naming `./.env` if that file is
+    /// unreadable or malformed.
+    pub fn build_from_env(self) -> Result<Config, ConfigError> {
+        let file = env::env_file(Path::new(".env"), true)?;
+        self.build_from(&|name| env::layered(name, &file))
+    }
+
+    /// [`build_from_env`](Self::build_from_env) with the `.env` file at `path`,
+    /// which must exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`build_from_env`](Self::build_from_env), or naming `path` if the file is
+    /// missing.
+    pub fn build_from_env_file(self, path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let file = env::env_file(path.as_ref(), false)?;
+        self.build_from(&|name| env::layered(name, &file))
+    }
+
+    /// [`build_from_env`](Self::build_from_env) reading the variables through
+    /// `lookup` instead of the environment and `.env` (a variable name in, its
+    /// value out, `None` when unset): for tests, or applications that read their
+    /// settings elsewhere.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use cachette::{Config, Mode};
+    ///
+    /// let defaults = Config::builder().enabled(true).prefix("users-api");
+    ///
+    /// // Nothing set: the application's defaults.
+    /// let config = defaults.clone().build_from_lookup(|_| None)?;
+    /// assert_eq!((config.mode(), config.prefix()), (Mode::Memory, "users-api"));
+    ///
+    /// // The environment wins over them.
+    /// let env = HashMap::from([("CACHE_ENABLED", "false")]);
+    /// let config = defaults
+    ///     .clone()
+    ///     .build_from_lookup(|name| env.get(name).map(|v| v.to_string()))?;
+    /// assert_eq!(config.mode(), Mode::Disabled);
+    ///
+    /// // A bad value is named where it came from.
+    /// let error = defaults.redis_db(99).build_from_lookup(|_| None).unwrap_err();
+    /// assert!(error.to_string().starts_with("invalid redis_db="));
+    /// # Ok::<(), cachette::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`build_from_env`](Self::build_from_env).
+    pub fn build_from_lookup(
+        self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        self.build_from(&|name| Ok(lookup(name)))
+    }
+
+    fn build_from(self, env: Lookup<'_>) -> Result<Config, ConfigError> {
+        self.resolve(Some(env))
+    }
+
+    /// Checks this builder's values and resolves them, under `env` when given
+    /// (see [`build_from_env`](Self::build_from_env)).
+    fn resolve(self, env: Option<Lookup<'_>>) -> Result<Config, ConfigError> {
         if let Some(headers) = &self.credential_headers {
             let problem = headers
                 .iter()
@@ -200,8 +287,17 @@ impl ConfigBuilder {
             }
         }
         let values = self.as_text();
-        let mut config = resolve(&|name| Ok(values.get(name).cloned()), Source::Builder)?;
-        let url_given = self.redis_url.is_some_and(|url| !url.0.trim().is_empty());
+        let (mut config, env_url) = match env {
+            None => (
+                resolve(&|name| Ok(values.get(name).cloned()), Source::Builder)?,
+                false,
+            ),
+            Some(env) => (
+                resolve_over(env, Source::Env, Some(&values))?,
+                env(Field::RedisUrl.env_name())?.is_some(),
+            ),
+        };
+        let url_given = env_url || self.redis_url.is_some_and(|url| !url.0.trim().is_empty());
         if let (Some(carried), false) = (self.carried, url_given) {
             config.redis.username = carried.username;
             config.redis.tls = carried.tls;

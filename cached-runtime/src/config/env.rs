@@ -27,6 +27,14 @@ pub(crate) fn resolve_layered(
     )
 }
 
+/// The variable `name` from the process environment, else from `file`.
+pub(crate) fn layered(
+    name: &str,
+    file: &HashMap<String, String>,
+) -> Result<Option<String>, ConfigError> {
+    Ok(process_var(name)?.or_else(|| file.get(name).cloned()))
+}
+
 /// The `.env` file at `path`; with `optional`, a path that is not a file reads as empty.
 pub(crate) fn env_file(
     path: &Path,

@@ -2,7 +2,9 @@
 //!
 //! [`Config::from_env`] reads the process environment, then `./.env` in the current
 //! directory (if it exists) for the variables the environment does not set, as
-//! pydantic-settings does. [`Config::builder`] builds a configuration in code with the same
+//! pydantic-settings does. [`ConfigBuilder::build_from_env`](crate::ConfigBuilder::build_from_env)
+//! does the same over an application's defaults (the builder's values), before
+//! the crate's. [`Config::builder`] builds a configuration in code with the same
 //! checks. A value that is not accepted is an error naming the variable, the value and what
 //! is accepted; it is never replaced by the default. Every variable is checked, including the
 //! Redis ones while Redis is off. Variable names are case-sensitive; other variables are
@@ -72,6 +74,18 @@
 //!     }
 //!     Ok(())
 //! }
+//! ```
+//!
+//! With the application's own defaults, which the environment and `./.env` still
+//! override (an error names the variable, or the builder method when the value
+//! was the application's):
+//!
+//! ```no_run
+//! use cachette::Config;
+//!
+//! // Caching on by default in this service; CACHE_ENABLED=false still turns it off.
+//! let config = Config::builder().enabled(true).build_from_env()?;
+//! # Ok::<(), cachette::ConfigError>(())
 //! ```
 //!
 //! In code, for tests or applications that do not use the environment:

@@ -1,6 +1,7 @@
 //! Turns raw text values into a validated [`Config`]: the one parser behind the environment,
 //! `.env` files and [`ConfigBuilder`](super::ConfigBuilder).
 
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -30,7 +31,23 @@ const SIZE_FORMS: &str = "a whole number of bytes, optionally followed by a unit
 
 /// Reads and checks every setting, in a fixed order; the first problem is returned.
 pub(crate) fn resolve(lookup: Lookup<'_>, source: Source) -> Result<Config, ConfigError> {
-    let r = Reader { lookup, source };
+    resolve_over(lookup, source, None)
+}
+
+/// [`resolve`], with `defaults` (an application's [`ConfigBuilder`](super::ConfigBuilder)
+/// values, under the variables' names) read for the settings `lookup` does not
+/// set, before the crate's own defaults. An error about a value that came from
+/// `defaults` names the builder method, not the variable.
+pub(crate) fn resolve_over(
+    lookup: Lookup<'_>,
+    source: Source,
+    defaults: Option<&HashMap<&'static str, String>>,
+) -> Result<Config, ConfigError> {
+    let r = Reader {
+        lookup,
+        source,
+        defaults,
+    };
     let enabled = r.boolean(Field::Enabled, false)?;
     let redis_enabled = r.boolean(Field::RedisEnabled, false)?;
 
@@ -203,15 +220,33 @@ enum Unit {
 struct Reader<'a> {
     lookup: Lookup<'a>,
     source: Source,
+    /// The application's defaults (see [`resolve_over`]).
+    defaults: Option<&'a HashMap<&'static str, String>>,
 }
 
 impl Reader<'_> {
     fn get(&self, field: Field) -> Result<Option<String>, ConfigError> {
-        (self.lookup)(field.env_name())
+        match (self.lookup)(field.env_name())? {
+            Some(value) => Ok(Some(value)),
+            None => Ok(self.default_of(field).cloned()),
+        }
     }
 
+    /// The application's default for `field`, if it gave one.
+    fn default_of(&self, field: Field) -> Option<&String> {
+        self.defaults?.get(field.env_name())
+    }
+
+    /// What errors call `field`: the builder method when its value came from the
+    /// application's defaults, else the name `source` gives it.
     fn name(&self, field: Field) -> &'static str {
-        self.source.name(field)
+        let from_defaults =
+            self.default_of(field).is_some() && matches!((self.lookup)(field.env_name()), Ok(None));
+        if from_defaults {
+            Source::Builder.name(field)
+        } else {
+            self.source.name(field)
+        }
     }
 
     /// An error about the value `raw` given for `field`.

@@ -213,19 +213,17 @@ impl Settings {
     }
 }
 
-/// The cache configuration: cachette's own (`cachette::Config::from_env`, which reads
-/// the environment and `./.env`), with caching turned on when `CACHE_ENABLED` is not
-/// set at all (see the [module docs](self)).
+/// The cache configuration: cachette's variables read from `env` (the environment,
+/// then `./.env`) over this service's one default, caching on (see the
+/// [module docs](self)).
 ///
 /// # Errors
 ///
 /// cachette's error for the first cache variable that is not accepted.
 pub fn cache_config(env: &Env) -> Result<cachette::Config, cachette::ConfigError> {
-    let config = cachette::Config::from_env()?;
-    if env.get("CACHE_ENABLED").is_some() {
-        return Ok(config);
-    }
-    config.to_builder().enabled(true).build()
+    cachette::Config::builder()
+        .enabled(true)
+        .build_from_lookup(|name| env.get(name))
 }
 
 const BOOLEAN: &str = "true or false (also 1/0, yes/no, on/off)";
@@ -304,6 +302,18 @@ impl std::error::Error for SettingsError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caching_is_on_unless_the_environment_turns_it_off() {
+        let on = cache_config(&Env::from_pairs([])).ok();
+        assert_eq!(on.map(|c| c.mode()), Some(cachette::Mode::Memory));
+        let off = cache_config(&Env::from_pairs([("CACHE_ENABLED", "false")])).ok();
+        assert_eq!(off.map(|c| c.mode()), Some(cachette::Mode::Disabled));
+        let prefix = cache_config(&Env::from_pairs([("CACHE_PREFIX", "ops")])).ok();
+        assert_eq!(prefix.as_ref().map(|c| c.prefix()), Some("ops"));
+        let bad = cache_config(&Env::from_pairs([("CACHE_ENABLED", "maybe")]));
+        assert!(bad.is_err_and(|e| e.to_string().starts_with("invalid CACHE_ENABLED=")));
+    }
 
     #[test]
     fn defaults() {

@@ -4,6 +4,7 @@ mod builder;
 mod defaults;
 mod env_file;
 mod invalid;
+mod layered;
 mod near;
 mod secrets;
 mod url;
