@@ -41,6 +41,7 @@
 //! - [The attribute](#the-attribute)
 //! - [Invalidation](#invalidation)
 //! - [Several caches side by side](#several-caches-side-by-side)
+//! - [Metrics](#metrics)
 //!
 //! # The three modes
 //!
@@ -75,6 +76,15 @@
 //! [`init`] sets the process-wide cache that `#[cached]` uses. [`Cache::scope`] runs
 //! a future with another [`Cache`] instead, so tests can exercise every mode in one
 //! process.
+//!
+//! # Metrics
+//!
+//! Every call's result (hit, miss, bypass, error) by declared namespace and
+//! function, lookup times, invalidations, memory, Redis health and the breaker go
+//! to the [`metrics`](https://docs.rs/metrics) facade: install a recorder (e.g.
+//! Prometheus) before the first call and they appear; without one they cost a
+//! no-op. [`stats`] lists each metric, its labels and units;
+//! [`Cache::stats`] gives the same counts as a snapshot.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -88,15 +98,15 @@ pub use cachette_macro::cached;
 // One path per item: the root. `config` and `key` are guides (no items of their
 // own); `http` holds the tower layer.
 pub use cachette_runtime::{
-    Cache, CacheStats, CacheUser, Config, ConfigBuilder, ConfigError, InitError, IntoKey,
-    KeyContext, MemoryUsage, Mode, Password, RedisConfig, api_key_single_key_builder,
+    Cache, CacheStats, CacheUser, Config, ConfigBuilder, ConfigError, FunctionStats, InitError,
+    IntoKey, KeyContext, MemoryUsage, Mode, Password, RedisConfig, api_key_single_key_builder,
     api_keys_list_key_builder, global, init, init_from_env, invalidate_all,
     invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
     invalidate_users_list_cache, paginated_key_builder, user_scoped_key_builder,
     users_list_key_builder,
 };
 
-pub use cachette_runtime::{config, key};
+pub use cachette_runtime::{config, key, stats};
 
 #[cfg(feature = "axum")]
 pub use cachette_runtime::http;

@@ -10,6 +10,7 @@ use crate::backend::memory::MemoryStore;
 use crate::backend::redis::RedisHealth;
 use crate::config::{Config, Mode};
 use crate::flight::Flights;
+use crate::stats::{FunctionStats, Registry};
 
 /// A cache: its configuration, its store and its in-flight calls.
 ///
@@ -58,6 +59,8 @@ struct Inner {
     config: Config,
     backend: Backend,
     flights: Flights,
+    /// What it counts (see `stats`).
+    stats: Registry,
     /// The state a layer over the core keeps with this cache (see
     /// [`Cache::layer_state`]).
     layer: OnceLock<Box<dyn Any + Send + Sync>>,
@@ -110,11 +113,18 @@ impl Cache {
     }
 
     fn with_backend(config: Config, backend: Backend) -> Cache {
+        let stats = Registry::new(match &backend {
+            Backend::Disabled => "disabled",
+            Backend::Memory(_) => "memory",
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => "redis",
+        });
         Cache {
             inner: Arc::new(Inner {
                 config,
                 backend,
                 flights: Flights::new(),
+                stats,
                 layer: OnceLock::new(),
             }),
         }
@@ -175,6 +185,8 @@ impl Cache {
             .backend
             .invalidate(&crate::key::normalize::invalidation_target(namespace))
             .await;
+        self.inner.stats.invalidated(false);
+        self.update_memory_gauges();
         tracing::debug!(target: "cache", namespace, "invalidated namespace");
     }
 
@@ -185,7 +197,22 @@ impl Cache {
     /// and replayed, as for [`Cache::invalidate_namespace`].
     pub async fn invalidate_all(&self) {
         self.inner.backend.invalidate_all().await;
+        self.inner.stats.invalidated(true);
+        self.update_memory_gauges();
         tracing::debug!(target: "cache", "invalidated all entries");
+    }
+
+    /// What this cache counts (see `stats`).
+    pub(crate) fn counters(&self) -> &Registry {
+        &self.inner.stats
+    }
+
+    /// Sets the `cachette_memory_bytes` and `cachette_entries` gauges (see
+    /// `stats`): after a store, an invalidation, a snapshot.
+    pub(crate) fn update_memory_gauges(&self) {
+        if let Some(usage) = self.memory_usage() {
+            self.inner.stats.memory(usage.entries, usage.bytes);
+        }
     }
 
     /// The number of entries held in memory (in Redis mode: in the fallback) and
@@ -200,20 +227,42 @@ impl Cache {
         Some(MemoryUsage { entries, bytes })
     }
 
-    /// Counters of what this cache did that an operator should know about (see
-    /// [`CacheStats`]). Cheap: a few atomic loads.
+    /// A snapshot of what this cache did: each function's hits, misses and
+    /// bypasses, what its memory holds, Redis's health (see [`CacheStats`]). For
+    /// applications without a metrics recorder, health checks and tests; the same
+    /// counts go to the `metrics` facade (see the crate docs, "Metrics").
     ///
     /// ```
+    /// use cachette::{Cache, Config, cached};
+    ///
+    /// #[cached(namespace = "squares")]
+    /// async fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let cache = cachette::Cache::in_memory(cachette::Config::memory());
-    /// cache.invalidate_namespace("user:1").await;
-    /// assert_eq!(cache.stats().invalidations_refused, 0);
+    /// let cache = Cache::in_memory(Config::memory());
+    /// cache.scope(async {
+    ///     square(3).await; // a miss
+    ///     square(3).await; // a hit
+    /// }).await;
+    /// let stats = cache.stats();
+    /// let squares = &stats.functions[0];
+    /// assert_eq!((squares.namespace, squares.function), ("squares", "square"));
+    /// assert_eq!((squares.hits, squares.misses), (1, 1));
+    /// assert_eq!(stats.memory.map(|m| m.entries), Some(1));
+    /// assert_eq!(stats.invalidations_refused, 0);
     /// # }
     /// ```
     pub fn stats(&self) -> CacheStats {
+        self.update_memory_gauges();
         CacheStats {
             invalidations_refused: self.inner.backend.invalidations_refused(),
+            functions: self.inner.stats.functions(),
+            memory: self.memory_usage(),
+            #[cfg(feature = "redis")]
+            redis: self.redis_health().map(|health| *health.borrow()),
         }
     }
 
@@ -259,11 +308,22 @@ pub struct MemoryUsage {
     pub bytes: u64,
 }
 
-/// Counters of one [`Cache`], from [`Cache::stats`]. More fields will come (hence
+/// A snapshot of one [`Cache`], from [`Cache::stats`]. More fields will come (hence
 /// `#[non_exhaustive]`: read the fields, do not build it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct CacheStats {
+    /// Each `#[cached]` function called through this cache, by namespace then
+    /// name: its hits, misses, bypasses and errors (see [`FunctionStats`]). A
+    /// disabled cache counts nothing.
+    pub functions: Vec<FunctionStats>,
+    /// What the in-memory store holds (in Redis mode: the fallback); `None` in
+    /// disabled mode.
+    pub memory: Option<MemoryUsage>,
+    /// In Redis mode, whether Redis serves the cache or the memory fallback does;
+    /// `None` in the other modes.
+    #[cfg(feature = "redis")]
+    pub redis: Option<RedisHealth>,
     /// Invalidations that returned before Redis recorded them: Redis refused them
     /// (full without script flags, a read-only replica, an ACL...), did not answer,
     /// or was already out of use when they were made. Each was applied to this

@@ -20,6 +20,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -33,6 +34,7 @@ use crate::probe::{CacheStrategy, PutMode};
 use crate::returns::ReturnShape;
 use crate::served::{self, Served};
 use crate::spec::{FunctionId, Spec, Warning};
+use crate::stats::Outcome;
 
 /// What a value call does, decided before it awaits anything (see `entry`, "A
 /// hit without a future").
@@ -57,6 +59,28 @@ pub(crate) struct ValueLookup<R, T> {
 /// Called by `entry` once it checked that the cache is enabled and the function's
 /// identity is unambiguous.
 pub(crate) fn plan<R, S>(
+    cache: CacheRef,
+    spec: &'static Spec,
+    function: &FunctionId,
+    args: &mut KeyArgs,
+    strategy: &S,
+) -> ValueCall<R, S::Stored>
+where
+    S: CacheStrategy<R>,
+{
+    let counts = cache.counters().counts(spec);
+    let call = decide(cache, spec, function, args, strategy);
+    match &call {
+        ValueCall::Uncached => counts.record(Outcome::Bypass),
+        ValueCall::Hit(_) => counts.record(Outcome::Hit),
+        // Counted when it ends (`run`).
+        ValueCall::Lookup(_) => {}
+    }
+    call
+}
+
+/// [`plan`], before it is counted.
+fn decide<R, S>(
     cache: CacheRef,
     spec: &'static Spec,
     function: &FunctionId,
@@ -222,8 +246,20 @@ where
     let ValueLookup { cache, key, reader } = call;
     let (spec, function, shape) = (reader.spec, reader.function, reader.shape);
     let store = cache.backend();
-    let mut miss = match lookup(store, cache.flights(), &key, &reader, Policy::of(spec)).await {
-        Found::Hit(value) => return value,
+    let counts = cache.counters().counts(spec);
+    let policy = Policy::of(spec);
+    // The lookup's outcome is matched as a temporary: a hit (which may not be
+    // `Send`) is never a local held across the awaits below.
+    let mut miss = match timed(
+        &cache,
+        lookup(store, cache.flights(), &key, &reader, policy),
+    )
+    .await
+    {
+        Found::Hit(value) => {
+            counts.record(Outcome::Hit);
+            return value;
+        }
         Found::Miss(miss) => miss,
     };
     let value = body.await;
@@ -231,6 +267,7 @@ where
     let stored = match (shape.split)(value) {
         Ok(stored) => stored,
         Err(value) => {
+            counts.record(Outcome::Miss);
             miss.publish(Published::Uncacheable);
             return value;
         }
@@ -243,10 +280,13 @@ where
         Ok(bytes) => Bytes::from(bytes),
         Err(error) => {
             tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
+            counts.record(Outcome::Error);
             miss.publish(Published::Uncacheable);
             return (shape.join)(stored);
         }
     };
+    counts.record(Outcome::Miss);
+    drop(counts);
     let size = bytes.len();
     let ttl = spec.ttl(cache.config());
     let entry = match kept {
@@ -275,8 +315,17 @@ where
         Err(held) => held,
     };
     store.put(&key, &entry).await;
+    cache.update_memory_gauges();
     miss.publish(Published::Entry(entry));
     (shape.join)(M::release(held))
+}
+
+/// Awaits `lookup`, recording how long it took (see `stats`).
+pub(crate) async fn timed<T>(cache: &Cache, lookup: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let found = lookup.await;
+    cache.counters().lookup_took(started.elapsed());
+    found
 }
 
 /// How the value path reads an entry: clones the typed value its function kept
@@ -377,6 +426,7 @@ fn encode<R, T>(
 fn store_in_background(cache: &Cache, key: CacheKey, entry: Arc<Entry>, mut miss: Miss) {
     if let Backend::Memory(memory) = cache.backend() {
         memory.put(&key, Arc::clone(&entry));
+        cache.update_memory_gauges();
         miss.publish(Published::Entry(entry));
         return;
     }
@@ -385,6 +435,7 @@ fn store_in_background(cache: &Cache, key: CacheKey, entry: Arc<Entry>, mut miss
         Ok(runtime) => {
             runtime.spawn(async move {
                 cache.backend().put(&key, &entry).await;
+                cache.update_memory_gauges();
                 miss.publish(Published::Entry(entry));
             });
         }

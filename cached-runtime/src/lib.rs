@@ -30,6 +30,7 @@ mod probe;
 mod returns;
 mod served;
 mod spec;
+pub mod stats;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -56,6 +57,7 @@ pub use key::builders::{
 };
 pub use key::context::{IntoKey, KeyContext};
 pub use key::user::CacheUser;
+pub use stats::FunctionStats;
 // Named by the runtime's modules only; the generated code reaches it through
 // `__private`.
 pub(crate) use spec::Spec;

@@ -33,6 +33,8 @@ pub struct Spec {
     /// The key segment and tag of the first path this function was called with (the
     /// only one, unless it is generic or in a generic `impl`).
     first_path: OnceLock<FunctionId>,
+    /// The counters of the first cache that ran this function (see `stats`).
+    counts: crate::stats::SpecSlot,
     warned: AtomicU8,
 }
 
@@ -111,6 +113,7 @@ impl Spec {
             typed: true,
             definition,
             first_path: OnceLock::new(),
+            counts: OnceLock::new(),
             warned: AtomicU8::new(0),
         }
     }
@@ -167,6 +170,11 @@ impl Spec {
     /// The `expire` given to the attribute, in seconds.
     pub fn expire(&self) -> Option<u64> {
         self.expire
+    }
+
+    /// Where the first cache that ran this function keeps its counters.
+    pub(crate) fn counts_slot(&self) -> &crate::stats::SpecSlot {
+        &self.counts
     }
 
     pub(crate) fn key_builder(&self) -> Option<KeyBuilderFn> {

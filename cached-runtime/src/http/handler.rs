@@ -18,6 +18,7 @@ use crate::key::KeyArgs;
 use crate::lookup::{Found, Policy, Reader, decoded, lookup};
 use crate::served::Served;
 use crate::spec::{FunctionId, Spec};
+use crate::stats;
 
 /// What a handler's call does, decided before it awaits anything (see `entry`,
 /// "A hit without a future").
@@ -45,6 +46,25 @@ pub(crate) struct HttpLookup {
 /// the request may be answered from the cache, builds its key, and answers a hit
 /// the store holds in memory (memory mode, a near copy).
 pub(crate) fn plan(
+    cache: CacheRef,
+    spec: &'static Spec,
+    function: &FunctionId,
+    args: &KeyArgs,
+    request: Arc<dyn Served>,
+) -> HttpCall {
+    let counts = cache.counters().counts(spec);
+    let call = decide(cache, spec, function, args, request);
+    match &call {
+        HttpCall::Uncached => counts.record(stats::Outcome::Bypass),
+        HttpCall::Hit => counts.record(stats::Outcome::Hit),
+        // Counted when the lookup ends (`run`).
+        HttpCall::Lookup(_) => {}
+    }
+    call
+}
+
+/// [`plan`], before it is counted.
+fn decide(
     cache: CacheRef,
     spec: &'static Spec,
     function: &FunctionId,
@@ -112,10 +132,18 @@ pub(crate) async fn run<F: Future>(call: HttpLookup, body: F) -> F::Output {
         reader,
         policy,
     } = call;
-    let miss = match lookup(cache.backend(), cache.flights(), &key, &reader, policy).await {
-        Found::Hit(hit) => return serve(&state, hit).await,
+    let counts = cache.counters().counts(reader.spec);
+    let found = lookup(cache.backend(), cache.flights(), &key, &reader, policy);
+    let miss = match crate::cached::timed(&cache, found).await {
+        Found::Hit(hit) => {
+            counts.record(stats::Outcome::Hit);
+            drop(counts);
+            return serve(&state, hit).await;
+        }
         Found::Miss(miss) => miss,
     };
+    counts.record(stats::Outcome::Miss);
+    drop(counts);
     if state.info.method == Method::HEAD {
         // A HEAD response has no body to store; GET requests fill the entry.
         state.set(Outcome::MissNotStored);

@@ -267,6 +267,7 @@ async fn store(
     // Waiters read the response parsed here rather than parse it again.
     let _ = entry.decoded.set(Arc::clone(&stored) as Decoded);
     pending.cache.backend().put(&pending.key, &entry).await;
+    pending.cache.update_memory_gauges();
     pending.miss.publish(Published::Entry(entry));
     let hit = Hit {
         response: stored,

@@ -54,6 +54,7 @@ impl Breaker {
         } else {
             RedisHealth::Up
         });
+        metrics::gauge!("cachette_redis_up").set(if open { 0.0 } else { 1.0 });
         Breaker {
             open: AtomicBool::new(open),
             failures: AtomicU32::new(0),
@@ -88,6 +89,8 @@ impl Breaker {
         let opened = !self.open.swap(true, Ordering::AcqRel);
         if opened {
             self.health.send_replace(RedisHealth::Down);
+            metrics::gauge!("cachette_redis_up").set(0.0);
+            metrics::counter!("cachette_breaker_transitions_total", "to" => "open").increment(1);
         }
         opened
     }
@@ -104,6 +107,8 @@ impl Breaker {
         self.open.store(false, Ordering::Release);
         drop(pending);
         self.health.send_replace(RedisHealth::Up);
+        metrics::gauge!("cachette_redis_up").set(1.0);
+        metrics::counter!("cachette_breaker_transitions_total", "to" => "closed").increment(1);
         true
     }
 

@@ -259,6 +259,7 @@ impl RedisStore {
                 if let Some(copy) = &near
                     && self.near_hit(copy, key)
                 {
+                    self.near.hits.increment(1);
                     return Lookup::Hit(Arc::clone(&copy.entry));
                 }
             } else if !self.near.refused() {

@@ -136,7 +136,11 @@ impl RedisStore {
             return None;
         }
         let copy = self.near.copies.get(key.full())?;
-        self.near_hit(&copy, key).then(|| Arc::clone(&copy.entry))
+        let hit = self.near_hit(&copy, key);
+        if hit {
+            self.near.hits.increment(1);
+        }
+        hit.then(|| Arc::clone(&copy.entry))
     }
 
     /// The entry in a value the READ script sent (header and codec bytes), kept

@@ -77,6 +77,8 @@ pub(super) struct NearState {
     all_key: String,
     /// Pushes handled, invalidations recorded and flushes (for tests and logs).
     pub(super) stats: Mutex<NearStats>,
+    /// `cachette_near_hits_total` (see `stats`).
+    pub(super) hits: metrics::Counter,
 }
 
 /// What the near cache has been told.
@@ -114,6 +116,7 @@ impl NearState {
             version_prefix,
             all_key,
             stats: Mutex::new(NearStats::default()),
+            hits: metrics::counter!("cachette_near_hits_total"),
         })
     }
 
@@ -178,6 +181,7 @@ impl NearState {
     pub(super) fn flush(&self) {
         self.versions.invalidate_all();
         self.copies.invalidate_all();
+        metrics::counter!("cachette_near_flushes_total").increment(1);
         self.stats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
