@@ -13,6 +13,7 @@
 //! | `ACCESS_TOKEN_EXPIRE_MINUTES` | `11520` (8 days) | bearer token lifetime |
 //! | `LOG_CATEGORIES` | `CACHE,REQUESTS` | what to log, see [`crate::logging`] |
 //! | `RUST_LOG` | none | `target=level` directives that replace `LOG_CATEGORIES` |
+//! | `METRICS_ENABLED` | `true` | serve the cache's metrics at `GET /metrics` (Prometheus text format), see [`crate::metrics`] |
 //!
 //! The cache reads its own variables (`CACHE_ENABLED`, `REDIS_ENABLED`, `REDIS_HOST`,
 //! ...; see `cachette::config`) with one difference, made by [`cache_config`]: when
@@ -144,6 +145,8 @@ pub struct Settings {
     pub token_ttl: Duration,
     /// `LOG_CATEGORIES` and `RUST_LOG`.
     pub log: LogSettings,
+    /// `METRICS_ENABLED`: serve `GET /metrics`.
+    pub metrics: bool,
 }
 
 impl Settings {
@@ -193,6 +196,7 @@ impl Settings {
             |v| v.trim().parse().ok().filter(|m| (1..=525_600).contains(m)),
         )?;
         let log = LogSettings::from_env(env)?;
+        let metrics = read(env, "METRICS_ENABLED", "true", BOOLEAN, parse_bool)?;
         Ok(Settings {
             host,
             port,
@@ -204,6 +208,7 @@ impl Settings {
             secret_key,
             token_ttl: Duration::from_secs(token_minutes * 60),
             log,
+            metrics,
         })
     }
 

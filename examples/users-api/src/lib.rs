@@ -15,6 +15,7 @@
 //! | [`app`](mod@app) | the router and its layers |
 //! | [`error`] | `{"detail": "..."}` errors, axum's rejections included |
 //! | [`demo`] | the start-up demonstration (MISS, then HIT) |
+//! | [`metrics`] | `GET /metrics` (Prometheus) |
 //! | [`password`], [`token`], [`secret`], [`validate`] | argon2, bearer tokens, API keys, input checks |
 
 pub mod app;
@@ -25,6 +26,7 @@ pub mod demo;
 pub mod error;
 pub mod invalidate;
 pub mod logging;
+pub mod metrics;
 pub mod password;
 pub mod repo;
 pub mod routes;

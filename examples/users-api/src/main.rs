@@ -22,7 +22,7 @@ use users_api::db::{self, Seed, Seeded};
 use users_api::demo::{self, Demo};
 use users_api::password::PasswordHashing;
 use users_api::token::Tokens;
-use users_api::{AppState, app, logging, secret};
+use users_api::{AppState, app, logging, metrics, secret};
 
 /// Demo users created on a first start (`SEED_DEMO=true`), and keys for each.
 const DEMO_USERS: u32 = 50;
@@ -43,6 +43,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let env = Env::load()?;
     let settings = Settings::from_env(&env)?;
     logging::init(&settings.log);
+    // Before the cache exists, so that it registers its metrics with the recorder.
+    let metrics = if settings.metrics {
+        Some(metrics::install()?)
+    } else {
+        None
+    };
     let cache = cachette::init(config::cache_config(&env)?).await?.clone();
 
     let db = db::connect(&settings.database_url)
@@ -106,7 +112,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
         });
     }
 
-    axum::serve(listener, app(state))
+    let router = match metrics {
+        Some(handle) => metrics::route(app(state), handle),
+        None => app(state),
+    };
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     db.close().await;

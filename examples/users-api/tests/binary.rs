@@ -145,3 +145,83 @@ fn an_invalid_setting_stops_the_start_with_its_name() {
     }
     assert!(!dir.0.join("users-api.db").exists(), "nothing was created");
 }
+
+/// `GET path` on `127.0.0.1:port` with a plain HTTP/1.0 request; the body.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The port in the "listening on http://127.0.0.1:PORT" line.
+fn listening_port(output: &str) -> u16 {
+    let start = output.find("http://127.0.0.1:").expect(output) + "http://127.0.0.1:".len();
+    let digits: String = output[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().expect(output)
+}
+
+#[test]
+fn metrics_show_the_demos_miss_and_hit() {
+    let dir = Scratch::new("metrics");
+    let mut child = start(&dir, &[("PORT", "0"), ("SEED_DEMO", "false")]);
+    let output = read_until(&mut child, "2nd:");
+    let metrics = http_get(listening_port(&output), "/metrics");
+    terminate(&mut child);
+    assert!(child.wait().unwrap().success());
+
+    assert!(
+        metrics.starts_with("HTTP/1.0 200") || metrics.starts_with("HTTP/1.1 200"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("text/plain; version=0.0.4"), "{metrics}");
+    // The demo's two requests: one miss, one hit, of the function it called.
+    let line = |result: &str| {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("cachette_requests_total{")
+                    && l.contains(&format!("result=\"{result}\""))
+                    && !l.ends_with(" 0")
+            })
+            .map(str::to_owned)
+    };
+    let (miss, hit) = (line("miss"), line("hit"));
+    assert!(
+        miss.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{metrics}"
+    );
+    assert!(
+        hit.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{metrics}"
+    );
+    assert!(miss.is_some_and(|l| l.contains("namespace=\"") && l.contains("function=\"")));
+    assert!(metrics.contains("cachette_memory_bytes"), "{metrics}");
+    assert!(metrics.contains("cachette_entries 1"), "{metrics}");
+}
+
+#[test]
+fn metrics_enabled_false_serves_no_metrics() {
+    let dir = Scratch::new("no-metrics");
+    let mut child = start(
+        &dir,
+        &[
+            ("PORT", "0"),
+            ("SEED_DEMO", "false"),
+            ("METRICS_ENABLED", "false"),
+        ],
+    );
+    let output = read_until(&mut child, "2nd:");
+    let metrics = http_get(listening_port(&output), "/metrics");
+    terminate(&mut child);
+    assert!(child.wait().unwrap().success());
+    assert!(metrics.contains(" 404 "), "{metrics}");
+}
