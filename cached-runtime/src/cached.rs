@@ -26,6 +26,7 @@ use bytes::Bytes;
 
 use crate::backend::{Backend, Decoded, Entry};
 use crate::cache::Cache;
+use crate::codec::Coder;
 use crate::flight::Published;
 use crate::global::CacheRef;
 use crate::key::{self, CacheKey, KeyArgs, KeyContext};
@@ -135,6 +136,7 @@ where
     let reader = ValueReader {
         shape,
         function: function.tag,
+        coder: spec.coder().unwrap_or(cache.config().coder()),
         spec,
     };
     // The protocol's first step, when it needs no I/O: a fresh, readable entry
@@ -244,7 +246,7 @@ where
     M: PutMode<T>,
 {
     let ValueLookup { cache, key, reader } = call;
-    let (spec, function, shape) = (reader.spec, reader.function, reader.shape);
+    let (spec, function, shape, coder) = (reader.spec, reader.function, reader.shape, reader.coder);
     let store = cache.backend();
     let counts = cache.counters().counts(spec);
     let policy = Policy::of(spec);
@@ -275,7 +277,7 @@ where
     // Encoded in a plain function: a local of this async function that was ever
     // borrowed counts as held across every later await, even once moved.
     let max_size = cache.config().max_entry_size();
-    let (stored, encoded, kept) = encode(shape, stored, function, max_size);
+    let (stored, encoded, kept) = encode(shape, stored, function, coder, max_size);
     let bytes = match encoded {
         Ok(bytes) => Bytes::from(bytes),
         Err(error) => {
@@ -333,6 +335,9 @@ pub(crate) async fn timed<T>(cache: &Cache, lookup: impl Future<Output = T>) -> 
 struct ValueReader<R, T> {
     shape: ReturnShape<R, T>,
     function: u64,
+    /// What the function's values are written with (`#[cached(coder = ...)]`,
+    /// else `CACHE_CODER`).
+    coder: Coder,
     spec: &'static Spec,
 }
 
@@ -351,7 +356,7 @@ impl<R, T> ValueReader<R, T> {
     /// is kept typed, the decoded value is kept in the entry too, so the next
     /// hits on it clone instead of decoding.
     fn decode(&self, entry: &Entry) -> Result<R, crate::codec::DecodeError> {
-        let value = (self.shape.decode)(&entry.bytes, self.function)?;
+        let value = (self.shape.decode)(&entry.bytes, self.function, self.coder)?;
         if entry.keep_typed
             && entry.decoded.get().is_none()
             && let Some(typed) = self.shape.typed
@@ -405,13 +410,14 @@ fn encode<R, T>(
     shape: ReturnShape<R, T>,
     stored: T,
     function: u64,
+    coder: Coder,
     max_size: u64,
 ) -> (
     T,
     Result<Vec<u8>, crate::codec::EncodeError>,
     Option<KeptValue>,
 ) {
-    let encoded = (shape.encode)(&stored, function);
+    let encoded = (shape.encode)(&stored, function, coder);
     let kept = match (&encoded, shape.typed) {
         (Ok(bytes), Some(typed)) if bytes.len() as u64 <= max_size => {
             Some(((typed.keep)(&stored, function), (typed.size)(&stored)))

@@ -41,6 +41,7 @@ pub mod __private;
 #[cfg(feature = "redis")]
 pub use backend::redis::RedisHealth;
 pub use cache::{Cache, CacheStats, MemoryUsage};
+pub use codec::Coder;
 pub use config::builder::ConfigBuilder;
 pub use config::error::ConfigError;
 pub use config::redis::RedisConfig;

@@ -46,7 +46,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::Decoded;
-use crate::codec::{self, DecodeError, EncodeError};
+use crate::codec::{self, Coder, DecodeError, EncodeError};
 
 /// How a return type `R` is split into the part stored (`T`) and rebuilt from it.
 #[derive(Debug)]
@@ -55,10 +55,12 @@ pub struct ReturnShape<R, T> {
     pub(crate) split: fn(R) -> Result<T, R>,
     /// The return value a stored `T` stands for.
     pub(crate) join: fn(T) -> R,
-    /// The bytes stored for `T` by the function whose tag is given.
-    pub(crate) encode: fn(&T, u64) -> Result<Vec<u8>, EncodeError>,
-    /// `T` back from bytes stored by the function whose tag is given.
-    pub(crate) decode: fn(&[u8], u64) -> Result<T, DecodeError>,
+    /// The bytes stored for `T` by the function whose tag is given, with the
+    /// coder given.
+    pub(crate) encode: fn(&T, u64, Coder) -> Result<Vec<u8>, EncodeError>,
+    /// `T` back from bytes stored by the function whose tag is given, with the
+    /// coder given.
+    pub(crate) decode: fn(&[u8], u64, Coder) -> Result<T, DecodeError>,
     /// How `T` is kept decoded in an entry, when it can be (see the module doc).
     pub(crate) typed: Option<TypedOps<T>>,
 }
@@ -124,7 +126,7 @@ impl<R, T> ReturnShape<R, T> {
     /// value.
     #[cfg(test)]
     pub(crate) fn rebuild(&self, bytes: &[u8], function: u64) -> Result<R, DecodeError> {
-        (self.decode)(bytes, function).map(self.join)
+        (self.decode)(bytes, function, Coder::MsgPack).map(self.join)
     }
 }
 
@@ -150,8 +152,8 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<T, T> {
         ReturnShape {
             split: Ok,
             join: |t| t,
-            encode: codec::encode,
-            decode: codec::decode,
+            encode: codec::encode_with,
+            decode: codec::decode_with,
             typed: None,
         }
     }
@@ -163,8 +165,8 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<Option<T>, T> {
         ReturnShape {
             split: |r| r.ok_or(None),
             join: Some,
-            encode: codec::encode,
-            decode: codec::decode,
+            encode: codec::encode_with,
+            decode: codec::decode_with,
             typed: None,
         }
     }
@@ -176,8 +178,8 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<T, E>, T> {
         ReturnShape {
             split: |r| r.map_err(Err),
             join: Ok,
-            encode: codec::encode,
-            decode: codec::decode,
+            encode: codec::encode_with,
+            decode: codec::decode_with,
             typed: None,
         }
     }
@@ -192,8 +194,8 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<Option<T>, E>, T> {
                 other => Err(other),
             },
             join: |t| Ok(Some(t)),
-            encode: codec::encode,
-            decode: codec::decode,
+            encode: codec::encode_with,
+            decode: codec::decode_with,
             typed: None,
         }
     }
@@ -205,7 +207,7 @@ mod tests {
 
     fn round_trip<R, T>(shape: ReturnShape<R, T>, value: R) -> Option<R> {
         let stored = (shape.split)(value).ok()?;
-        let bytes = (shape.encode)(&stored, 7).unwrap();
+        let bytes = (shape.encode)(&stored, 7, Coder::MsgPack).unwrap();
         Some(shape.rebuild(&bytes, 7).unwrap())
     }
 

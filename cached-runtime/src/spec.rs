@@ -25,6 +25,9 @@ pub struct Spec {
     /// `#[cached(near = ...)]`: whether hits come from the process's near cache in
     /// Redis mode (`None`: as `REDIS_NEAR_CACHE` says).
     near: Option<bool>,
+    /// `#[cached(coder = ...)]`: what values are written with (`None`: as
+    /// `CACHE_CODER` says).
+    coder: Option<crate::codec::Coder>,
     /// `#[cached(typed = ...)]`: whether hits of a `Clone` value clone a kept copy
     /// (the default) or decode the stored bytes (see `returns`, "Typed hits").
     typed: bool,
@@ -110,6 +113,7 @@ impl Spec {
             key_builder,
             shared,
             near: None,
+            coder: None,
             typed: true,
             definition,
             first_path: OnceLock::new(),
@@ -123,6 +127,19 @@ impl Spec {
     pub const fn with_near(mut self, near: bool) -> Self {
         self.near = Some(near);
         self
+    }
+
+    /// `#[cached(coder = ...)]`. Called by the code `#[cached]` generates.
+    #[must_use]
+    pub const fn with_coder(mut self, coder: crate::codec::Coder) -> Self {
+        self.coder = Some(coder);
+        self
+    }
+
+    /// `coder = ...` as given to the attribute: what this function's values are
+    /// written with; `None` follows `CACHE_CODER`.
+    pub fn coder(&self) -> Option<crate::codec::Coder> {
+        self.coder
     }
 
     /// `#[cached(typed = ...)]`. Called by the code `#[cached]` generates.

@@ -62,12 +62,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod de;
+mod json;
 mod marker;
 mod read;
 mod ser;
 pub(crate) mod size;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_json;
 
 const MAGIC: u8 = 0xCA;
 /// 2: options written exactly (see the module doc), and the function in the
@@ -115,9 +118,67 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+/// How a value is written after the header: `CACHE_CODER`, or per function
+/// `#[cached(coder = ...)]`.
+///
+/// The coder is recorded in every stored value (with the type's tag), so an
+/// entry written with one coder is a miss for a function that reads with the
+/// other (recomputed and overwritten), never an error. HTTP responses are stored
+/// in their own format whatever the coder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Coder {
+    /// MessagePack (the default): compact, and exact for every serde value
+    /// (`Some(None)` reads back as `Some(None)`).
+    #[default]
+    MsgPack,
+    /// JSON: readable in `redis-cli`. A value JSON cannot hold exactly (a `Some`
+    /// of a value written as `null`, such as `Some(None)` or `Some(())`; a float
+    /// that is not finite) is served but not stored, with a warning.
+    Json,
+}
+
+impl Coder {
+    /// The name `CACHE_CODER` and the attribute take: `msgpack` or `json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Coder::MsgPack => "msgpack",
+            Coder::Json => "json",
+        }
+    }
+
+    /// The coder called `name` (any case), if there is one.
+    pub fn from_name(name: &str) -> Option<Coder> {
+        [Coder::MsgPack, Coder::Json]
+            .into_iter()
+            .find(|coder| coder.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Coder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// FNV-1a (64 bits): a fixed, seedless hash, identical in every process and build.
 fn type_tag(name: &str) -> [u8; 8] {
     crate::key::function::fnv_str(name).to_le_bytes()
+}
+
+/// The tag of type `name` written with `coder`: MessagePack's is the type's own
+/// (what every version before coders wrote), another coder's mixes its name in,
+/// so a value written with one coder is never read with another.
+fn coded_type_tag(name: &str, coder: Coder) -> [u8; 8] {
+    match coder {
+        Coder::MsgPack => type_tag(name),
+        Coder::Json => {
+            let mut tagged = String::with_capacity(name.len() + 8);
+            tagged.push_str(name);
+            tagged.push_str("\0coder:json");
+            type_tag(&tagged)
+        }
+    }
 }
 
 /// Writes the header of a value of `kind` and type `type_name`, stored by the
@@ -133,6 +194,17 @@ pub(crate) fn read_header<'a>(
     bytes: &'a [u8],
     kind: Kind,
     type_name: &str,
+    function: u64,
+) -> Result<&'a [u8], DecodeError> {
+    read_coded_header(bytes, kind, type_name, Coder::MsgPack, function)
+}
+
+/// [`read_header`] of a value written with `coder`.
+fn read_coded_header<'a>(
+    bytes: &'a [u8],
+    kind: Kind,
+    type_name: &str,
+    coder: Coder,
     function: u64,
 ) -> Result<&'a [u8], DecodeError> {
     match bytes {
@@ -164,9 +236,9 @@ pub(crate) fn read_header<'a>(
             bytes[2], kind as u8
         )));
     }
-    if bytes[3..11] != type_tag(type_name) {
+    if bytes[3..11] != coded_type_tag(type_name, coder) {
         return Err(DecodeError(format!(
-            "stored for another type than `{type_name}`"
+            "stored for another type than `{type_name}`, or with another coder than {coder}"
         )));
     }
     if bytes[11..HEADER_LEN] != function.to_le_bytes() {
@@ -179,17 +251,39 @@ pub(crate) fn read_header<'a>(
 
 /// Encodes `value`, stored by the function whose tag is `function`, as header +
 /// MessagePack.
+#[cfg(test)]
 pub(crate) fn encode<T: Serialize + ?Sized>(
     value: &T,
     function: u64,
 ) -> Result<Vec<u8>, EncodeError> {
+    encode_with(value, function, Coder::MsgPack)
+}
+
+/// Encodes `value`, stored by the function whose tag is `function`, as header +
+/// what `coder` writes.
+pub(crate) fn encode_with<T: Serialize + ?Sized>(
+    value: &T,
+    function: u64,
+    coder: Coder,
+) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(64);
-    write_header(&mut out, Kind::Value, std::any::type_name::<T>(), function);
+    let type_name = std::any::type_name::<T>();
+    out.extend_from_slice(&[MAGIC, VERSION, Kind::Value as u8]);
+    out.extend_from_slice(&coded_type_tag(type_name, coder));
+    out.extend_from_slice(&function.to_le_bytes());
+    if coder == Coder::Json {
+        json::encode(value, &mut out)?;
+        return Ok(shrunk(out));
+    }
     let mut serializer = rmp_serde::Serializer::new(out).with_struct_map();
     value
         .serialize(ser::Ser(&mut serializer))
         .map_err(|e| EncodeError(format!("MessagePack encoding failed: {e}")))?;
-    let mut out = serializer.into_inner();
+    Ok(shrunk(serializer.into_inner()))
+}
+
+/// `out`, copied to a buffer of its length when much of it is spare.
+fn shrunk(mut out: Vec<u8>) -> Vec<u8> {
     // The buffer grew by doubling: up to half of it is spare, and an entry holds
     // its whole allocation (`Bytes::from(Vec)` keeps it) while weighing only its
     // length. A copy of exactly its length is what the entry keeps: shrinking in
@@ -199,12 +293,27 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
     if out.capacity() - out.len() > out.len() / 8 {
         out = out.as_slice().to_vec();
     }
-    Ok(out)
+    out
 }
 
 /// Decodes what [`encode`] wrote for the function whose tag is `function`.
+#[cfg(test)]
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], function: u64) -> Result<T, DecodeError> {
-    let payload = read_header(bytes, Kind::Value, std::any::type_name::<T>(), function)?;
+    decode_with(bytes, function, Coder::MsgPack)
+}
+
+/// Decodes what [`encode_with`] wrote with `coder` for the function whose tag is
+/// `function`; a value written with another coder is an error (a miss).
+pub(crate) fn decode_with<T: DeserializeOwned>(
+    bytes: &[u8],
+    function: u64,
+    coder: Coder,
+) -> Result<T, DecodeError> {
+    let type_name = std::any::type_name::<T>();
+    let payload = read_coded_header(bytes, Kind::Value, type_name, coder, function)?;
+    if coder == Coder::Json {
+        return json::decode(payload);
+    }
     let mut deserializer = de::De::new(payload);
     let value =
         T::deserialize(&mut deserializer).map_err(|e| DecodeError(format!("MessagePack: {e}")))?;

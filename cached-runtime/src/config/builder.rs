@@ -10,6 +10,7 @@ use super::error::ConfigError;
 use super::field::{Field, Source};
 use super::resolve::{HEADER_LIST_EXPECTED, Lookup, header_item_problem, resolve, resolve_over};
 use super::secret::{Password, SecretUrl};
+use crate::codec::Coder;
 
 /// Builds a [`Config`] in code. Start from [`Config::builder`] (the defaults) or
 /// [`Config::to_builder`].
@@ -28,6 +29,7 @@ pub struct ConfigBuilder {
     prefix: Option<String>,
     cache_header: Option<String>,
     credential_headers: Option<Vec<String>>,
+    coder: Option<Coder>,
     redis_host: Option<String>,
     redis_port: Option<u16>,
     redis_password: Option<Password>,
@@ -109,6 +111,13 @@ impl ConfigBuilder {
         S: Into<String>,
     {
         self.credential_headers = Some(headers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// What values are written with (`CACHE_CODER`): [`Coder::MsgPack`] (the
+    /// default) or [`Coder::Json`].
+    pub fn coder(mut self, coder: Coder) -> Self {
+        self.coder = Some(coder);
         self
     }
 
@@ -342,6 +351,7 @@ impl ConfigBuilder {
                 Field::CredentialHeaders,
                 self.credential_headers.as_ref().map(|h| h.join(",")),
             ),
+            (Field::Coder, self.coder.map(|c| c.name().to_owned())),
             (Field::RedisHost, self.redis_host.clone()),
             (Field::RedisPort, self.redis_port.map(|n| n.to_string())),
             (
@@ -392,6 +402,7 @@ impl Config {
             prefix: Some(self.prefix.clone()),
             cache_header: Some(self.cache_header.clone()),
             credential_headers: Some(self.credential_headers.clone()),
+            coder: Some(self.coder),
             redis_host: Some(redis.host.clone()),
             redis_port: Some(redis.port),
             redis_password: redis.password.clone(),

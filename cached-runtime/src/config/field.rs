@@ -12,6 +12,7 @@ pub(crate) enum Field {
     Prefix,
     CacheHeader,
     CredentialHeaders,
+    Coder,
     RedisHost,
     RedisPort,
     RedisPassword,
@@ -26,7 +27,7 @@ pub(crate) enum Field {
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 19] = [
+    pub(crate) const ALL: [Field; 20] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -36,6 +37,7 @@ impl Field {
         Field::Prefix,
         Field::CacheHeader,
         Field::CredentialHeaders,
+        Field::Coder,
         Field::RedisHost,
         Field::RedisPort,
         Field::RedisPassword,
@@ -60,6 +62,7 @@ impl Field {
             Field::Prefix => "CACHE_PREFIX",
             Field::CacheHeader => "CACHE_HEADER",
             Field::CredentialHeaders => "CACHE_CREDENTIAL_HEADERS",
+            Field::Coder => "CACHE_CODER",
             Field::RedisHost => "REDIS_HOST",
             Field::RedisPort => "REDIS_PORT",
             Field::RedisPassword => "REDIS_PASSWORD",
@@ -85,6 +88,7 @@ impl Field {
             Field::Prefix => "prefix",
             Field::CacheHeader => "cache_header",
             Field::CredentialHeaders => "credential_headers",
+            Field::Coder => "coder",
             Field::RedisHost => "redis_host",
             Field::RedisPort => "redis_port",
             Field::RedisPassword => "redis_password",

@@ -21,6 +21,7 @@
 //! | `CACHE_PREFIX` | `fastapi-cache` | 1 to 64 printable ASCII characters, without spaces, `:`, `\` or any of `*?[]{}` (keys are `{prefix}:{namespace}:…`) |
 //! | `CACHE_HEADER` | `X-FastAPI-Cache` | an HTTP header name (RFC 9110 token) |
 //! | `CACHE_CREDENTIAL_HEADERS` | `authorization,cookie,x-api-key` | comma-separated header names, stored lower-case; empty for none |
+//! | `CACHE_CODER` | `msgpack` | `msgpack` or `json` (any case): what values are written with ([`Coder`](crate::Coder)); a function's `#[cached(coder = ...)]` wins; changing it makes stored values misses, never errors |
 //! | `REDIS_HOST` | `localhost` | a host name or IP address; IPv6 as `::1` or `[::1]` |
 //! | `REDIS_PORT` | `6379` | 1 to 65535 |
 //! | `REDIS_PASSWORD` | none | anything; empty means none |

@@ -15,6 +15,7 @@ use super::parse::{
 use super::redis::{NearCache, RedisConfig};
 use super::redis_url::parse_redis_url;
 use super::secret::{MASK, Password, mask_url};
+use crate::codec::Coder;
 
 /// Reads the raw value of an environment variable (by its `env_name`).
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<String>, ConfigError>;
@@ -24,6 +25,7 @@ pub(crate) const HEADER_LIST_EXPECTED: &str = "a comma-separated list of HTTP he
      (letters, digits and !#$%&'*+-.^_`|~), or an empty value for none";
 const BOOL_EXPECTED: &str = "true/false, 1/0, yes/no, on/off, t/f or y/n (any case)";
 const HEADER_EXPECTED: &str = "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)";
+const CODER_EXPECTED: &str = "msgpack or json (any case)";
 const HOST_EXPECTED: &str = "a host name or IP address (an IPv6 address as ::1 or [::1])";
 const URL_EXPECTED: &str = "redis://[user][:password]@host[:port][/db] or rediss://… for TLS";
 const SIZE_FORMS: &str = "a whole number of bytes, optionally followed by a unit: \
@@ -93,6 +95,7 @@ pub(crate) fn resolve_over(
     let prefix = r.prefix()?;
     let cache_header = r.header()?;
     let credential_headers = r.header_list()?;
+    let coder = r.coder()?;
 
     let host = r.host()?;
     let port: u16 = r.ranged(
@@ -175,6 +178,7 @@ pub(crate) fn resolve_over(
         prefix,
         cache_header,
         credential_headers,
+        coder,
         redis,
     })
 }
@@ -357,6 +361,13 @@ impl Reader<'_> {
             }
         }
         Ok(headers)
+    }
+
+    fn coder(&self) -> Result<Coder, ConfigError> {
+        let Some(raw) = self.get(Field::Coder)? else {
+            return Ok(Coder::default());
+        };
+        Coder::from_name(raw.trim()).ok_or_else(|| self.invalid(Field::Coder, &raw, CODER_EXPECTED))
     }
 
     fn host(&self) -> Result<String, ConfigError> {

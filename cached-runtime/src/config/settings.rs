@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::codec::Coder;
+
 /// Which store the cache uses, picked once at start-up. Modes may be added
 /// (`#[non_exhaustive]`): a `match` needs a wildcard arm (or use [`Mode::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +53,7 @@ pub struct Config {
     pub(super) prefix: String,
     pub(super) cache_header: String,
     pub(super) credential_headers: Vec<String>,
+    pub(super) coder: Coder,
     pub(super) redis: RedisConfig,
 }
 
@@ -67,6 +70,7 @@ impl Default for Config {
             prefix: defaults::PREFIX.to_owned(),
             cache_header: defaults::CACHE_HEADER.to_owned(),
             credential_headers: defaults::CREDENTIAL_HEADERS.map(str::to_owned).to_vec(),
+            coder: Coder::default(),
             redis: RedisConfig::default(),
         }
     }
@@ -173,6 +177,12 @@ impl Config {
     /// The response header name that reports hits and misses (`CACHE_HEADER`).
     pub fn cache_header(&self) -> &str {
         &self.cache_header
+    }
+
+    /// What values are written with (`CACHE_CODER`), unless a function's
+    /// `#[cached(coder = ...)]` says otherwise.
+    pub fn coder(&self) -> Coder {
+        self.coder
     }
 
     /// Request headers that carry credentials, lower-case (`CACHE_CREDENTIAL_HEADERS`).

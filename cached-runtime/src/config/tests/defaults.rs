@@ -64,6 +64,7 @@ fn reads_exactly_the_documented_variables_through_the_lookup() {
         "CACHE_PREFIX",
         "CACHE_HEADER",
         "CACHE_CREDENTIAL_HEADERS",
+        "CACHE_CODER",
         "REDIS_HOST",
         "REDIS_PORT",
         "REDIS_PASSWORD",

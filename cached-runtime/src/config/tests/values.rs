@@ -216,3 +216,30 @@ fn redis_password() {
         "redis://:***@localhost:6379/2"
     );
 }
+
+#[test]
+fn the_coder_is_msgpack_or_json() {
+    assert_eq!(ok(&[]).coder(), crate::codec::Coder::MsgPack);
+    assert_eq!(
+        ok(&[("CACHE_CODER", " JSON ")]).coder(),
+        crate::codec::Coder::Json
+    );
+    assert_eq!(
+        ok(&[("CACHE_CODER", "msgpack")]).coder(),
+        crate::codec::Coder::MsgPack
+    );
+    let error = err(&[("CACHE_CODER", "pickle")]).to_string();
+    assert_eq!(
+        error,
+        r#"invalid CACHE_CODER="pickle": expected msgpack or json (any case)"#
+    );
+    let config = Config::builder()
+        .coder(crate::codec::Coder::Json)
+        .build()
+        .unwrap();
+    assert_eq!(config.coder(), crate::codec::Coder::Json);
+    assert_eq!(
+        config.to_builder().build().unwrap().coder(),
+        crate::codec::Coder::Json
+    );
+}
