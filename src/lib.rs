@@ -98,15 +98,15 @@ pub use cachette_macro::cached;
 // One path per item: the root. `config` and `key` are guides (no items of their
 // own); `http` holds the tower layer.
 pub use cachette_runtime::{
-    Cache, CacheStats, CacheUser, Coder, Config, ConfigBuilder, ConfigError, FunctionStats,
-    InitError, IntoKey, KeyContext, MemoryUsage, Mode, Password, RedisConfig,
-    api_key_single_key_builder, api_keys_list_key_builder, global, init, init_from_env,
-    invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,
-    invalidate_users_list_cache, paginated_key_builder, user_scoped_key_builder,
-    users_list_key_builder,
+    Cache, CacheStats, CacheUser, Coder, CoderError, Config, ConfigBuilder, ConfigError,
+    CustomCoder, FunctionStats, InitError, IntoKey, KeyContext, MemoryUsage, Mode, Password,
+    RedisConfig, api_key_single_key_builder, api_keys_list_key_builder, global, init,
+    init_from_env, invalidate_all, invalidate_api_keys_cache, invalidate_namespace,
+    invalidate_user_cache, invalidate_users_list_cache, paginated_key_builder,
+    user_scoped_key_builder, users_list_key_builder,
 };
 
-pub use cachette_runtime::{config, key, stats};
+pub use cachette_runtime::{config, erased_serde, key, stats};
 
 #[cfg(feature = "axum")]
 pub use cachette_runtime::http;

@@ -18,6 +18,14 @@ pub(crate) enum Expire {
     Const(Path),
 }
 
+/// `coder = ...`: a built-in coder, or the path of a `static` implementing
+/// `cachette::CustomCoder`.
+pub(crate) enum CoderArg {
+    MsgPack,
+    Json,
+    Custom(Path),
+}
+
 /// The parsed arguments.
 #[derive(Default)]
 pub(crate) struct CachedArgs {
@@ -32,6 +40,9 @@ pub(crate) struct CachedArgs {
     /// `typed = false`: hits decode the stored bytes instead of cloning a kept
     /// value (for return types whose `Clone` shares state, e.g. `Arc<Mutex<_>>`).
     pub(crate) typed: Option<bool>,
+    /// `coder = msgpack|json|path::TO_STATIC`: what values are written with,
+    /// whatever `CACHE_CODER` says.
+    pub(crate) coder: Option<CoderArg>,
     /// `crate = "path"`: where the generated code finds cachette.
     pub(crate) krate: Option<Path>,
 }
@@ -68,7 +79,7 @@ impl CachedArgs {
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false` and `crate = \"path::to::cachette\"`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false`, `coder = msgpack|json|path::TO_STATIC` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -156,6 +167,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                 Ok(value) => out.typed = Some(value),
                 Err(e) => errors.push(e),
             },
+            "coder" => match name_value(&meta, &key).and_then(coder_value) {
+                Ok(coder) => out.coder = Some(coder),
+                Err(e) => errors.push(e),
+            },
             "crate" => match name_value(&meta, &key) {
                 Ok(Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
@@ -178,6 +193,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "key" | "key_fn" | "keybuilder" | "key_func" => " (did you mean `key_builder`?)",
                     "local" | "near_cache" | "l1" | "in_process" => " (did you mean `near`?)",
                     "clone" | "decode" | "bytes" => " (did you mean `typed`?)",
+                    "codec" | "format" | "serializer" | "encoder" => " (did you mean `coder`?)",
                     "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
                     _ => "",
                 };
@@ -189,6 +205,30 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
         }
     }
     errors.finish(out)
+}
+
+/// `coder = msgpack | json | path::TO_STATIC`.
+fn coder_value(value: &Expr) -> Result<CoderArg, syn::Error> {
+    const EXPECTED: &str = "coder takes `msgpack`, `json`, or the path of a `static` implementing cachette::CustomCoder, e.g. `coder = json`";
+    match value {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => Ok(
+            match path.path.get_ident().map(Ident::to_string).as_deref() {
+                Some("msgpack") => CoderArg::MsgPack,
+                Some("json") => CoderArg::Json,
+                _ => CoderArg::Custom(path.path.clone()),
+            },
+        ),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Err(syn::Error::new_spanned(
+            s,
+            format!(
+                "{EXPECTED}: write the name without quotes, e.g. `coder = {}`",
+                s.value()
+            ),
+        )),
+        other => Err(syn::Error::new_spanned(other, EXPECTED)),
+    }
 }
 
 fn name_value<'m>(meta: &'m Meta, key: &str) -> Result<&'m Expr, syn::Error> {

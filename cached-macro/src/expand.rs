@@ -51,7 +51,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, ReturnType, Type};
 
-use crate::args::{self, CachedArgs, Errors, Expire};
+use crate::args::{self, CachedArgs, CoderArg, Errors, Expire};
 use crate::params::{self, Param};
 use crate::validate;
 
@@ -311,6 +311,16 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
     let shared = args.shared;
     let near = args.near.map(|near| quote!(.with_near(#near)));
     let typed = args.typed.map(|typed| quote!(.with_typed(#typed)));
+    let coder = args.coder.as_ref().map(|coder| match coder {
+        CoderArg::MsgPack => quote!(.with_coder(#private::Coder::MsgPack)),
+        CoderArg::Json => quote!(.with_coder(#private::Coder::Json)),
+        // Spanned at the path: a static that does not implement `CustomCoder`
+        // is an error there.
+        CoderArg::Custom(path) => {
+            let private = args.private(path.span());
+            quote_spanned!(path.span()=> .with_coder(#private::Coder::Custom(&#path)))
+        }
+    });
     let definition = definition(function);
     quote! {
         #expire_check
@@ -322,7 +332,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             #key_builder,
             #shared,
             #definition,
-        )#near #typed;
+        )#near #typed #coder;
     }
 }
 

@@ -46,6 +46,9 @@ use proc_macro::TokenStream;
 /// - `skip` without a list of names, an empty list, a name that is not an argument
 ///   or binding of the function (the error lists them), a name given twice;
 /// - `shared` with a value; `near` without `= true` or `= false`, or with another value;
+/// - `coder` in quotes (`coder = "json"`: write `coder = json`), or anything but
+///   `msgpack`, `json` or a path; a path to something that is not a `static`
+///   implementing `CustomCoder` (reported by the compiler, on the path);
 /// - `crate` that is not a string, a string that is not a path, or a path where
 ///   cachette is not found (one error, on the string).
 ///

@@ -41,12 +41,14 @@ pub mod __private;
 #[cfg(feature = "redis")]
 pub use backend::redis::RedisHealth;
 pub use cache::{Cache, CacheStats, MemoryUsage};
-pub use codec::Coder;
+pub use codec::{Coder, CoderError, CustomCoder};
 pub use config::builder::ConfigBuilder;
 pub use config::error::ConfigError;
 pub use config::redis::RedisConfig;
 pub use config::secret::Password;
 pub use config::settings::{Config, Mode};
+#[doc(hidden)]
+pub use erased_serde;
 pub use global::{InitError, global, init, init_from_env};
 pub use invalidate::{
     invalidate_all, invalidate_api_keys_cache, invalidate_namespace, invalidate_user_cache,

@@ -11,6 +11,7 @@ pub use crate::probe::{
 };
 // Named in compile errors: re-exported here so that the errors name them by a path
 // of the crate the user depends on, not by the runtime's internal modules.
+pub use crate::codec::Coder;
 pub use crate::probe::{
     AcceptBinding, BorrowedStrategy, HttpStrategy, KeyArgCheck, KeyArgDone, NotAKey,
     PatternBindings, Uncacheable, ValueStrategy,

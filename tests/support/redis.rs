@@ -270,7 +270,7 @@ pub(crate) async fn scripts_run_during<F: std::future::Future>(
 
 /// A cache built from `builder` (500 ms command timeout), checked to serve from
 /// Redis.
-async fn serving(builder: cachette::ConfigBuilder) -> cachette::Cache {
+pub(crate) async fn serving(builder: cachette::ConfigBuilder) -> cachette::Cache {
     let config = builder
         .redis_timeout(Duration::from_millis(500))
         .build()

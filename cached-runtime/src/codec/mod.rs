@@ -61,12 +61,15 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod custom;
 mod de;
 mod json;
 mod marker;
 mod read;
 mod ser;
 pub(crate) mod size;
+
+pub use custom::{CoderError, CustomCoder};
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -125,7 +128,7 @@ impl std::error::Error for EncodeError {}
 /// entry written with one coder is a miss for a function that reads with the
 /// other (recomputed and overwritten), never an error. HTTP responses are stored
 /// in their own format whatever the coder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Default)]
 #[non_exhaustive]
 pub enum Coder {
     /// MessagePack (the default): compact, and exact for every serde value
@@ -136,18 +139,48 @@ pub enum Coder {
     /// of a value written as `null`, such as `Some(None)` or `Some(())`; a float
     /// that is not finite) is served but not stored, with a warning.
     Json,
+    /// A coder of your own (see [`CustomCoder`]), for `#[cached(coder =
+    /// MY_CODER)]` or [`ConfigBuilder::coder`](crate::ConfigBuilder::coder).
+    Custom(&'static dyn CustomCoder),
+}
+
+impl PartialEq for Coder {
+    /// Coders are the same when their names are.
+    fn eq(&self, other: &Coder) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Coder {}
+
+impl std::hash::Hash for Coder {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl fmt::Debug for Coder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Coder::MsgPack => f.write_str("MsgPack"),
+            Coder::Json => f.write_str("Json"),
+            Coder::Custom(coder) => f.debug_tuple("Custom").field(&coder.name()).finish(),
+        }
+    }
 }
 
 impl Coder {
-    /// The name `CACHE_CODER` and the attribute take: `msgpack` or `json`.
-    pub const fn name(self) -> &'static str {
+    /// The name `CACHE_CODER` and the attribute take: `msgpack` or `json`; a
+    /// custom coder's own.
+    pub fn name(self) -> &'static str {
         match self {
             Coder::MsgPack => "msgpack",
             Coder::Json => "json",
+            Coder::Custom(coder) => coder.name(),
         }
     }
 
-    /// The coder called `name` (any case), if there is one.
+    /// The built-in coder called `name` (any case), if there is one.
     pub fn from_name(name: &str) -> Option<Coder> {
         [Coder::MsgPack, Coder::Json]
             .into_iter()
@@ -170,15 +203,14 @@ fn type_tag(name: &str) -> [u8; 8] {
 /// (what every version before coders wrote), another coder's mixes its name in,
 /// so a value written with one coder is never read with another.
 fn coded_type_tag(name: &str, coder: Coder) -> [u8; 8] {
-    match coder {
-        Coder::MsgPack => type_tag(name),
-        Coder::Json => {
-            let mut tagged = String::with_capacity(name.len() + 8);
-            tagged.push_str(name);
-            tagged.push_str("\0coder:json");
-            type_tag(&tagged)
-        }
+    if coder == Coder::MsgPack {
+        return type_tag(name);
     }
+    let mut tagged = String::with_capacity(name.len() + 16);
+    tagged.push_str(name);
+    tagged.push_str("\0coder:");
+    tagged.push_str(coder.name());
+    type_tag(&tagged)
 }
 
 /// Writes the header of a value of `kind` and type `type_name`, stored by the
@@ -271,9 +303,16 @@ pub(crate) fn encode_with<T: Serialize + ?Sized>(
     out.extend_from_slice(&[MAGIC, VERSION, Kind::Value as u8]);
     out.extend_from_slice(&coded_type_tag(type_name, coder));
     out.extend_from_slice(&function.to_le_bytes());
-    if coder == Coder::Json {
-        json::encode(value, &mut out)?;
-        return Ok(shrunk(out));
+    match coder {
+        Coder::MsgPack => {}
+        Coder::Json => {
+            json::encode(value, &mut out)?;
+            return Ok(shrunk(out));
+        }
+        Coder::Custom(custom) => {
+            custom::encode(custom, value, &mut out)?;
+            return Ok(shrunk(out));
+        }
     }
     let mut serializer = rmp_serde::Serializer::new(out).with_struct_map();
     value
@@ -311,8 +350,10 @@ pub(crate) fn decode_with<T: DeserializeOwned>(
 ) -> Result<T, DecodeError> {
     let type_name = std::any::type_name::<T>();
     let payload = read_coded_header(bytes, Kind::Value, type_name, coder, function)?;
-    if coder == Coder::Json {
-        return json::decode(payload);
+    match coder {
+        Coder::MsgPack => {}
+        Coder::Json => return json::decode(payload),
+        Coder::Custom(custom) => return custom::decode(custom, payload),
     }
     let mut deserializer = de::De::new(payload);
     let value =
