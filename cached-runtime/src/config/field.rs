@@ -22,11 +22,13 @@ pub(crate) enum Field {
     RedisNearCache,
     RedisNearCacheMaxMemory,
     RedisNearCacheMaxAge,
+    RedisDistributedLock,
+    RedisLockLease,
 }
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 19] = [
+    pub(crate) const ALL: [Field; 21] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -46,6 +48,8 @@ impl Field {
         Field::RedisNearCache,
         Field::RedisNearCacheMaxMemory,
         Field::RedisNearCacheMaxAge,
+        Field::RedisDistributedLock,
+        Field::RedisLockLease,
     ];
 
     /// The environment variable.
@@ -70,6 +74,8 @@ impl Field {
             Field::RedisNearCache => "REDIS_NEAR_CACHE",
             Field::RedisNearCacheMaxMemory => "REDIS_NEAR_CACHE_MAX_MEMORY",
             Field::RedisNearCacheMaxAge => "REDIS_NEAR_CACHE_MAX_AGE",
+            Field::RedisDistributedLock => "REDIS_DISTRIBUTED_LOCK",
+            Field::RedisLockLease => "REDIS_LOCK_LEASE",
         }
     }
 
@@ -95,6 +101,8 @@ impl Field {
             Field::RedisNearCache => "redis_near_cache",
             Field::RedisNearCacheMaxMemory => "redis_near_cache_max_memory",
             Field::RedisNearCacheMaxAge => "redis_near_cache_max_age",
+            Field::RedisDistributedLock => "redis_distributed_lock",
+            Field::RedisLockLease => "redis_lock_lease",
         }
     }
 }
