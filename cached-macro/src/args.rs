@@ -32,6 +32,9 @@ pub(crate) struct CachedArgs {
     /// `typed = false`: hits decode the stored bytes instead of cloning a kept
     /// value (for return types whose `Clone` shares state, e.g. `Arc<Mutex<_>>`).
     pub(crate) typed: Option<bool>,
+    /// `lock = true|false`: whether concurrent misses across processes sharing the
+    /// Redis compute once, whatever `REDIS_DISTRIBUTED_LOCK` says.
+    pub(crate) lock: Option<bool>,
     /// `crate = "path"`: where the generated code finds cachette.
     pub(crate) krate: Option<Path>,
 }
@@ -68,7 +71,7 @@ impl CachedArgs {
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false` and `crate = \"path::to::cachette\"`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false`, `lock = true|false` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -156,6 +159,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                 Ok(value) => out.typed = Some(value),
                 Err(e) => errors.push(e),
             },
+            "lock" => match bool_value(&meta, &key, "lock") {
+                Ok(value) => out.lock = Some(value),
+                Err(e) => errors.push(e),
+            },
             "crate" => match name_value(&meta, &key) {
                 Ok(Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
@@ -178,6 +185,9 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "key" | "key_fn" | "keybuilder" | "key_func" => " (did you mean `key_builder`?)",
                     "local" | "near_cache" | "l1" | "in_process" => " (did you mean `near`?)",
                     "clone" | "decode" | "bytes" => " (did you mean `typed`?)",
+                    "distributed_lock" | "single_flight" | "lease" | "locked" => {
+                        " (did you mean `lock`?)"
+                    }
                     "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
                     _ => "",
                 };

@@ -311,6 +311,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
     let shared = args.shared;
     let near = args.near.map(|near| quote!(.with_near(#near)));
     let typed = args.typed.map(|typed| quote!(.with_typed(#typed)));
+    let lock = args.lock.map(|lock| quote!(.with_lock(#lock)));
     let definition = definition(function);
     quote! {
         #expire_check
@@ -322,7 +323,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             #key_builder,
             #shared,
             #definition,
-        )#near #typed;
+        )#near #typed #lock;
     }
 }
 

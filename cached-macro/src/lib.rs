@@ -45,7 +45,8 @@ use proc_macro::TokenStream;
 /// - `key_builder` that is not a path;
 /// - `skip` without a list of names, an empty list, a name that is not an argument
 ///   or binding of the function (the error lists them), a name given twice;
-/// - `shared` with a value; `near` without `= true` or `= false`, or with another value;
+/// - `shared` with a value; `near`, `typed` or `lock` without `= true` or `= false`,
+///   or with another value;
 /// - `crate` that is not a string, a string that is not a path, or a path where
 ///   cachette is not found (one error, on the string).
 ///
