@@ -83,6 +83,7 @@ pub(crate) fn plan(
         // computation that may have started before this request.
         join: !(head || no_cache),
         near: spec.near(),
+        lock: spec.lock(),
     };
     // The protocol's first step, when it needs no I/O (see `lookup`).
     if policy.read_stored
