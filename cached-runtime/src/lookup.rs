@@ -42,7 +42,8 @@
 //!
 //! # Concurrent calls on the same key
 //!
-//! Concurrent misses on one key compute once per process: the first caller leads,
+//! Concurrent misses on one key compute once per process (and across processes,
+//! see below): the first caller leads,
 //! the others wait for its entry. A waiter checks the entry is still fresh (no
 //! invalidation covering the key since the leader's stamp) before reading it, so
 //! joining a flight never serves data older than an invalidation that returned
