@@ -243,7 +243,7 @@ mod tests {
             prop_assert!(!entry.full().starts_with(versions.as_str()));
             // A lease key is none of the others, and tracking never reports one.
             let lease = layout.lease(&entry);
-            prop_assert!(!own.contains(&lease) && &lease != entry.full());
+            prop_assert!(!own.contains(&lease) && lease != entry.full());
             prop_assert!(!lease.starts_with(versions.as_str()) && !lease.starts_with(all.as_str()));
         }
     }

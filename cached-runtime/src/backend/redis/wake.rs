@@ -227,7 +227,7 @@ impl Wakes {
     }
 
     /// A push from subscription `id`.
-    fn pushed(&self, id: u64, push: PushInfo) {
+    fn pushed(&self, id: u64, push: &PushInfo) {
         match push.kind {
             PushKind::Message => {
                 let Some(Value::BulkString(payload)) = push.data.get(1) else {
@@ -239,14 +239,13 @@ impl Wakes {
                     self.wake(key, Woke::from_letter(*letter));
                 }
             }
-            PushKind::Disconnection => {
+            PushKind::Disconnection
                 if self
                     .live
                     .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    self.wake_all();
-                }
+                    .is_ok() =>
+            {
+                self.wake_all();
             }
             _ => {}
         }
@@ -275,7 +274,7 @@ fn push_sender(
 ) -> impl Fn(PushInfo) -> Result<(), redis::aio::SendError> + Send + Sync + 'static {
     move |push| {
         if let Some(wakes) = wakes.upgrade() {
-            wakes.pushed(id, push);
+            wakes.pushed(id, &push);
         }
         Ok(())
     }
@@ -326,11 +325,11 @@ mod tests {
         let wakes = Wakes::new("p#wake".to_owned());
         let mut a = wakes.register("p:a");
         let mut b = wakes.register("p:b");
-        wakes.pushed(1, push(&message(Woke::Uncacheable, "p:a")));
+        wakes.pushed(1, &push(&message(Woke::Uncacheable, "p:a")));
         assert_eq!(a.wait(Duration::from_secs(5)).await, Woke::Uncacheable);
         assert_eq!(b.wait(Duration::from_millis(1)).await, Woke::Nothing);
         for woke in [Woke::Stored, Woke::Abandoned] {
-            wakes.pushed(1, push(&message(woke, "p:b")));
+            wakes.pushed(1, &push(&message(woke, "p:b")));
             assert_eq!(b.wait(Duration::from_secs(5)).await, woke);
         }
     }
@@ -343,7 +342,7 @@ mod tests {
         let disconnected = |id| {
             wakes.pushed(
                 id,
-                PushInfo {
+                &PushInfo {
                     kind: PushKind::Disconnection,
                     data: vec![],
                 },
@@ -367,8 +366,8 @@ mod tests {
         drop(a2);
         assert_eq!(wakes.waiting(), 0);
         // A message for a key nobody waits for is dropped.
-        wakes.pushed(1, push(b"v:p:a"));
-        wakes.pushed(1, push(b"garbage"));
+        wakes.pushed(1, &push(b"v:p:a"));
+        wakes.pushed(1, &push(b"garbage"));
         assert_eq!(wakes.waiting(), 0);
     }
 }
