@@ -137,6 +137,7 @@ pub(crate) struct Policy {
     /// The function's `#[cached(lock = ...)]`: whether a miss competes for the
     /// key's cross-instance lease (`None`: as `REDIS_DISTRIBUTED_LOCK` says). Only
     /// the Redis store reads it, and only when the call joins flights.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) lock: Option<bool>,
 }
 

@@ -87,6 +87,10 @@ pub(crate) enum Lease {}
 
 #[cfg(not(feature = "redis"))]
 impl Lease {
+    pub(crate) fn token(&self) -> u64 {
+        match *self {}
+    }
+
     pub(crate) fn release(self, _: Release) {
         match self {}
     }
@@ -100,10 +104,12 @@ pub(crate) enum Release {
     /// Nothing cacheable came out: run your own call.
     Uncacheable,
     /// The computation was abandoned (its future dropped): one of you leads.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Abandoned,
 }
 
 /// What asking for a key's cross-instance lease came to (see `redis::lease`).
+#[cfg(feature = "redis")]
 #[derive(Debug)]
 pub(crate) enum Claim {
     /// This process computes the key, under this lease.
