@@ -40,6 +40,9 @@ pub(crate) struct CachedArgs {
     /// `typed = false`: hits decode the stored bytes instead of cloning a kept
     /// value (for return types whose `Clone` shares state, e.g. `Arc<Mutex<_>>`).
     pub(crate) typed: Option<bool>,
+    /// `lock = true|false`: whether concurrent misses across processes sharing the
+    /// Redis compute once, whatever `REDIS_DISTRIBUTED_LOCK` says.
+    pub(crate) lock: Option<bool>,
     /// `coder = msgpack|json|path::TO_STATIC`: what values are written with,
     /// whatever `CACHE_CODER` says.
     pub(crate) coder: Option<CoderArg>,
@@ -79,7 +82,7 @@ impl CachedArgs {
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false`, `coder = msgpack|json|path::TO_STATIC` and `crate = \"path::to::cachette\"`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false`, `lock = true|false`, `coder = msgpack|json|path::TO_STATIC` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -167,6 +170,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                 Ok(value) => out.typed = Some(value),
                 Err(e) => errors.push(e),
             },
+            "lock" => match bool_value(&meta, &key, "lock") {
+                Ok(value) => out.lock = Some(value),
+                Err(e) => errors.push(e),
+            },
             "coder" => match name_value(&meta, &key).and_then(coder_value) {
                 Ok(coder) => out.coder = Some(coder),
                 Err(e) => errors.push(e),
@@ -193,6 +200,9 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     "key" | "key_fn" | "keybuilder" | "key_func" => " (did you mean `key_builder`?)",
                     "local" | "near_cache" | "l1" | "in_process" => " (did you mean `near`?)",
                     "clone" | "decode" | "bytes" => " (did you mean `typed`?)",
+                    "distributed_lock" | "single_flight" | "lease" | "locked" => {
+                        " (did you mean `lock`?)"
+                    }
                     "codec" | "format" | "serializer" | "encoder" => " (did you mean `coder`?)",
                     "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
                     _ => "",
@@ -223,7 +233,7 @@ fn coder_value(value: &Expr) -> Result<CoderArg, syn::Error> {
         }) => Err(syn::Error::new_spanned(
             s,
             format!(
-                "{EXPECTED}: write the name without quotes, e.g. `coder = {}`",
+                "coder takes a name, not a string: write `coder = {}` (without quotes)",
                 s.value()
             ),
         )),

@@ -311,6 +311,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
     let shared = args.shared;
     let near = args.near.map(|near| quote!(.with_near(#near)));
     let typed = args.typed.map(|typed| quote!(.with_typed(#typed)));
+    let lock = args.lock.map(|lock| quote!(.with_lock(#lock)));
     let coder = args.coder.as_ref().map(|coder| match coder {
         CoderArg::MsgPack => quote!(.with_coder(#private::Coder::MsgPack)),
         CoderArg::Json => quote!(.with_coder(#private::Coder::Json)),
@@ -332,7 +333,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             #key_builder,
             #shared,
             #definition,
-        )#near #typed #coder;
+        )#near #typed #lock #coder;
     }
 }
 

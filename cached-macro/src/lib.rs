@@ -45,7 +45,8 @@ use proc_macro::TokenStream;
 /// - `key_builder` that is not a path;
 /// - `skip` without a list of names, an empty list, a name that is not an argument
 ///   or binding of the function (the error lists them), a name given twice;
-/// - `shared` with a value; `near` without `= true` or `= false`, or with another value;
+/// - `shared` with a value; `near`, `typed` or `lock` without `= true` or `= false`,
+///   or with another value;
 /// - `coder` in quotes (`coder = "json"`: write `coder = json`), or anything but
 ///   `msgpack`, `json` or a path; a path to something that is not a `static`
 ///   implementing `CustomCoder` (reported by the compiler, on the path);

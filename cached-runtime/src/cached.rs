@@ -8,7 +8,8 @@
 //! HTTP caching). A waiter checks that the value is still fresh before taking it.
 //! When the value is not cacheable (`Err`, `None`), each waiter runs its own call.
 //! When the computing caller is cancelled, a waiter takes over. Across processes
-//! sharing Redis, each process computes once.
+//! sharing Redis, the key is computed once in all while `REDIS_DISTRIBUTED_LOCK`
+//! is on (see `lookup`, "Across processes"), else once per process.
 //!
 //! # Typed hits
 //!

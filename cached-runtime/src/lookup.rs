@@ -7,6 +7,7 @@
 //! # Contents
 //! - [The protocol](#the-protocol)
 //! - [Concurrent calls on the same key](#concurrent-calls-on-the-same-key)
+//! - [Across processes](#across-processes)
 //! - [Why each step](#why-each-step)
 //!
 //! # The protocol
@@ -17,7 +18,9 @@
 //!      │ miss, or unreadable (stamp := the lookup's)
 //!   join the key's flight
 //!      ├─ leader: look up once more ── readable ─ publish it ────► Found::Hit
-//!      │          └─ miss (stamp := the lookup's) ──────────────► Found::Miss { leader }
+//!      │          └─ miss (stamp := the lookup's)
+//!      │               ├─ no cross-instance lock ───────────────► Found::Miss { leader }
+//!      │               └─ the fleet's turn (below) ─────────────► Hit, or Miss { leader, lease? }
 //!      └─ waiter: wait for the leader
 //!           ├─ an entry, still fresh, readable ─────────────────► Found::Hit
 //!           ├─ "uncacheable" ───────────────────────────────────► Found::Miss { no leader }
@@ -39,13 +42,45 @@
 //!
 //! # Concurrent calls on the same key
 //!
-//! Concurrent misses on one key compute once per process: the first caller leads,
+//! Concurrent misses on one key compute once per process (and across processes,
+//! see below): the first caller leads,
 //! the others wait for its entry. A waiter checks the entry is still fresh (no
 //! invalidation covering the key since the leader's stamp) before reading it, so
 //! joining a flight never serves data older than an invalidation that returned
 //! before the waiter started. When the leader's result is not cacheable (an `Err`, a
 //! `None`, a non-2xx response), every waiter computes its own; when the leader is
 //! cancelled, the waiters look again and one of them leads.
+//!
+//! # Across processes
+//!
+//! In Redis mode with the lock on (`REDIS_DISTRIBUTED_LOCK`, `#[cached(lock)]`),
+//! the flight's leader whose second lookup missed also competes with the other
+//! processes (see `backend::redis::lease`):
+//!
+//! ```text
+//! register for the key's wake-ups (subscription live first: no lost wake-up)
+//! round (until LEASE_WAITS leases have passed):
+//!   ask for the lease
+//!     ├─ taken ─────────────────────────────────────────────────► Found::Miss { leader, lease }
+//!     ├─ Redis not usable ──────────────────────────────────────► Found::Miss { leader }
+//!     └─ held: wait for a wake-up, at most a quarter lease and
+//!        never past the lease's time left (+ a margin)
+//!          ├─ "not cacheable" ──────────────────────────────────► Found::Miss { leader }
+//!          └─ look up ── readable ── publish it locally ────────► Found::Hit
+//!                 ├─ miss after "stored" ───────────────────────► Found::Miss { leader }
+//!                 └─ miss (abandoned, timed out, woken to look) ── next round
+//! after LEASE_WAITS leases ─────────────────────────────────────► Found::Miss { leader }
+//! ```
+//!
+//! A hit found this way returns through [`Found::Hit`] (for HTTP: `HIT`): only
+//! the call that ran the function reports a miss. The local waiters wait on the
+//! flight's leader as always, so a process asks Redis for a key's lease once,
+//! whatever its number of concurrent callers. A miss after a "stored" message
+//! means the value was not stored (too large, or refused: an invalidation since,
+//! a lost lease): computing by itself is then what this call would do alone,
+//! rather than queueing behind a new leader. A waiter never waits more than
+//! [`LEASE_WAITS`] leases in all for a live leader, and a leader that dies costs
+//! it at most the lease's time left: then one waiter takes the lease.
 //!
 //! # Why each step
 //!
@@ -60,13 +95,18 @@
 
 use std::sync::Arc;
 
-use crate::backend::{Backend, Entry, Lookup, Stamp};
+use crate::backend::{Backend, Entry, Lease, Lookup, Release, Stamp};
 use crate::flight::{Flights, Join, Leader, Published};
 use crate::key::CacheKey;
 
 /// How many times a call re-joins a flight whose entry turned out stale or whose
 /// leader was cancelled before it computes by itself.
 pub(crate) const MAX_ROUNDS: usize = 3;
+
+/// How many leases' time a process waits, in all, for another process's
+/// computation of a key before it computes by itself (see "Across processes").
+#[cfg(feature = "redis")]
+const LEASE_WAITS: u32 = 3;
 
 /// How a caller turns a stored entry into what it answers with.
 pub(crate) trait Reader {
@@ -94,6 +134,11 @@ pub(crate) struct Policy {
     /// Redis store's near cache without a round trip (`None`: as
     /// `REDIS_NEAR_CACHE` says). Only the Redis store reads it.
     pub(crate) near: Option<bool>,
+    /// The function's `#[cached(lock = ...)]`: whether a miss competes for the
+    /// key's cross-instance lease (`None`: as `REDIS_DISTRIBUTED_LOCK` says). Only
+    /// the Redis store reads it, and only when the call joins flights.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) lock: Option<bool>,
 }
 
 impl Policy {
@@ -102,12 +147,14 @@ impl Policy {
         read_stored: true,
         join: true,
         near: None,
+        lock: None,
     };
 
     /// A plain call of the function `spec` describes.
     pub(crate) fn of(spec: &crate::spec::Spec) -> Policy {
         Policy {
             near: spec.near(),
+            lock: spec.lock(),
             ..Policy::DEFAULT
         }
     }
@@ -130,13 +177,27 @@ pub(crate) struct Miss {
     /// `Some` when this call leads the key's flight: publish the stored entry, or
     /// [`Published::Uncacheable`], through it (dropping it lets a waiter lead).
     pub(crate) leader: Option<Leader>,
+    /// `Some` when this call also holds the key's cross-instance lease (see
+    /// "Across processes"); `stamp` then carries its token. Released by
+    /// [`Miss::publish`]; dropping it releases it as abandoned.
+    pub(crate) lease: Option<Lease>,
 }
 
 impl Miss {
-    /// Tells the waiters, if any, that `outcome` came of the computation.
+    /// Tells the waiters, if any, that `outcome` came of the computation: this
+    /// process's through the flight, the other processes' by releasing the
+    /// lease. Call it once the entry was stored: the other processes read it from
+    /// the store.
     pub(crate) fn publish(&mut self, outcome: Published) {
+        let release = match outcome {
+            Published::Entry(_) => Release::Stored,
+            Published::Uncacheable => Release::Uncacheable,
+        };
         if let Some(leader) = self.leader.take() {
             leader.publish(outcome);
+        }
+        if let Some(lease) = self.lease.take() {
+            lease.release(release);
         }
     }
 }
@@ -178,9 +239,17 @@ pub(crate) async fn lookup<R: Reader>(
                         leader.publish(Published::Entry(entry));
                         return Found::Hit(hit);
                     }
-                    return miss(stamp.unwrap_or(entry.stamp), Some(leader));
+                    return miss(stamp.unwrap_or(entry.stamp), Some(leader), None);
                 }
-                Lookup::Miss(fresh) => return miss(fresh, Some(leader)),
+                Lookup::Miss(fresh) => {
+                    #[cfg(feature = "redis")]
+                    if let Backend::Redis(redis) = store
+                        && policy.lock.unwrap_or_else(|| redis.lock_default())
+                    {
+                        return across(redis, key, reader, policy, fresh, leader).await;
+                    }
+                    return miss(fresh, Some(leader), None);
+                }
             },
             Join::Waiter(waiter) => match waiter.wait().await {
                 Some(Published::Entry(entry)) if store.is_fresh(key, entry.stamp).await => {
@@ -203,11 +272,73 @@ pub(crate) async fn lookup<R: Reader>(
             Lookup::Hit(entry) => entry.stamp,
         },
     };
-    miss(stamp, None)
+    miss(stamp, None, None)
 }
 
-fn miss<H>(stamp: Stamp, leader: Option<Leader>) -> Found<H> {
-    Found::Miss(Miss { stamp, leader })
+/// A miss; its stamp carries the lease's token when there is a lease, and no
+/// token otherwise (a stamp taken from a stored entry may carry its leader's).
+fn miss<H>(stamp: Stamp, leader: Option<Leader>, lease: Option<Lease>) -> Found<H> {
+    let token = lease.as_ref().map_or(0, Lease::token);
+    Found::Miss(Miss {
+        stamp: stamp.leased(token),
+        leader,
+        lease,
+    })
+}
+
+/// The flight's leader competes with the other processes for `key` (see
+/// "Across processes"); `stamp` is its second lookup's.
+#[cfg(feature = "redis")]
+async fn across<R: Reader>(
+    redis: &crate::backend::redis::RedisStore,
+    key: &CacheKey,
+    reader: &R,
+    policy: Policy,
+    mut stamp: Stamp,
+    leader: Leader,
+) -> Found<R::Hit> {
+    use crate::backend::{Claim, Woke};
+    use std::time::{Duration, Instant};
+
+    /// Past the lease's time left: the holder's clock and ours differ.
+    const MARGIN: Duration = Duration::from_millis(20);
+    let lease = redis.lease();
+    let deadline = Instant::now() + lease * LEASE_WAITS;
+    let mut wake = redis.watch(key).await;
+    loop {
+        let left = match redis.claim(key).await {
+            Claim::Led(lease) => return miss(stamp, Some(leader), Some(lease)),
+            Claim::Unavailable => break,
+            Claim::Held(left) => left,
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let limit = (lease / 4).min(left + MARGIN).min(deadline - now);
+        let woke = wake.wait(limit).await;
+        if woke == Woke::Uncacheable {
+            break;
+        }
+        match redis.lookup(key, policy.near).await {
+            Lookup::Hit(entry) => {
+                if policy.read_stored
+                    && let Some(hit) = reader.read(&entry)
+                {
+                    leader.publish(Published::Entry(entry));
+                    return Found::Hit(hit);
+                }
+                // Unreadable here: this call computes and overwrites it.
+                stamp = entry.stamp;
+                break;
+            }
+            Lookup::Miss(fresh) => stamp = fresh,
+        }
+        if woke == Woke::Stored {
+            break;
+        }
+    }
+    miss(stamp, Some(leader), None)
 }
 
 /// Reads `entry`'s decoded form of type `T`, decoding and keeping it on first use

@@ -31,6 +31,9 @@ pub struct Spec {
     /// `#[cached(typed = ...)]`: whether hits of a `Clone` value clone a kept copy
     /// (the default) or decode the stored bytes (see `returns`, "Typed hits").
     typed: bool,
+    /// `#[cached(lock = ...)]`: whether concurrent misses across the processes
+    /// sharing the Redis compute once (`None`: as `REDIS_DISTRIBUTED_LOCK` says).
+    lock: Option<bool>,
     /// A fingerprint of the function's code (see `FunctionId::tag`).
     definition: u64,
     /// The key segment and tag of the first path this function was called with (the
@@ -115,6 +118,7 @@ impl Spec {
             near: None,
             coder: None,
             typed: true,
+            lock: None,
             definition,
             first_path: OnceLock::new(),
             counts: OnceLock::new(),
@@ -147,6 +151,20 @@ impl Spec {
     pub const fn with_typed(mut self, typed: bool) -> Self {
         self.typed = typed;
         self
+    }
+
+    /// `#[cached(lock = ...)]`. Called by the code `#[cached]` generates.
+    #[must_use]
+    pub const fn with_lock(mut self, lock: bool) -> Self {
+        self.lock = Some(lock);
+        self
+    }
+
+    /// `lock = ...` as given to the attribute: `Some(true)` makes concurrent
+    /// misses across every process sharing the Redis compute once, `Some(false)`
+    /// once per process, `None` follows `REDIS_DISTRIBUTED_LOCK`.
+    pub fn lock(&self) -> Option<bool> {
+        self.lock
     }
 
     /// `typed = ...` as given to the attribute (`true` when not given): a hit of

@@ -41,6 +41,10 @@ pub(crate) struct Stamp {
     /// issued while Redis had no epoch and could not create one (no write accepts
     /// it).
     pub(crate) epoch: u64,
+    /// The token of the cross-instance lease the value is computed under (see
+    /// `redis::lease`), `0` for none: a store of it is refused once another
+    /// process holds the key's lease, or nobody does (fencing).
+    pub(crate) lease: u64,
 }
 
 impl Stamp {
@@ -49,6 +53,7 @@ impl Stamp {
             source: Source::Memory,
             value,
             epoch: 0,
+            lease: 0,
         }
     }
 
@@ -59,8 +64,60 @@ impl Stamp {
             source: Source::Redis,
             value,
             epoch,
+            lease: 0,
         }
     }
+
+    /// This stamp, for a value computed under the lease whose token is `lease`
+    /// (`0`: under none).
+    pub(crate) fn leased(self, lease: u64) -> Self {
+        Stamp { lease, ..self }
+    }
+}
+
+#[cfg(feature = "redis")]
+pub(crate) use redis::lease::Lease;
+#[cfg(feature = "redis")]
+pub(crate) use redis::wake::Woke;
+
+/// The cross-instance lease: only the Redis store makes one.
+#[cfg(not(feature = "redis"))]
+#[derive(Debug)]
+pub(crate) enum Lease {}
+
+#[cfg(not(feature = "redis"))]
+impl Lease {
+    pub(crate) fn token(&self) -> u64 {
+        match *self {}
+    }
+
+    pub(crate) fn release(self, _: Release) {
+        match self {}
+    }
+}
+
+/// How a computation under a lease ended, told to the processes waiting for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// The value was stored (or its store attempted): take it from the store.
+    Stored,
+    /// Nothing cacheable came out: run your own call.
+    Uncacheable,
+    /// The computation was abandoned (its future dropped): one of you leads.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Abandoned,
+}
+
+/// What asking for a key's cross-instance lease came to (see `redis::lease`).
+#[cfg(feature = "redis")]
+#[derive(Debug)]
+pub(crate) enum Claim {
+    /// This process computes the key, under this lease.
+    Led(Lease),
+    /// Another process does; its lease has this long left.
+    Held(Duration),
+    /// The store cannot tell (Redis not in use, failing, slow): compute.
+    Unavailable,
 }
 
 /// The result of a lookup.

@@ -40,6 +40,8 @@ pub struct ConfigBuilder {
     redis_near_cache: Option<bool>,
     redis_near_cache_max_memory: Option<u64>,
     redis_near_cache_max_age: Option<Duration>,
+    redis_distributed_lock: Option<bool>,
+    redis_lock_lease: Option<Duration>,
     /// The user name and TLS flag of the config this builder came from
     /// ([`Config::to_builder`]); `redis_url` replaces them.
     carried: Option<Carried>,
@@ -186,6 +188,21 @@ impl ConfigBuilder {
     /// [`max_ttl`](Self::max_ttl) (`REDIS_NEAR_CACHE_MAX_AGE`).
     pub fn redis_near_cache_max_age(mut self, age: Duration) -> Self {
         self.redis_near_cache_max_age = Some(age);
+        self
+    }
+
+    /// Whether concurrent misses on one key across every process sharing the Redis
+    /// compute it once (`REDIS_DISTRIBUTED_LOCK`, default `true`; see the
+    /// [`config` guide](crate::config), "Single flight across instances").
+    pub fn redis_distributed_lock(mut self, lock: bool) -> Self {
+        self.redis_distributed_lock = Some(lock);
+        self
+    }
+
+    /// How long the cross-instance lease lasts without renewal: 50 ms to one
+    /// hour, in whole milliseconds (`REDIS_LOCK_LEASE`, default 10 s).
+    pub fn redis_lock_lease(mut self, lease: Duration) -> Self {
+        self.redis_lock_lease = Some(lease);
         self
     }
 
@@ -380,6 +397,20 @@ impl ConfigBuilder {
                 Field::RedisNearCacheMaxAge,
                 self.redis_near_cache_max_age.map(seconds),
             ),
+            (
+                Field::RedisDistributedLock,
+                self.redis_distributed_lock.map(|b| b.to_string()),
+            ),
+            (
+                Field::RedisLockLease,
+                self.redis_lock_lease.map(|d| {
+                    if d.subsec_nanos().is_multiple_of(1_000_000) {
+                        format!("{}.{:03}", d.as_secs(), d.subsec_millis())
+                    } else {
+                        format!("{d:?}")
+                    }
+                }),
+            ),
         ];
         entries
             .into_iter()
@@ -413,6 +444,8 @@ impl Config {
             redis_near_cache: Some(redis.near.enabled),
             redis_near_cache_max_memory: Some(redis.near.max_memory),
             redis_near_cache_max_age: Some(redis.near.max_age),
+            redis_distributed_lock: Some(redis.lock),
+            redis_lock_lease: Some(redis.lock_lease),
             carried: Some(Carried {
                 username: redis.username.clone(),
                 tls: redis.tls,

@@ -39,3 +39,9 @@ pub(crate) const TIMEOUT_LIMIT_MS: u64 = 60_000;
 pub(crate) const NEAR_MAX_MEMORY: u64 = 64 * 1024 * 1024;
 /// `REDIS_NEAR_CACHE_MAX_AGE` when unset, in seconds.
 pub(crate) const NEAR_MAX_AGE_SECS: u64 = 60;
+/// `REDIS_LOCK_LEASE` when unset, in milliseconds (10 s).
+pub(crate) const LOCK_LEASE_MS: u64 = 10_000;
+/// The accepted `REDIS_LOCK_LEASE`, in milliseconds: 50 ms (renewed every ~17 ms:
+/// shorter would be renewal traffic, not a lease) to one hour (a leader that dies
+/// holds its waiters up to that long).
+pub(crate) const LOCK_LEASE_RANGE_MS: std::ops::RangeInclusive<u64> = 50..=3_600_000;

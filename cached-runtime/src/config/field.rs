@@ -23,11 +23,13 @@ pub(crate) enum Field {
     RedisNearCache,
     RedisNearCacheMaxMemory,
     RedisNearCacheMaxAge,
+    RedisDistributedLock,
+    RedisLockLease,
 }
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 20] = [
+    pub(crate) const ALL: [Field; 22] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -48,6 +50,8 @@ impl Field {
         Field::RedisNearCache,
         Field::RedisNearCacheMaxMemory,
         Field::RedisNearCacheMaxAge,
+        Field::RedisDistributedLock,
+        Field::RedisLockLease,
     ];
 
     /// The environment variable.
@@ -73,6 +77,8 @@ impl Field {
             Field::RedisNearCache => "REDIS_NEAR_CACHE",
             Field::RedisNearCacheMaxMemory => "REDIS_NEAR_CACHE_MAX_MEMORY",
             Field::RedisNearCacheMaxAge => "REDIS_NEAR_CACHE_MAX_AGE",
+            Field::RedisDistributedLock => "REDIS_DISTRIBUTED_LOCK",
+            Field::RedisLockLease => "REDIS_LOCK_LEASE",
         }
     }
 
@@ -99,6 +105,8 @@ impl Field {
             Field::RedisNearCache => "redis_near_cache",
             Field::RedisNearCacheMaxMemory => "redis_near_cache_max_memory",
             Field::RedisNearCacheMaxAge => "redis_near_cache_max_age",
+            Field::RedisDistributedLock => "redis_distributed_lock",
+            Field::RedisLockLease => "redis_lock_lease",
         }
     }
 }

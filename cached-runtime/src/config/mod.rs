@@ -32,6 +32,10 @@
 //! | `REDIS_NEAR_CACHE` | `false` | a boolean as above; Redis mode only: serve hits from this process's memory, kept coherent through Redis (below) |
 //! | `REDIS_NEAR_CACHE_MAX_MEMORY` | `64MiB` | a size of at least 1 KiB, as `CACHE_MAX_MEMORY`: the near cache's budget |
 //! | `REDIS_NEAR_CACHE_MAX_AGE` | `60` (or `CACHE_MAX_TTL` if lower) | whole seconds, 1 to `CACHE_MAX_TTL`: the longest a near hit is served without Redis |
+//! | `REDIS_DISTRIBUTED_LOCK` | `true` | a boolean as above; Redis mode only: concurrent misses on one key across every process sharing the Redis compute it once (below) |
+//! | `REDIS_LOCK_LEASE` | `10` | seconds, 0.05 to 3600, at most three decimals (`0.5`): how long the cross-instance lease lasts without renewal |
+//! | `REDIS_DISTRIBUTED_LOCK` | `true` | a boolean as above; Redis mode only: concurrent misses on one key across every process sharing the Redis compute it once (below) |
+//! | `REDIS_LOCK_LEASE` | `10` | seconds, 0.05 to 3600, at most three decimals (`0.5`): how long the cross-instance lease lasts without renewal |
 //!
 //! # The near cache
 //!
@@ -48,6 +52,22 @@
 //! missed (a new connection, a disconnection, Redis failing or coming back, a new
 //! epoch), the near cache is emptied. A Redis that refuses RESP3 or `CLIENT
 //! TRACKING` gets one warning and strict mode.
+//!
+//! # Single flight across instances
+//!
+//! In Redis mode, concurrent misses on one key run the function once across every
+//! process sharing the Redis (within a process they always do). The process that
+//! computes holds a lease on the key in Redis, renewed every third of
+//! `REDIS_LOCK_LEASE` while it works; the others wait, are woken through Redis
+//! pub/sub when the value is stored, and take it from Redis. A leader that dies
+//! holds the others up by at most the lease, then one of them computes. An error
+//! or an uncacheable result releases the lease at once, and each waiter runs its
+//! own call. `REDIS_DISTRIBUTED_LOCK=false` (or
+//! [`ConfigBuilder::redis_distributed_lock`](crate::ConfigBuilder::redis_distributed_lock);
+//! per function: `#[cached(lock = false)]`) turns it off: one computation per
+//! process. A waiter stops waiting for a live leader after three leases and
+//! computes by itself, so set the lease to at least a third of the slowest
+//! function's time.
 //!
 //! Surrounding whitespace is ignored in every value but `REDIS_PASSWORD`. An empty number,
 //! boolean, size, prefix, header or host (`CACHE_DEFAULT_TTL=`) is an error, not the default.

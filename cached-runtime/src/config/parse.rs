@@ -28,6 +28,27 @@ pub(crate) fn parse_whole(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
+/// Seconds with at most three decimals (`10`, `0.5`, `2.25`), surrounding whitespace
+/// ignored, in whole milliseconds; `None` for anything else (a sign, a unit, an
+/// exponent, a finer fraction, a bare `.5`, or an overflow).
+pub(crate) fn parse_seconds_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if text.ends_with('.')
+        || text.contains(char::is_whitespace)
+        || fraction.len() > 3
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole = parse_whole(whole)?;
+    let mut millis: u64 = 0;
+    for (i, digit) in fraction.bytes().enumerate() {
+        millis += u64::from(digit - b'0') * [100, 10, 1][i];
+    }
+    whole.checked_mul(1000)?.checked_add(millis)
+}
+
 /// A size in bytes: a whole number, optionally followed (after optional whitespace) by a unit
 /// `B`, `K`/`KB` (1000), `Ki`/`KiB` (1024), `M`/`MB`, `Mi`/`MiB`, `G`/`GB`, `Gi`/`GiB`, in any
 /// case. `None` if malformed or if the result does not fit in a `u64`.
@@ -135,6 +156,20 @@ mod tests {
         for text in ["", " ", "2", "yess", "enabled", "tru", "-1", "01", "o"] {
             assert_eq!(parse_bool(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn seconds_with_milliseconds() {
+        assert_eq!(parse_seconds_ms("10"), Some(10_000));
+        assert_eq!(parse_seconds_ms(" 0.5 "), Some(500));
+        assert_eq!(parse_seconds_ms("2.25"), Some(2_250));
+        assert_eq!(parse_seconds_ms("0.001"), Some(1));
+        for bad in [
+            "", ".5", "5.", "0.0001", "-1", "+1", "1e3", "1s", "1.5.0", "a", "1 .5",
+        ] {
+            assert_eq!(parse_seconds_ms(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_seconds_ms("18446744073709552"), None, "overflow");
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct RedisConfig {
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) near: NearCache,
+    /// `REDIS_DISTRIBUTED_LOCK`.
+    pub(crate) lock: bool,
+    /// `REDIS_LOCK_LEASE`.
+    pub(crate) lock_lease: Duration,
 }
 
 /// The near cache's settings (`REDIS_NEAR_CACHE*`).
@@ -54,6 +58,8 @@ impl Default for RedisConfig {
             timeout: Duration::from_millis(defaults::REDIS_TIMEOUT_MS),
             connect_timeout: Duration::from_millis(defaults::REDIS_CONNECT_TIMEOUT_MS),
             near: NearCache::default(),
+            lock: true,
+            lock_lease: Duration::from_millis(defaults::LOCK_LEASE_MS),
         }
     }
 }
@@ -114,6 +120,20 @@ impl RedisConfig {
     /// The longest a near hit is served without Redis (`REDIS_NEAR_CACHE_MAX_AGE`).
     pub fn near_cache_max_age(&self) -> Duration {
         self.near.max_age
+    }
+
+    /// Whether concurrent misses on one key across every process sharing the
+    /// Redis compute it once (`REDIS_DISTRIBUTED_LOCK`, on by default; a
+    /// function's `#[cached(lock = false)]` turns it off for that function).
+    pub fn distributed_lock(&self) -> bool {
+        self.lock
+    }
+
+    /// How long a process holds the cross-instance lease on a key it computes
+    /// without renewing it (`REDIS_LOCK_LEASE`): what a leader that dies costs
+    /// the other processes' callers at most.
+    pub fn lock_lease(&self) -> Duration {
+        self.lock_lease
     }
 
     /// The URL to hand to the Redis client, with the user name and password

@@ -10,7 +10,8 @@ use super::defaults;
 use super::error::ConfigError;
 use super::field::{Field, Source};
 use super::parse::{
-    check_host, describe_size, is_token, parse_bool, parse_size, parse_whole, prefix_problem,
+    check_host, describe_size, is_token, parse_bool, parse_seconds_ms, parse_size, parse_whole,
+    prefix_problem,
 };
 use super::redis::{NearCache, RedisConfig};
 use super::redis_url::parse_redis_url;
@@ -142,6 +143,9 @@ pub(crate) fn resolve_over(
         Unit::Seconds,
     )?;
 
+    let lock = r.boolean(Field::RedisDistributedLock, true)?;
+    let lock_lease = r.lease()?;
+
     let mut redis = RedisConfig {
         host,
         port,
@@ -156,6 +160,8 @@ pub(crate) fn resolve_over(
             max_memory: near_max_memory,
             max_age: Duration::from_secs(near_max_age),
         },
+        lock,
+        lock_lease,
     };
     if let Some(url) = url {
         redis.host = url.host;
@@ -313,6 +319,23 @@ impl Reader<'_> {
         let expected = format!("a whole number of milliseconds from 1 to {limit}");
         self.ranged(field, default_ms, 1..=limit, &expected, Unit::Number)
             .map(Duration::from_millis)
+    }
+
+    /// `REDIS_LOCK_LEASE`: seconds, fractions down to the millisecond.
+    fn lease(&self) -> Result<Duration, ConfigError> {
+        let Some(raw) = self.get(Field::RedisLockLease)? else {
+            return Ok(Duration::from_millis(defaults::LOCK_LEASE_MS));
+        };
+        let range = defaults::LOCK_LEASE_RANGE_MS;
+        let expected = format!(
+            "a number of seconds from {} to {} with at most three decimals (e.g. 10 or 0.5)",
+            *range.start() as f64 / 1000.0,
+            range.end() / 1000
+        );
+        parse_seconds_ms(&raw)
+            .filter(|ms| range.contains(ms))
+            .map(Duration::from_millis)
+            .ok_or_else(|| self.invalid(Field::RedisLockLease, &raw, &expected))
     }
 
     fn prefix(&self) -> Result<String, ConfigError> {

@@ -103,6 +103,7 @@ fn decide(
         // computation that may have started before this request.
         join: !(head || no_cache),
         near: spec.near(),
+        lock: spec.lock(),
     };
     // The protocol's first step, when it needs no I/O (see `lookup`).
     if policy.read_stored

@@ -137,8 +137,10 @@
 //!
 //! # Concurrent requests on the same key
 //!
-//! N concurrent misses run the handler once; the other requests are answered with
-//! its stored response (after checking that no invalidation happened since the
+//! N concurrent misses run the handler once, across every process sharing Redis
+//! too unless `REDIS_DISTRIBUTED_LOCK=false` (or `#[cached(lock = false)]`); the
+//! other requests are answered with its stored response, with
+//! `X-FastAPI-Cache: HIT` (after checking that no invalidation happened since the
 //! handler started). If the response is not stored (a 500, say), each request runs
 //! the handler itself.
 //!

@@ -36,6 +36,24 @@ impl RedisStore {
         command
     }
 
+    /// [`RedisStore::script_command`] with one more key after the others: the
+    /// entry's lease (for [`PUT_LEASED`](super::scripts::PUT_LEASED)).
+    pub(super) fn leased_script_command(
+        &self,
+        script: &redis::Script,
+        key: &CacheKey,
+        lease_key: &str,
+    ) -> redis::Cmd {
+        let mut command = redis::cmd("EVALSHA");
+        command.arg(script.get_hash());
+        command.arg(Layout::script_key_count(key) + 1);
+        self.layout.script_keys(key, |name| {
+            command.arg(name);
+        });
+        command.arg(lease_key);
+        command
+    }
+
     /// Runs a read with the timeout, feeding the breaker: every error counts.
     pub(super) async fn call<T, F>(&self, command: impl FnOnce(Conn) -> F) -> Option<T>
     where

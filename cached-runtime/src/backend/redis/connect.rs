@@ -26,6 +26,7 @@ impl RedisStore {
         let url_for_logs = redis.redacted_url();
         let layout = Layout::new(config.prefix());
         let (version_prefix, all_key) = layout.tracked();
+        let layout_wake_channel = layout.wake_channel();
         // The near copies keep the strict mode's bound unless near mode is on.
         let copies = near::copies(if redis.near_cache() {
             redis.near_cache_max_memory()
@@ -72,6 +73,10 @@ impl RedisStore {
             store_refusal_logged: AtomicBool::new(false),
             invalidations_refused: AtomicU64::new(0),
             url_for_logs,
+            lock: redis.distributed_lock(),
+            lease: redis.lock_lease(),
+            leases_taken: AtomicU64::new(0),
+            wakes: super::wake::Wakes::new(layout_wake_channel),
         });
         match store.check(redis.connect_timeout(), config).await {
             Ok(()) => {

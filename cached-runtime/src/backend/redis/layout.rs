@@ -7,7 +7,15 @@
 //! | `{prefix}:{rest}` (an entry) | stamp (20 ASCII digits) · epoch identity (16 ASCII hex digits) · TTL in ms · time stored (ms since 1970) (two big-endian u64) · the codec bytes (see `header`) | the entry's TTL |
 //! | `{prefix}#v:{namespace}` (a namespace version) | the epoch at its last invalidation | `CACHE_MAX_TTL` + 60 s |
 //! | `{prefix}#all` | the epoch's counter at the last rotation (`invalidate_all` rotates the epoch; near caches of other instances learn of it through this key) | `CACHE_MAX_TTL` + 60 s |
+//! | `{prefix}#lease:{rest}` (an entry's lease) | the random token of the process computing the entry (see `lease`) | `REDIS_LOCK_LEASE`, renewed while it computes |
 //! | `{prefix}#epoch` | `{identity}:{counter}:{server}`: 16 hex digits chosen when the key is created, the counter, and 16 hex digits naming the server it was created or last checked on (absent when `INFO` is refused) | 2 × `CACHE_MAX_TTL` + 60 s, renewed by every write |
+//!
+//! The channel `{prefix}#wake` carries the lease releases (see `wake`): one
+//! channel per prefix, whatever the number of keys.
+//!
+//! An entry's lease key is made from the entry key alone (its `rest`), so a
+//! cluster layout can give both the same hash tag: the leased store (`PUT_LEASED`)
+//! reads the lease in the same script as the entry.
 //!
 //! An entry's key is the normalized [`CacheKey`] itself (`{prefix}:` then the
 //! rest); the store's own keys follow the prefix with `#`, so no entry key can be
@@ -34,6 +42,10 @@ const EPOCH: &str = "#epoch";
 const ALL: &str = "#all";
 /// After the prefix, before a namespace: that namespace's version.
 const VERSION: &str = "#v:";
+/// After the prefix, before an entry key's rest: that entry's lease.
+const LEASE: &str = "#lease:";
+/// After the prefix: the channel lease releases are published on.
+const WAKE: &str = "#wake";
 
 /// The names of the keys under one prefix (`CACHE_PREFIX`).
 #[derive(Debug)]
@@ -65,6 +77,16 @@ impl Layout {
     /// version key (`{prefix}#v:`), and the "all" version's key.
     pub(super) fn tracked(&self) -> (String, String) {
         (self.with_tail(VERSION, ""), self.with_tail(ALL, ""))
+    }
+
+    /// The lease key of the entry `key`.
+    pub(super) fn lease(&self, key: &CacheKey) -> String {
+        self.with_tail(LEASE, key.rest())
+    }
+
+    /// The channel lease releases are published on.
+    pub(super) fn wake_channel(&self) -> String {
+        self.with_tail(WAKE, "")
     }
 
     fn with_tail(&self, tag: &str, rest: &str) -> String {
@@ -123,6 +145,9 @@ mod tests {
         assert_eq!(layout.version(Some("slow")), "fastapi-cache#v:slow");
         assert_eq!(layout.version(Some("layout:1")), "fastapi-cache#v:layout:1");
         assert_eq!(layout.version(Some("")), "fastapi-cache#v:");
+        let key = CacheKey::from_rest("fastapi-cache", "user:42:get");
+        assert_eq!(layout.lease(&key), "fastapi-cache#lease:user:42:get");
+        assert_eq!(layout.wake_channel(), "fastapi-cache#wake");
     }
 
     #[test]
@@ -216,6 +241,10 @@ mod tests {
             prop_assert_eq!(&all, &own[1]);
             prop_assert!(!own[0].starts_with(versions.as_str()) && !own[0].starts_with(all.as_str()));
             prop_assert!(!entry.full().starts_with(versions.as_str()));
+            // A lease key is none of the others, and tracking never reports one.
+            let lease = layout.lease(&entry);
+            prop_assert!(!own.contains(&lease) && lease != entry.full());
+            prop_assert!(!lease.starts_with(versions.as_str()) && !lease.starts_with(all.as_str()));
         }
     }
 }

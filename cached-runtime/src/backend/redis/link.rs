@@ -47,6 +47,7 @@ pub(super) struct Link {
     near: Arc<NearState>,
     url_for_logs: String,
     config: redis::AsyncConnectionConfig,
+    connect_timeout: Duration,
     current: Mutex<Option<Held>>,
     /// Held while a connection is opened, checked, or its server's script cache
     /// reloaded: one at a time, so concurrent calls do not each rotate the epoch.
@@ -84,10 +85,27 @@ impl Link {
             config: redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(connect_timeout))
                 .set_response_timeout(Some(timeout)),
+            connect_timeout,
             current: Mutex::new(None),
             preparing: tokio::sync::Mutex::new(()),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// The RESP3 client (for the wake-up subscription, see `wake`), if it could
+    /// be set up.
+    pub(super) fn resp3_client(&self) -> Option<&redis::Client> {
+        self.resp3.as_ref()
+    }
+
+    /// The timeouts every connection is opened with.
+    pub(super) fn connection_config(&self) -> &redis::AsyncConnectionConfig {
+        &self.config
+    }
+
+    /// `REDIS_CONNECT_TIMEOUT_MS`.
+    pub(super) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 
     /// The current connection and whether it was checked, if there is one.

@@ -28,6 +28,8 @@
 //! | `restart` | restarts and failovers: rotating the epoch before data goes through |
 //! | `refusal` | telling a refused write (Redis is up) from a failure |
 //! | `scripts` | the Lua scripts |
+//! | `lease` | the cross-instance lease: taking, renewing, releasing it, and the fencing of late stores |
+//! | `wake` | the one wake-up subscription per process, and the waiters it wakes |
 //!
 //! # One round trip per lookup
 //!
@@ -135,8 +137,11 @@
 //! # Across processes
 //!
 //! Entries and invalidations are shared. Concurrent misses on one key run the
-//! function once *per process*: two processes missing at the same moment both
-//! compute (and both store the same fresh value); there is no distributed lock.
+//! function once across every process sharing the Redis while
+//! `REDIS_DISTRIBUTED_LOCK` is on (the default): the process that computes holds
+//! the key's lease, the others are woken when it is released and take the value
+//! from Redis (see `lease`, `wake`, and `lookup`'s "Across processes"). With the
+//! lock off, once per process.
 //!
 //! # Near mode
 //!
@@ -156,6 +161,7 @@ mod call;
 mod connect;
 mod header;
 mod layout;
+pub(crate) mod lease;
 mod link;
 mod near;
 mod recover;
@@ -163,6 +169,7 @@ mod refusal;
 mod restart;
 mod scripts;
 mod tracking;
+pub(crate) mod wake;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -217,6 +224,13 @@ pub(crate) struct RedisStore {
     /// Invalidations that returned before Redis recorded them.
     invalidations_refused: AtomicU64,
     url_for_logs: String,
+    /// `REDIS_DISTRIBUTED_LOCK` and `REDIS_LOCK_LEASE` (see `lease`).
+    lock: bool,
+    lease: Duration,
+    /// Leases asked for (part of each token).
+    leases_taken: AtomicU64,
+    /// The wake-up subscription and this process's waiters (see `wake`).
+    wakes: Arc<wake::Wakes>,
 }
 
 impl RedisStore {
@@ -407,13 +421,23 @@ impl RedisStore {
                 // `entry` was made before the write, so it expires no later than
                 // Redis's copy.
                 let sent = self.sent();
-                let mut command = self.script_command(&scripts::PUT, key);
+                let mut command = match stamp.lease {
+                    0 => self.script_command(&scripts::PUT, key),
+                    _ => self.leased_script_command(
+                        &scripts::PUT_LEASED,
+                        key,
+                        &self.layout.lease(key),
+                    ),
+                };
                 command
                     .arg(stamp.value)
                     .arg(ttl_ms)
                     .arg(value)
                     .arg(self.epoch_ttl_ms)
                     .arg(header::epoch_text(&header));
+                if stamp.lease != 0 {
+                    command.arg(lease::token_text(stamp.lease));
+                }
                 let stored = self
                     .call_write(
                         |mut conn| async move { self.script::<i64>(&command, &mut conn).await },
@@ -426,6 +450,9 @@ impl RedisStore {
                     }
                     Written::Done(0) => {
                         tracing::debug!(target: "cache", "value computed before an invalidation: not stored");
+                    }
+                    Written::Done(-2) => {
+                        tracing::debug!(target: "cache", "value computed under a lease another process holds now (or nobody does): not stored");
                     }
                     Written::Done(_) => {
                         tracing::debug!(target: "cache", "value computed under an epoch Redis no longer has (flushed or restarted since): not stored");

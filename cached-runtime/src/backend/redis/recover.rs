@@ -52,9 +52,12 @@ impl RedisStore {
     /// The fallback starts every outage empty: whatever it held from an earlier
     /// one missed the invalidations other instances made since.
     /// The near cache too: messages may be missed while Redis is not in use.
+    /// Processes waiting for another's computation are woken: they compute
+    /// by themselves rather than wait on a Redis not in use.
     fn fallback_opened(&self) {
         self.fallback.flush();
         self.near.flush();
+        self.wakes.wake_all();
     }
 
     /// Starts the probe unless one runs (or there is no Tokio runtime).

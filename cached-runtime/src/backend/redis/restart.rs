@@ -202,7 +202,12 @@ impl RedisStore {
     /// Loads every data script; only ever called right after a rotation on the
     /// same connection (see the module docs).
     async fn load_scripts(&self, conn: &mut Conn) -> redis::RedisResult<()> {
-        for script in [&*scripts::READ, &*scripts::PUT, &*scripts::FRESH] {
+        for script in [
+            &*scripts::READ,
+            &*scripts::PUT,
+            &*scripts::PUT_LEASED,
+            &*scripts::FRESH,
+        ] {
             script.load_async(&mut conn.redis).await?;
         }
         let mut unflagged = self.unflagged_scripts.load(Ordering::Relaxed);

@@ -1,8 +1,11 @@
 //! The Lua scripts of the Redis store. Their text is constant: keys and values
 //! travel as `KEYS` and `ARGV`, never pasted into the source (a namespace is data,
-//! never code). The data scripts ([`READ`], [`PUT`], [`FRESH`], [`INVALIDATE`]) run
+//! never code). The data scripts ([`READ`], [`PUT`], [`PUT_LEASED`], [`FRESH`],
+//! [`INVALIDATE`]) run
 //! by SHA (`EVALSHA`) and are only ever loaded into a server's script cache right
 //! after the epoch was rotated there ([`ROTATE`], sent with `EVAL`; see `restart`).
+//! The lease scripts ([`LEASE_TAKE`], [`LEASE_RENEW`], [`LEASE_RELEASE`]) touch
+//! only a lease key and are sent with `EVAL` (see `lease`).
 //!
 //! The epoch key holds `{id}:{n}` or `{id}:{n}:{server}`: the identity of this
 //! incarnation of the epoch (16 hex digits, chosen when the key is created), its
@@ -226,6 +229,9 @@ return {n, id, unpack(unreadable_versions)}
 /// newer than the stamp, and goes on when it is fresh.
 macro_rules! stamp_check {
     ($id:literal) => {
+        stamp_check!($id, "#KEYS")
+    };
+    ($id:literal, $last:literal) => {
         concat!(
             r"
 local stamp = tonumber(ARGV[1])
@@ -234,7 +240,9 @@ if id ~= ",
             r" or not stamp or stamp > n then
   return -1
 end
-for i = 3, #KEYS do
+for i = 3, ",
+            $last,
+            r" do
 ",
             version_lines!(version, "KEYS[i]"),
             r"
@@ -269,6 +277,71 @@ return 1
 ",
     ))
 });
+
+/// [`PUT`] for a value computed under a cross-instance lease (see `lease`): also
+/// refused (-2) unless the lease key still holds this computation's token. A
+/// leader that outlived its lease (renewals failed, the process stalled) cannot
+/// overwrite what the next leader stores, whether that one still holds the lease
+/// or already released it.
+///
+/// `KEYS` as for [`PUT`], then the lease key (last). `ARGV` as for [`PUT`], then
+/// `ARGV[6]` the lease token. Returns 1 if stored, 0 if invalidated since the
+/// stamp, -1 if the epoch changed since, -2 if the lease is not this
+/// computation's any more.
+pub(super) static PUT_LEASED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        epoch_lines!("2"),
+        stamp_check!("ARGV[5]", "#KEYS - 1"),
+        r"
+if redis.pcall('GET', KEYS[#KEYS]) ~= ARGV[6] then
+  return -2
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+",
+    ))
+});
+
+/// Takes an entry's lease if nobody holds it (see `lease`). Not a data script:
+/// sent with `EVAL` (it reads no entry, version or epoch, so a server that lost
+/// its script cache needs no rotation for it).
+///
+/// `KEYS[1]` the lease key. `ARGV[1]` the token, `ARGV[2]` the lease in ms.
+/// Returns `{1, 0}` when taken, `{0, ms}` when held by another computation with
+/// `ms` left (`-1`: a lease key without TTL, set by hand).
+pub(super) const LEASE_TAKE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, 0}
+end
+return {0, redis.call('PTTL', KEYS[1])}
+";
+
+/// Extends a lease this computation still holds. `KEYS[1]` the lease key.
+/// `ARGV[1]` the token, `ARGV[2]` the lease in ms. Returns 1 if extended, 0 if
+/// the lease is not this computation's any more.
+pub(super) const LEASE_RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// Ends a lease this computation still holds and tells the waiting processes
+/// how it ended, in one step: they cannot see the lease gone without the
+/// message following it. A lease that is not this computation's any more is
+/// left alone and nothing is published (its holder's waiters wait for it).
+///
+/// `KEYS[1]` the lease key. `ARGV[1]` the token, `ARGV[2]` the wake channel,
+/// `ARGV[3]` the message (see `wake`). Returns 1 if released, 0 if not held.
+pub(super) const LEASE_RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+";
 
 /// Whether a value computed under a stamp is still fresh (a single-flight waiter's
 /// check before taking the leader's value): the same test as [`PUT`], without the

@@ -75,6 +75,8 @@ fn reads_exactly_the_documented_variables_through_the_lookup() {
         "REDIS_NEAR_CACHE",
         "REDIS_NEAR_CACHE_MAX_MEMORY",
         "REDIS_NEAR_CACHE_MAX_AGE",
+        "REDIS_DISTRIBUTED_LOCK",
+        "REDIS_LOCK_LEASE",
     ]
     .map(str::to_owned)
     .into();

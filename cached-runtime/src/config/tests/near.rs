@@ -73,3 +73,60 @@ fn the_default_max_age_never_exceeds_the_max_ttl() {
     let config = ok(&[("CACHE_MAX_TTL", "10"), ("CACHE_DEFAULT_TTL", "10")]);
     assert_eq!(config.redis().near_cache_max_age(), Duration::from_secs(10));
 }
+
+#[test]
+fn lock_settings_are_read() {
+    let defaults = ok(&[]);
+    assert!(defaults.redis().distributed_lock());
+    assert_eq!(defaults.redis().lock_lease(), Duration::from_secs(10));
+
+    let config = ok(&[
+        ("REDIS_DISTRIBUTED_LOCK", "off"),
+        ("REDIS_LOCK_LEASE", "0.5"),
+    ]);
+    assert!(!config.redis().distributed_lock());
+    assert_eq!(config.redis().lock_lease(), Duration::from_millis(500));
+
+    let built = Config::builder()
+        .redis_distributed_lock(false)
+        .redis_lock_lease(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    assert_eq!(built, config);
+    assert_eq!(built.to_builder().build().unwrap(), built);
+}
+
+#[test]
+fn a_lock_setting_that_does_not_parse_names_its_variable() {
+    for (variable, value) in [
+        ("REDIS_DISTRIBUTED_LOCK", "maybe"),
+        ("REDIS_LOCK_LEASE", "0"),
+        ("REDIS_LOCK_LEASE", "0.01"),
+        ("REDIS_LOCK_LEASE", "-1"),
+        ("REDIS_LOCK_LEASE", "10s"),
+        ("REDIS_LOCK_LEASE", "0.0005"),
+        ("REDIS_LOCK_LEASE", "3601"),
+        ("REDIS_LOCK_LEASE", ""),
+    ] {
+        let error = err(&[(variable, value)]);
+        let shown = error.to_string();
+        assert_eq!(error.variable(), variable, "{shown}");
+        assert!(
+            shown.starts_with(&format!("invalid {variable}={value:?}: expected ")),
+            "{shown}"
+        );
+    }
+    let shown = err(&[("REDIS_LOCK_LEASE", "0")]).to_string();
+    assert!(shown.contains("seconds from 0.05 to 3600"), "{shown}");
+
+    let error = Config::builder()
+        .redis_lock_lease(Duration::from_micros(1500))
+        .build()
+        .unwrap_err();
+    assert_eq!(error.variable(), "redis_lock_lease");
+    let error = Config::builder()
+        .redis_lock_lease(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert_eq!(error.variable(), "redis_lock_lease");
+}
