@@ -249,3 +249,48 @@ async fn damage_under_traffic() {
     assert_eq!(call(&cache, TEST).await, (2, false));
     assert_eq!(cache.stats().invalidations_refused, 0);
 }
+
+/// A lease key no cache wrote (another type, no TTL, a TTL no lease can have):
+/// a cold call takes it over and computes at once, rather than wait on it until
+/// it gives up (three leases: 30 s here, longer than the test's patience).
+#[tokio::test]
+async fn a_lease_key_no_cache_wrote_is_taken_over() {
+    const TEST: usize = 21;
+    let server = RedisServer::start(&[]);
+    let cache = support::redis::serving(
+        support::redis::config(server.url()).redis_lock_lease(std::time::Duration::from_secs(10)),
+    )
+    .await;
+    DATA[TEST].store(1, Ordering::SeqCst);
+    assert_eq!(call(&cache, TEST).await, (1, true));
+    let mut raw = server.client().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("fastapi-cache:meta:*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let entry = keys
+        .iter()
+        .find(|k| k.contains(&format!("test={TEST}")) || k.contains(&format!(":{TEST}:")))
+        .unwrap_or_else(|| panic!("no entry for test {TEST} in {keys:?}"))
+        .clone();
+    let lease = format!("fastapi-cache#lease:{}", &entry["fastapi-cache:".len()..]);
+    for damage in [
+        "redis.call('RPUSH', KEYS[2], 'x')",
+        "redis.call('SET', KEYS[2], 'by hand')",
+        "redis.call('SET', KEYS[2], 'by hand', 'PX', 86400000)",
+    ] {
+        let script = format!("redis.call('DEL', KEYS[1], KEYS[2]) {damage}");
+        server
+            .command(&["EVAL", &script, "2", &entry, &lease])
+            .await;
+        DATA[TEST].fetch_add(1, Ordering::SeqCst);
+        let now = DATA[TEST].load(Ordering::SeqCst);
+        let got = support::wait::within(
+            &format!("a cold call behind a lease key set by `{damage}`"),
+            call(&cache, TEST),
+        )
+        .await;
+        assert_eq!(got, (now, true), "{damage}");
+    }
+}

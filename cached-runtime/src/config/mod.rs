@@ -146,6 +146,9 @@ pub(crate) mod settings;
 
 // The items live at the crate root (one path each); this module is the guide.
 pub(crate) use builder::ConfigBuilder;
+/// The accepted `REDIS_LOCK_LEASE` (the lease scripts take over a key whose TTL is
+/// longer than any lease).
+pub(crate) use defaults::LOCK_LEASE_RANGE_MS;
 pub(crate) use error::ConfigError;
 pub(crate) use redis::RedisConfig;
 #[cfg(test)]

@@ -175,7 +175,8 @@ impl RedisStore {
             .arg(1)
             .arg(self.layout.lease(key))
             .arg(token_text(token))
-            .arg(self.lease_ms());
+            .arg(self.lease_ms())
+            .arg(*crate::config::LOCK_LEASE_RANGE_MS.end());
         let command = &command;
         let reply = self
             .call_write(|mut conn| async move {
@@ -186,7 +187,8 @@ impl RedisStore {
             Written::Done((1, _)) => Claim::Led(self.lease_taken(key, token)),
             Written::Done((_, left)) => Claim::Held(match u64::try_from(left) {
                 Ok(ms) => Duration::from_millis(ms),
-                // No TTL (a key set by hand): wait as for a fresh lease.
+                // Not a time left (the script takes over keys without a TTL):
+                // wait as for a fresh lease.
                 Err(_) => self.lease,
             }),
             Written::Refused(_) | Written::Failed => Claim::Unavailable,
@@ -234,7 +236,8 @@ impl RedisStore {
             .arg(1)
             .arg(self.layout.lease(key))
             .arg(token_text(token))
-            .arg(self.lease_ms());
+            .arg(self.lease_ms())
+            .arg(*crate::config::LOCK_LEASE_RANGE_MS.end());
         let command = &command;
         match self
             .call_write(|mut conn| async move { command.query_async::<i64>(&mut conn.redis).await })

@@ -307,21 +307,36 @@ return 1
 /// sent with `EVAL` (it reads no entry, version or epoch, so a server that lost
 /// its script cache needs no rotation for it).
 ///
-/// `KEYS[1]` the lease key. `ARGV[1]` the token, `ARGV[2]` the lease in ms.
-/// Returns `{1, 0}` when taken, `{0, ms}` when held by another computation with
-/// `ms` left (`-1`: a lease key without TTL, set by hand).
+/// A key there that no cache wrote is taken over (see the `redis` module docs,
+/// "Metadata the cache did not write"): one of another type, one without a TTL,
+/// or one whose TTL is longer than any lease may be (`ARGV[3]`, in ms: the
+/// longest `REDIS_LOCK_LEASE` accepted). Otherwise waiters would wait on it until
+/// they gave up, for every cold call of that key.
+///
+/// `KEYS[1]` the lease key. `ARGV[1]` the token, `ARGV[2]` the lease in ms,
+/// `ARGV[3]` the longest lease in ms. Returns `{1, 0}` when taken, `{0, ms}` when
+/// held by another computation with `ms` left.
 pub(super) const LEASE_TAKE: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, 0}
 end
-return {0, redis.call('PTTL', KEYS[1])}
+local left = redis.call('PTTL', KEYS[1])
+local kind = redis.call('TYPE', KEYS[1])
+if type(kind) == 'table' then
+  kind = kind.ok
+end
+if kind ~= 'string' or left < 0 or left > tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1, 0}
+end
+return {0, left}
 ";
 
 /// Extends a lease this computation still holds. `KEYS[1]` the lease key.
 /// `ARGV[1]` the token, `ARGV[2]` the lease in ms. Returns 1 if extended, 0 if
 /// the lease is not this computation's any more.
 pub(super) const LEASE_RENEW: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.pcall('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
@@ -335,7 +350,7 @@ return 0
 /// `KEYS[1]` the lease key. `ARGV[1]` the token, `ARGV[2]` the wake channel,
 /// `ARGV[3]` the message (see `wake`). Returns 1 if released, 0 if not held.
 pub(super) const LEASE_RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.pcall('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('PUBLISH', ARGV[2], ARGV[3])
   return 1
