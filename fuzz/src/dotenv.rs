@@ -46,9 +46,12 @@ fn name(input: &mut Input<'_>) -> String {
 }
 
 /// `value` quoted: single quotes when it holds none (taken literally), double
-/// quotes with `\`, `"` and `$` escaped otherwise.
-fn quoted(value: &str) -> String {
-    if !value.contains('\'') {
+/// quotes with `\`, `"` and `$` escaped otherwise. With `avoid_known_bug`, a value
+/// holding a backslash is double-quoted too: single-quoted, dotenvy 0.15.7 refuses
+/// one ending in a backslash and can swallow the lines after it (see
+/// `tests/fuzz_replay.rs`, `dotenv_single_quoted_backslash`).
+fn quoted(value: &str, avoid_known_bug: bool) -> String {
+    if !value.contains('\'') && !(avoid_known_bug && value.contains('\\')) {
         return format!("'{value}'");
     }
     let mut out = String::from("\"");
@@ -62,7 +65,7 @@ fn quoted(value: &str) -> String {
     out
 }
 
-fn generated(input: &mut Input<'_>) {
+fn generated(input: &mut Input<'_>, avoid_known_bug: bool) {
     let mut text = String::new();
     let mut expected = HashMap::new();
     while !input.is_empty() {
@@ -80,7 +83,7 @@ fn generated(input: &mut Input<'_>) {
         }
         text.push_str(&key);
         text.push_str(if style & 8 == 8 { " = " } else { "=" });
-        text.push_str(&quoted(&value));
+        text.push_str(&quoted(&value, avoid_known_bug));
         if style & 16 == 16 {
             text.push_str(" # trailing");
         }
@@ -95,6 +98,16 @@ fn generated(input: &mut Input<'_>) {
 
 /// Checks the properties in the module doc on `data`.
 pub fn check(data: &[u8]) {
+    check_with(data, true);
+}
+
+/// [`check`], with single-quoted values holding backslashes generated too (a
+/// known bug of dotenvy: see [`quoted`]).
+pub fn check_single_quoted_backslashes(data: &[u8]) {
+    check_with(data, false);
+}
+
+fn check_with(data: &[u8], avoid_known_bug: bool) {
     let mut input = Input::new(data);
     if input.byte() & 1 == 0 {
         let text = String::from_utf8_lossy(input.rest());
@@ -102,6 +115,6 @@ pub fn check(data: &[u8]) {
             check_error(&error);
         }
     } else {
-        generated(&mut input);
+        generated(&mut input, avoid_known_bug);
     }
 }
