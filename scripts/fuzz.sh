@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/ for SECONDS_PER_TARGET seconds (default 60), one
-# after the other, one job each; prints the executions per target and exits
+# after the other, in one process each (libFuzzer's default: one core); prints the executions per target and exits
 # non-zero if any target crashed (its input is then in fuzz/artifacts/<target>/:
 # minimise it with `cargo +nightly fuzz tmin <target> <input>`, commit it under
 # tests/fuzz_inputs/<target>/ and tests/fuzz_replay.rs replays it on stable).
@@ -41,7 +41,7 @@ for target in "${targets[@]}"; do
     echo "== $target: ${seconds}s" >&2
     set +e
     cargo +nightly fuzz run --sanitizer="$sanitizer" "$target" "corpus/$target" "$root/tests/fuzz_inputs/$target" -- \
-        -max_total_time="$seconds" -jobs=1 -workers=1 -print_final_stats=1 >"$log" 2>&1
+        -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1
     status=$?
     set -e
     runs="$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)"

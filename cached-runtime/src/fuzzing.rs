@@ -168,12 +168,7 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8], function: u64) -> Result<
 /// fuzzer can reach the payload decoder with arbitrary bytes after it.
 pub fn value_header<T: ?Sized>(function: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    codec::write_header(
-        &mut out,
-        Kind::Value,
-        std::any::type_name::<T>(),
-        function,
-    );
+    codec::write_header(&mut out, Kind::Value, std::any::type_name::<T>(), function);
     out
 }
 

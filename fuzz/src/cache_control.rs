@@ -15,9 +15,7 @@
 //!   `Pragma` in the request, `no_cache` is false; without `no-store`,
 //!   `no_store` is false.
 
-use cachette_runtime::__fuzz::{
-    HeaderMap, HeaderValue, request_directives, response_directives,
-};
+use cachette_runtime::__fuzz::{HeaderMap, HeaderValue, request_directives, response_directives};
 
 /// The headers described by `data` (see the module doc): request, response.
 fn headers(data: &[u8], map: impl Fn(&[u8]) -> Vec<u8>) -> (HeaderMap, HeaderMap) {

@@ -67,7 +67,11 @@ impl Arg {
             4 => Arg::Char(char::from_u32(u32::from(input.u16())).unwrap_or('\u{fffd}')),
             5 => Arg::Bool(input.flag()),
             6 => Arg::OptStr(input.flag().then(|| input.string())),
-            7 => Arg::Nested(input.flag().then(|| input.flag().then(|| input.i64() as i32))),
+            7 => Arg::Nested(
+                input
+                    .flag()
+                    .then(|| input.flag().then(|| input.i64() as i32)),
+            ),
             8 => Arg::List((0..input.byte() % 6).map(|_| input.string()).collect()),
             9 => Arg::Map(
                 (0..input.byte() % 6)
@@ -96,7 +100,9 @@ impl Arg {
     /// Equality of values of one type, floats as the key documents them.
     fn same(&self, other: &Arg) -> bool {
         match (self, other) {
-            (Arg::Float(a), Arg::Float(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            (Arg::Float(a), Arg::Float(b)) => {
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+            }
             (Arg::Str(a), Arg::Str(b)) => a == b,
             (Arg::Int(a), Arg::Int(b)) => a == b,
             (Arg::Wide(a), Arg::Wide(b)) => a == b,

@@ -14,8 +14,7 @@
 //! it sets itself; another handler's entry does not decode.
 
 use cachette_runtime::__fuzz::{
-    Bytes, HeaderMap, HeaderName, HeaderValue, StatusCode, decode_response, etag_of,
-    store_response,
+    Bytes, HeaderMap, HeaderName, HeaderValue, StatusCode, decode_response, etag_of, store_response,
 };
 
 use super::input::Input;
@@ -154,8 +153,8 @@ fn round_trip(input: &mut Input<'_>) {
     assert_eq!(back.body, body);
     assert_eq!(back.etag, etag_of(&body));
     for name in headers.keys() {
-        let dropped = DROPPED.contains(&name.as_str())
-            || name.as_str().eq_ignore_ascii_case(cache_header);
+        let dropped =
+            DROPPED.contains(&name.as_str()) || name.as_str().eq_ignore_ascii_case(cache_header);
         let sent: Vec<&HeaderValue> = headers.get_all(name).iter().collect();
         let stored: Vec<&HeaderValue> = back.headers.get_all(name).iter().collect();
         if dropped {
