@@ -51,7 +51,8 @@ fn name(input: &mut Input<'_>) -> String {
 /// one ending in a backslash and can swallow the lines after it (see
 /// `tests/fuzz_replay.rs`, `dotenv_single_quoted_backslash`).
 fn quoted(value: &str, avoid_known_bug: bool) -> String {
-    if !value.contains('\'') && !(avoid_known_bug && value.contains('\\')) {
+    let single = !value.contains('\'') && (!avoid_known_bug || !value.contains('\\'));
+    if single {
         return format!("'{value}'");
     }
     let mut out = String::from("\"");

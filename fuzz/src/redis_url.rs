@@ -96,10 +96,10 @@ pub fn check(data: &[u8]) {
                 "{message}"
             );
             let mut rotated = values.clone();
-            if let Some(Some(url)) = rotated.first_mut() {
-                if let Some(other) = rotate_url_password(url) {
-                    *url = other;
-                }
+            if let Some(Some(url)) = rotated.first_mut()
+                && let Some(other) = rotate_url_password(url)
+            {
+                *url = other;
             }
             if let Some(Some(password)) = rotated.get_mut(4) {
                 *password = rotate(password);
