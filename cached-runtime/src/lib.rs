@@ -36,6 +36,12 @@ pub mod stats;
 #[path = "private.rs"]
 pub mod __private;
 
+// The fuzz targets' entry points (`fuzz/`): only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
+
 // Every public item has one path: here, at the root. `config` and `key` are the
 // guides to the configuration and to keys; `http` holds the tower layer.
 #[cfg(feature = "redis")]
