@@ -81,11 +81,10 @@ fn dotenv() {
 }
 
 /// A stored response whose header count is above 24576 (Redis holds garbage, or
-/// another program's value) panics in `http::HeaderMap::with_capacity` instead of
-/// being a decode error (a miss): `StoredResponse::decode` sizes the map from the
-/// count it has not checked.
+/// another program's value) panicked in `http::HeaderMap::with_capacity` instead
+/// of being a decode error (a miss): `StoredResponse::decode` sized the map from
+/// the count it had not checked.
 #[test]
-#[ignore = "bug: StoredResponse::decode panics on a header count above 24576 (HeaderMap::with_capacity)"]
 fn stored_response_huge_header_count() {
     replay(
         "stored_response_known_bugs",
@@ -109,17 +108,21 @@ fn stored_response_huge_header_count() {
 }
 
 /// dotenvy 0.15.7 joins lines treating `\'` inside single quotes as an escaped
-/// quote, but reads single-quoted values literally: `A='x\'` is refused as an
+/// quote, but reads single-quoted values literally: `A='x\'` was refused as an
 /// unclosed quote, and with an odd number of quotes on a later line (a comment
-/// such as `# it's`) the lines in between are swallowed into A's value, silently.
+/// such as `# it's`) the lines in between were swallowed into A's value,
+/// silently. Such a file is now refused, naming the line.
 #[test]
-#[ignore = "bug: a single-quoted .env value ending in a backslash is refused, or swallows later lines (dotenvy 0.15.7)"]
 fn dotenv_single_quoted_backslash() {
     replay(
         "dotenv_known_bugs",
         checks::dotenv::check_single_quoted_backslashes,
     );
-    let read = __fuzz::parse_env_text("A='x\\'\nB=1 # it's\n").unwrap();
-    assert_eq!(read.get("A").map(String::as_str), Some("x\\"));
+    let error = __fuzz::parse_env_text("C=2\nA='x\\'\nB=1 # it's\n").unwrap_err();
+    assert!(error.starts_with("line 2: "), "{error}");
+    assert!(error.contains("backslash before a quote"), "{error}");
+    // A backslash that is not before the closing quote reads literally.
+    let read = __fuzz::parse_env_text("A='x\\y'\nB=1\n").unwrap();
+    assert_eq!(read.get("A").map(String::as_str), Some("x\\y"));
     assert_eq!(read.get("B").map(String::as_str), Some("1"));
 }

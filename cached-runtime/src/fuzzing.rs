@@ -3,12 +3,10 @@
 //! encoders, compiled only with the `fuzzing` feature. Nothing here is API: the
 //! module is hidden, unstable, and absent from every normal build.
 //!
-//! The HTTP parsers (`http/directives.rs`, `http/stored.rs`) and the `.env` reader
-//! (`config/dotenv.rs`) live in modules private to their parents, which this module
-//! cannot name. Rather than widen their visibility for the fuzzer, it compiles the
-//! same source files once more below (`#[path]`): the code fuzzed is the code that
-//! runs, byte for byte. Codec, key and configuration code is reached through the
-//! crate-visible paths.
+//! The HTTP parsers (`http/directives.rs`, `http/stored.rs`, `http/values.rs`) and
+//! the `.env` reader (`config/dotenv.rs`) are reached through their crate-visible
+//! modules, as codec, key and configuration code is: the code fuzzed is the code
+//! that runs.
 
 use std::collections::HashMap;
 
@@ -19,27 +17,10 @@ pub use bytes::Bytes;
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::Spec;
-use crate::codec::{self, Kind};
+use crate::codec;
 
-// Second copies of files whose modules are private to their parents (see the
-// module doc). Items the wrappers do not use are dead in the copies, and clippy
-// flags a file loaded twice, which is the point here.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "http/directives.rs"]
-mod directives;
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "http/stored.rs"]
-mod stored;
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "http/values.rs"]
-mod values;
-/// What `config/dotenv.rs` names as `super::error`.
-mod error {
-    pub(crate) use crate::config::error::ConfigError;
-}
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "config/dotenv.rs"]
-mod dotenv;
+use crate::config::dotenv;
+use crate::http::{directives, stored};
 
 /// What a request's `Cache-Control` (or `Pragma`) asks of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,29 +128,38 @@ pub fn decode_response(bytes: &Bytes, function: u64) -> Result<StoredParts, Stri
         .map_err(|error| error.to_string())
 }
 
-/// Encodes a value stored by the function whose tag is `function`.
+/// Encodes a value stored by the function whose tag is `function`, with `coder`.
 ///
 /// # Errors
 ///
 /// Why the value cannot be stored.
-pub fn encode_value<T: Serialize + ?Sized>(value: &T, function: u64) -> Result<Vec<u8>, String> {
-    codec::encode(value, function).map_err(|error| error.to_string())
+pub fn encode_value<T: Serialize + ?Sized>(
+    value: &T,
+    function: u64,
+    coder: crate::Coder,
+) -> Result<Vec<u8>, String> {
+    codec::encode_with(value, function, coder).map_err(|error| error.to_string())
 }
 
-/// Decodes a stored value as a `T` of the function whose tag is `function`.
+/// Decodes a stored value as a `T` of the function whose tag is `function`,
+/// written with `coder`.
 ///
 /// # Errors
 ///
 /// Why the bytes are not such a value (a miss for the cache).
-pub fn decode_value<T: DeserializeOwned>(bytes: &[u8], function: u64) -> Result<T, String> {
-    codec::decode(bytes, function).map_err(|error| error.to_string())
+pub fn decode_value<T: DeserializeOwned>(
+    bytes: &[u8],
+    function: u64,
+    coder: crate::Coder,
+) -> Result<T, String> {
+    codec::decode_with(bytes, function, coder).map_err(|error| error.to_string())
 }
 
-/// The header a value of type `T` stored by `function` starts with, so that a
-/// fuzzer can reach the payload decoder with arbitrary bytes after it.
-pub fn value_header<T: ?Sized>(function: u64) -> Vec<u8> {
+/// The header a value of type `T` stored by `function` with `coder` starts with,
+/// so that a fuzzer can reach the payload decoder with arbitrary bytes after it.
+pub fn value_header<T: ?Sized>(function: u64, coder: crate::Coder) -> Vec<u8> {
     let mut out = Vec::new();
-    codec::write_header(&mut out, Kind::Value, std::any::type_name::<T>(), function);
+    codec::write_value_header(&mut out, std::any::type_name::<T>(), coder, function);
     out
 }
 

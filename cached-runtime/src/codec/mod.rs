@@ -221,6 +221,14 @@ pub(crate) fn write_header(out: &mut Vec<u8>, kind: Kind, type_name: &str, funct
     out.extend_from_slice(&function.to_le_bytes());
 }
 
+/// Writes the header of a value of type `type_name` written with `coder`, stored
+/// by the function whose tag is `function`.
+pub(crate) fn write_value_header(out: &mut Vec<u8>, type_name: &str, coder: Coder, function: u64) {
+    out.extend_from_slice(&[MAGIC, VERSION, Kind::Value as u8]);
+    out.extend_from_slice(&coded_type_tag(type_name, coder));
+    out.extend_from_slice(&function.to_le_bytes());
+}
+
 /// Checks the header and returns the payload after it.
 pub(crate) fn read_header<'a>(
     bytes: &'a [u8],
@@ -299,10 +307,7 @@ pub(crate) fn encode_with<T: Serialize + ?Sized>(
     coder: Coder,
 ) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(64);
-    let type_name = std::any::type_name::<T>();
-    out.extend_from_slice(&[MAGIC, VERSION, Kind::Value as u8]);
-    out.extend_from_slice(&coded_type_tag(type_name, coder));
-    out.extend_from_slice(&function.to_le_bytes());
+    write_value_header(&mut out, std::any::type_name::<T>(), coder, function);
     match coder {
         Coder::MsgPack => {}
         Coder::Json => {

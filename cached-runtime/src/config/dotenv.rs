@@ -27,6 +27,11 @@ pub(crate) fn parse_env_text(text: &str) -> Result<HashMap<String, String>, Stri
     if !text.ends_with('\n') {
         text.push('\n');
     }
+    if let Some(line) = backslash_quote_in_single_quotes(&text) {
+        return Err(format!(
+            "line {line}: a single-quoted value holds a backslash before a quote (\\'), which .env readers take two ways; write the value in double quotes with the backslash escaped (\"x\\\\\")"
+        ));
+    }
     let mut vars = HashMap::new();
     for (parsed, item) in dotenvy::from_read_iter(text.as_bytes()).enumerate() {
         match item {
@@ -37,6 +42,62 @@ pub(crate) fn parse_env_text(text: &str) -> Result<HashMap<String, String>, Stri
         }
     }
     Ok(vars)
+}
+
+/// The line of a single-quoted value holding `\'`, if any. dotenvy (0.15) joins
+/// lines with one rule (a backslash escapes the next character, even in single
+/// quotes: `'x\'` is still open) and reads values with another (single quotes are
+/// literal: `'x\'` is `x\`), so such a value silently swallows the lines after it
+/// (found by fuzzing: `A='x\'` then `B=1 # it's` set A to three lines and B to
+/// nothing). This follows dotenvy's line-joining states and reports the first
+/// place the two rules part.
+fn backslash_quote_in_single_quotes(text: &str) -> Option<usize> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Complete,
+        WhiteSpace,
+        Escape,
+        Weak,
+        WeakEscape,
+        Strong,
+        StrongEscape,
+        Comment,
+    }
+    let mut state = State::Complete;
+    let mut line = 1;
+    for physical in text.split_inclusive('\n') {
+        // dotenvy skips a line starting with `#` between entries.
+        if state == State::Complete && physical.trim_start().starts_with('#') {
+            line += 1;
+            continue;
+        }
+        for c in physical.chars() {
+            state = match (state, c) {
+                (State::Comment, _) => State::Comment,
+                (State::WhiteSpace, '#') => State::Comment,
+                (State::WhiteSpace | State::Complete, '\\') => State::Escape,
+                (State::WhiteSpace | State::Complete, '"') => State::Weak,
+                (State::WhiteSpace | State::Complete, '\'') => State::Strong,
+                (State::Complete, c) if c.is_whitespace() && c != '\n' && c != '\r' => {
+                    State::WhiteSpace
+                }
+                (State::WhiteSpace | State::Complete | State::Escape, _) => State::Complete,
+                (State::Weak, '\\') => State::WeakEscape,
+                (State::Weak, '"') => State::Complete,
+                (State::Weak | State::WeakEscape, _) => State::Weak,
+                (State::Strong, '\\') => State::StrongEscape,
+                (State::Strong, '\'') => State::Complete,
+                (State::Strong, _) => State::Strong,
+                (State::StrongEscape, '\'') => return Some(line),
+                (State::StrongEscape, _) => State::Strong,
+            };
+        }
+        if state == State::Comment {
+            state = State::Complete;
+        }
+        line += 1;
+    }
+    None
 }
 
 /// What is wrong, without quoting the file: dotenvy's error holds the line's text.

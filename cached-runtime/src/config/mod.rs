@@ -130,7 +130,7 @@
 
 pub(crate) mod builder;
 mod defaults;
-mod dotenv;
+pub(crate) mod dotenv;
 mod env;
 pub(crate) mod error;
 mod field;

@@ -158,15 +158,15 @@
 
 mod body;
 mod context;
-mod directives;
+pub(crate) mod directives;
 mod handler;
 mod key;
 mod layer;
 mod request;
 mod served;
 mod settings;
-mod stored;
-mod values;
+pub(crate) mod stored;
+pub(crate) mod values;
 
 pub(crate) use handler::{HttpCall, HttpLookup, plan, run};
 pub use layer::{CacheLayer, CacheService};

@@ -164,14 +164,18 @@ impl StoredResponse {
         let mut r = Reader { bytes, pos: start };
         let status = StatusCode::from_u16(r.u16()?).map_err(|_| bad("status"))?;
         let count = r.u16()?;
-        let mut headers = HeaderMap::with_capacity(usize::from(count));
+        // The count is unchecked data: it sizes nothing beyond what real
+        // responses carry (a map past `http`'s limit panics).
+        let mut headers = HeaderMap::with_capacity(usize::from(count).min(64));
         for _ in 0..count {
             let len = usize::from(r.u16()?);
             let name = HeaderName::from_bytes(r.take(len)?).map_err(|_| bad("header name"))?;
             let len = r.u32()? as usize;
             let value =
                 HeaderValue::from_maybe_shared(r.slice(len)?).map_err(|_| bad("header value"))?;
-            headers.append(name, value);
+            headers
+                .try_append(name, value)
+                .map_err(|_| bad("header count"))?;
         }
         let len = usize::from(r.u16()?);
         let etag = HeaderValue::from_maybe_shared(r.slice(len)?).map_err(|_| bad("etag"))?;
