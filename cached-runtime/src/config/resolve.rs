@@ -238,6 +238,22 @@ impl Reader<'_> {
     fn get(&self, field: Field) -> Result<Option<String>, ConfigError> {
         match (self.lookup)(field.env_name())? {
             Some(value) => Ok(Some(value)),
+            // The application's URL would replace the connection settings the
+            // environment gives one by one: the environment's win, over the
+            // application's defaults for the others.
+            None if field == Field::RedisUrl && self.defaults.is_some() => {
+                for part in [
+                    Field::RedisHost,
+                    Field::RedisPort,
+                    Field::RedisDb,
+                    Field::RedisPassword,
+                ] {
+                    if (self.lookup)(part.env_name())?.is_some() {
+                        return Ok(None);
+                    }
+                }
+                Ok(self.default_of(field).cloned())
+            }
             None => Ok(self.default_of(field).cloned()),
         }
     }

@@ -40,7 +40,9 @@ macro_rules! epoch_lines {
             "end\n",
             "if epoch and #epoch > 17 and string.sub(epoch, 17, 17) == ':' then\n",
             "  colon = string.find(epoch, ':', 18, true)\n",
-            "  n = tonumber(string.sub(epoch, 18, (colon or 0) - 1))\n",
+            "  n = string.sub(epoch, 18, (colon or 0) - 1)\n",
+            "  n = #n <= 16 and string.match(n, '^%d+$') and tonumber(n) or nil\n",
+            "  if n and n > 9007199254740991 then n = nil end\n",
             "  if n then id = string.sub(epoch, 1, 16) end\n",
             "end\n",
             "if epoch and not id then unreadable = true end\n",
@@ -50,8 +52,8 @@ macro_rules! epoch_lines {
 
 /// Reads the version in `KEYS[$key]` into the local `$var`: `0` when the key
 /// does not exist, `nil` when it holds anything but the decimal number the cache
-/// writes (garbage, another type). A `pcall`: a key of another type is not an
-/// error.
+/// writes (garbage, another type, a number above 2^53 - 1, which Lua's doubles
+/// cannot count past). A `pcall`: a key of another type is not an error.
 macro_rules! version_lines {
     ($var:ident, $key:expr) => {
         concat!(
@@ -64,6 +66,13 @@ macro_rules! version_lines {
             "if raw then\n  ",
             stringify!($var),
             " = type(raw) == 'string' and #raw <= 16 and string.match(raw, '^%d+$') and tonumber(raw) or nil\n",
+            "  if ",
+            stringify!($var),
+            " and ",
+            stringify!($var),
+            " > 9007199254740991 then ",
+            stringify!($var),
+            " = nil end\n",
             "end\n",
         )
     };
@@ -189,7 +198,18 @@ else
   end
 end
 if newest > n then
+  -- A version above the epoch's counter (written by hand: the cache keeps the
+  -- counter at or above every version): raise the counter to it, or every
+  -- store under the stamps handed out here would be refused.
   n = newest
+  local kept = ''
+  if colon then
+    kept = string.sub(epoch, colon)
+  end
+  local set = redis.pcall('SET', KEYS[2], id .. ':' .. string.format('%.0f', n) .. kept, 'PX', ARGV[4])
+  if type(set) == 'table' and set.err then
+    return n
+  end
 end
 if #unreadable_versions > 0 then
   local time = redis.call('TIME')
