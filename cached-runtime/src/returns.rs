@@ -152,7 +152,7 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<T, T> {
         ReturnShape {
             split: Ok,
             join: |t| t,
-            encode: codec::encode_with,
+            encode: codec::encode_exact,
             decode: codec::decode_with,
             typed: None,
         }
@@ -165,7 +165,7 @@ impl<T: Serialize + DeserializeOwned> ReturnShape<Option<T>, T> {
         ReturnShape {
             split: |r| r.ok_or(None),
             join: Some,
-            encode: codec::encode_with,
+            encode: codec::encode_exact,
             decode: codec::decode_with,
             typed: None,
         }
@@ -178,7 +178,7 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<T, E>, T> {
         ReturnShape {
             split: |r| r.map_err(Err),
             join: Ok,
-            encode: codec::encode_with,
+            encode: codec::encode_exact,
             decode: codec::decode_with,
             typed: None,
         }
@@ -194,7 +194,7 @@ impl<T: Serialize + DeserializeOwned, E> ReturnShape<Result<Option<T>, E>, T> {
                 other => Err(other),
             },
             join: |t| Ok(Some(t)),
-            encode: codec::encode_with,
+            encode: codec::encode_exact,
             decode: codec::decode_with,
             typed: None,
         }

@@ -26,6 +26,10 @@ const MAX_DEPTH: u16 = 256;
 pub(super) struct De<'de> {
     input: Bytes<'de>,
     depth: u16,
+    /// Some part of the value was read through `deserialize_any` (an untagged
+    /// or internally tagged enum, a flattened field): the one way a value may
+    /// read back as another (see `codec::encode_exact`).
+    self_describing: bool,
 }
 
 impl<'de> De<'de> {
@@ -33,7 +37,13 @@ impl<'de> De<'de> {
         De {
             input: Bytes(payload),
             depth: MAX_DEPTH,
+            self_describing: false,
         }
+    }
+
+    /// Whether some part of what was read went through `deserialize_any`.
+    pub(super) fn self_describing(&self) -> bool {
+        self.self_describing
     }
 
     /// Fails if bytes are left after the value.
@@ -68,8 +78,11 @@ impl<'de> De<'de> {
         let mut inner = De {
             input: Bytes(payload),
             depth: self.depth,
+            self_describing: false,
         };
-        let value = inner.nested(|inner| visitor.visit_some(inner))?;
+        let value = inner.nested(|inner| visitor.visit_some(inner));
+        self.self_describing |= inner.self_describing;
+        let value = value?;
         match inner.input.0.len() {
             0 => Ok(value),
             left => Err(Error(format!(
@@ -364,6 +377,7 @@ impl<'de> Deserializer<'de> for &mut De<'de> {
     /// where an option is expected (self-describing reads: untagged and
     /// internally tagged enums, flattened fields).
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.self_describing = true;
         match front(self.input.0) {
             Front::Some { header, len } => self.enter(header, len, visitor),
             Front::Nil | Front::OtherExt | Front::Value => self.any(visitor, true),

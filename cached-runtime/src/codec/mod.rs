@@ -340,6 +340,81 @@ fn shrunk(mut out: Vec<u8>) -> Vec<u8> {
     out
 }
 
+/// [`encode_with`], refusing a value that would not read back as itself: what
+/// the cache stores for values (`returns::ReturnShape`), so a hit is the miss.
+///
+/// MessagePack reads every value back exactly (see the module docs) but one way:
+/// a type that serde reads through `deserialize_any` (an untagged or internally
+/// tagged enum, a flattened field) picks what it builds from the data, and
+/// overlapping forms come back as another value (`Count(5)` as `Exact(5.0)`,
+/// `Labeled { x, label: None }` as `Point { x }`). So the stored value is read
+/// back once, here, on every miss (a decode: misses only), and when a
+/// self-describing read was involved, what came back is written again and
+/// compared with what was stored, maps compared as sets: a difference is not
+/// stored (the caller still gets its value; the cache logs why). A value that
+/// does not decode at all is not stored either.
+pub(crate) fn encode_exact<T: Serialize + DeserializeOwned>(
+    value: &T,
+    function: u64,
+    coder: Coder,
+) -> Result<Vec<u8>, EncodeError> {
+    let bytes = encode_with(value, function, coder)?;
+    let packed_here;
+    let packed: &[u8] = if coder == Coder::MsgPack {
+        &bytes
+    } else {
+        packed_here = encode_with(value, function, Coder::MsgPack)?;
+        &packed_here
+    };
+    let mut reader = de::De::new(&packed[HEADER_LEN..]);
+    if let Err(error) = T::deserialize(&mut reader) {
+        return Err(EncodeError(format!(
+            "the value does not read back: {error}"
+        )));
+    }
+    if !reader.self_describing() && coder == Coder::MsgPack {
+        return Ok(bytes);
+    }
+    let back: T = decode_with(&bytes, function, coder)
+        .map_err(|error| EncodeError(format!("the value does not read back: {error}")))?;
+    if reader.self_describing() {
+        let again = encode_with(&back, function, Coder::MsgPack)?;
+        if canonical(&packed[HEADER_LEN..]) != canonical(&again[HEADER_LEN..]) {
+            return Err(EncodeError(
+                "the value reads back as another value (an untagged or internally tagged enum, or a flattened field, whose forms overlap): not stored".into(),
+            ));
+        }
+    }
+    Ok(bytes)
+}
+
+/// A MessagePack payload as a value tree whose maps are in a fixed order (by
+/// their keys' bytes), so that two encodings of one value compare equal
+/// whatever order their maps were written in (a `HashMap`'s).
+fn canonical(payload: &[u8]) -> Option<rmpv::Value> {
+    fn sort(value: &mut rmpv::Value) {
+        match value {
+            rmpv::Value::Array(items) => items.iter_mut().for_each(sort),
+            rmpv::Value::Map(entries) => {
+                for (key, item) in entries.iter_mut() {
+                    sort(key);
+                    sort(item);
+                }
+                entries.sort_by_cached_key(|(key, _)| {
+                    let mut bytes = Vec::new();
+                    // Writing into a Vec cannot fail.
+                    let _ = rmpv::encode::write_value(&mut bytes, key);
+                    bytes
+                });
+            }
+            _ => {}
+        }
+    }
+    let mut value = rmpv::decode::read_value(&mut &payload[..]).ok()?;
+    sort(&mut value);
+    Some(value)
+}
+
 /// Decodes what [`encode`] wrote for the function whose tag is `function`.
 #[cfg(test)]
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], function: u64) -> Result<T, DecodeError> {

@@ -663,3 +663,57 @@ proptest! {
         }
     }
 }
+
+mod exact {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Amount {
+        Exact(f64),
+        Count(u64),
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Extra {
+        id: u64,
+        #[serde(flatten)]
+        rest: HashMap<String, u64>,
+    }
+
+    #[test]
+    fn a_value_that_reads_back_as_another_is_refused() {
+        for coder in [Coder::MsgPack, Coder::Json] {
+            let error = encode_exact(&Amount::Count(5), FUNCTION, coder).unwrap_err();
+            assert!(
+                error.to_string().contains("reads back as another value"),
+                "{error}"
+            );
+            assert!(encode_exact(&Amount::Exact(5.5), FUNCTION, coder).is_ok());
+        }
+    }
+
+    #[test]
+    fn maps_read_back_in_any_order() {
+        let rest: HashMap<String, u64> = (0..32).map(|i| (format!("k{i}"), i)).collect();
+        let value = Extra { id: 1, rest };
+        for coder in [Coder::MsgPack, Coder::Json] {
+            let bytes = encode_exact(&value, FUNCTION, coder).unwrap();
+            assert_eq!(
+                decode_with::<Extra>(&bytes, FUNCTION, coder).unwrap(),
+                value
+            );
+        }
+    }
+
+    #[test]
+    fn plain_values_are_stored_as_before() {
+        let value = vec![Some(None::<u8>), Some(Some(3))];
+        assert_eq!(
+            encode_exact(&value, FUNCTION, Coder::MsgPack).unwrap(),
+            super::super::encode(&value, FUNCTION).unwrap()
+        );
+    }
+}
