@@ -10,7 +10,7 @@
 //! - `#[serde(untagged)]` values: a hit read from bytes (another instance) is
 //!   not the value the miss returned, with JSON and with MessagePack, while the
 //!   instance that computed it (which keeps the typed value) answers right.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
