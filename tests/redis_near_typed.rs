@@ -49,9 +49,11 @@ async fn near_hits_clone_the_kept_value_instead_of_decoding() {
         assert_eq!(a.scope(rows(3)).await, miss);
     }
     assert_eq!(CALLS.load(Ordering::SeqCst), 1, "hits, not recomputed");
+    // The miss reads its bytes back once (3 rows) to check they are the value
+    // (`codec::encode_exact`); no hit decodes.
     assert_eq!(
         DECODED.load(Ordering::SeqCst),
-        0,
+        3,
         "the instance that computed the value keeps it typed: its hits never decode"
     );
 
@@ -61,7 +63,7 @@ async fn near_hits_clone_the_kept_value_instead_of_decoding() {
     assert_eq!(CALLS.load(Ordering::SeqCst), 1, "b hits what a stored");
     assert_eq!(
         DECODED.load(Ordering::SeqCst),
-        3,
+        6,
         "another instance decodes the value it read from Redis once (3 rows), then clones it"
     );
 

@@ -307,7 +307,25 @@ async fn across<R: Reader>(
     let mut wake = redis.watch(key).await;
     loop {
         let left = match redis.claim(key).await {
-            Claim::Led(lease) => return miss(stamp, Some(leader), Some(lease)),
+            Claim::Led(lease) => {
+                // Another process may have stored the value and released its
+                // lease between this call's last lookup and its claim: look once
+                // more before computing (the lease, dropped, is released).
+                match redis.lookup(key, policy.near).await {
+                    Lookup::Hit(entry) => {
+                        if policy.read_stored
+                            && let Some(hit) = reader.read(&entry)
+                        {
+                            drop(lease);
+                            leader.publish(Published::Entry(entry));
+                            return Found::Hit(hit);
+                        }
+                        stamp = entry.stamp;
+                    }
+                    Lookup::Miss(fresh) => stamp = fresh,
+                }
+                return miss(stamp, Some(leader), Some(lease));
+            }
             Claim::Unavailable => break,
             Claim::Held(left) => left,
         };
