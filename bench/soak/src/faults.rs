@@ -1,0 +1,43 @@
+//! The fault log `scripts/soak.sh` writes (`<unix ms> <event>` per line: `kill`,
+//! `start`, `stop`, `cont`, `shutdown`), to say when a failure or a stale read
+//! happened relative to the last thing done to Redis.
+
+/// One line of the log.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    /// When, in Unix milliseconds.
+    pub(crate) at_ms: u64,
+    /// What was done.
+    pub(crate) what: String,
+}
+
+/// The log's events in order; none when there is no log or it cannot be read.
+pub(crate) fn read(path: Option<&str>) -> Vec<Event> {
+    let Some(text) = path.and_then(|path| std::fs::read_to_string(path).ok()) else {
+        return Vec::new();
+    };
+    let mut events: Vec<Event> = text
+        .lines()
+        .filter_map(|line| {
+            let (at, what) = line.split_once(' ')?;
+            Some(Event {
+                at_ms: at.trim().parse().ok()?,
+                what: what.trim().to_owned(),
+            })
+        })
+        .collect();
+    events.sort_by_key(|event| event.at_ms);
+    events
+}
+
+/// `2.3 s after stop`: the last event at or before `at_ms`.
+pub(crate) fn context(events: &[Event], at_ms: u64) -> String {
+    match events.iter().rev().find(|event| event.at_ms <= at_ms) {
+        Some(event) => format!(
+            "{:.1} s after {}",
+            (at_ms - event.at_ms) as f64 / 1000.0,
+            event.what
+        ),
+        None => "before any fault".to_owned(),
+    }
+}
