@@ -166,7 +166,7 @@ echo "==> Redis :$redis_port, A :$port_a (pid ${app_pids[0]}), B :$port_b (pid $
 touch "$work/go"
 SOAK_A_URL="http://127.0.0.1:$port_a" SOAK_A_PID="${app_pids[0]}" \
     SOAK_B_URL="http://127.0.0.1:$port_b" SOAK_B_PID="${app_pids[1]}" \
-    SOAK_DURATION="$DURATION" SOAK_FAULT_LOG="$work/faults.log" \
+    SOAK_DURATION="$DURATION" SOAK_FAULT_LOG="$work/faults.log" SOAK_DETAILS="$work/details.log" \
     SOAK_READ_RATE="${READ_RATE:-200}" SOAK_CHECKERS="${CHECKERS:-2}" \
     timeout $((DURATION + 120)) "$bin/soak" &
 gen_pid=$!

@@ -41,3 +41,24 @@ pub(crate) fn context(events: &[Event], at_ms: u64) -> String {
         None => "before any fault".to_owned(),
     }
 }
+
+/// How many of `times` (Unix ms) fall after each event (before the next), with
+/// the first and last of them in seconds after it: `(event, count, first, last)`.
+/// Those before any event are under `None`.
+pub(crate) fn windows(events: &[Event], times: &[u64]) -> Vec<(Option<usize>, usize, f64, f64)> {
+    let mut windows: Vec<(Option<usize>, usize, f64, f64)> = Vec::new();
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    for at in sorted {
+        let index = events.iter().rposition(|event| event.at_ms <= at);
+        let offset = index.map_or(0.0, |i| (at - events[i].at_ms) as f64 / 1000.0);
+        match windows.last_mut() {
+            Some(last) if last.0 == index => {
+                last.1 += 1;
+                last.3 = offset;
+            }
+            _ => windows.push((index, 1, offset, offset)),
+        }
+    }
+    windows
+}

@@ -110,6 +110,10 @@ async fn run() -> Result<bool, String> {
 
     let totals = recorder.totals();
     let events = faults::read(settings.fault_log.as_deref());
+    if let Ok(path) = std::env::var("SOAK_DETAILS") {
+        report::dump(&path, &totals, &events)
+            .map_err(|error| format!("SOAK_DETAILS: cannot write {path}: {error}"))?;
+    }
     Ok(report::print(&report::Inputs {
         duration: started.elapsed(),
         totals: &totals,

@@ -86,6 +86,8 @@ fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
     writeln!(out, "  answered by the app outside 2xx: {app} {statuses:?}")?;
     writeln!(out, "  timed out (no answer in time): {timeouts}")?;
     writeln!(out, "  connection errors (refused, reset): {transport}")?;
+    let times: Vec<u64> = totals.incidents.iter().map(|i| i.at_ms).collect();
+    write_windows(out, events, &times)?;
     for incident in totals.incidents.iter().take(LISTED) {
         let what = match &incident.failure {
             Failure::Status(code, body) => format!("{code} {body}"),
@@ -110,6 +112,8 @@ fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
         totals.misses,
         totals.stale.len()
     )?;
+    let times: Vec<u64> = totals.stale.iter().map(|s| s.at_ms).collect();
+    write_windows(out, events, &times)?;
     for stale in totals.stale.iter().take(LISTED) {
         writeln!(
             out,
@@ -183,4 +187,58 @@ fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
     }
     writeln!(out, "result: {}", if met { "PASS" } else { "FAIL" })?;
     Ok(met)
+}
+
+/// One line per fault window that holds any of `times`: when it started (seconds
+/// from the first event), the event, how many, and their span after it.
+fn write_windows(out: &mut impl Write, events: &[Event], times: &[u64]) -> io::Result<()> {
+    let origin = events.first().map_or(0, |event| event.at_ms);
+    for (index, count, first, last) in faults::windows(events, times) {
+        let event = match index {
+            Some(i) => format!(
+                "{} at +{:.1} s",
+                events[i].what,
+                (events[i].at_ms - origin) as f64 / 1000.0
+            ),
+            None => "before any event".to_owned(),
+        };
+        writeln!(out, "    after {event}: {count}, from {first:.1} s to {last:.1} s after it")?;
+    }
+    Ok(())
+}
+
+/// Writes every failed request and every stale read, one per line, to `path`
+/// (the summary lists only the first few).
+///
+/// # Errors
+///
+/// When the file cannot be written.
+pub(crate) fn dump(path: &str, totals: &Totals, events: &[Event]) -> io::Result<()> {
+    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+    for incident in &totals.incidents {
+        writeln!(
+            out,
+            "{} failed {} {} ({}): {:?}",
+            incident.at_ms,
+            incident.instance,
+            incident.route,
+            faults::context(events, incident.at_ms),
+            incident.failure
+        )?;
+    }
+    for stale in &totals.stale {
+        writeln!(
+            out,
+            "{} stale {} {} [{}] {} ms after the write: `{}`, expected `{}` ({})",
+            stale.at_ms,
+            stale.instance,
+            stale.route,
+            stale.cache,
+            stale.after_write_ms,
+            stale.got,
+            stale.expected,
+            faults::context(events, stale.at_ms)
+        )?;
+    }
+    out.flush()
 }

@@ -1,5 +1,7 @@
 //! What the soak is told by `scripts/soak.sh`, through `SOAK_*` environment
 //! variables (the script owns the processes; this binary only talks to them).
+//! `SOAK_DETAILS`, when set, is a file that receives every failed request and
+//! stale read (see `report::dump`).
 
 use std::time::Duration;
 
