@@ -52,7 +52,11 @@ async fn main() -> ExitCode {
 async fn run() -> Result<bool, String> {
     let settings = Settings::from_env()?;
     let recorder = Arc::new(Recorder::default());
-    let http = http::Http::new(settings.instances.clone(), settings.timeout, recorder.clone())?;
+    let http = http::Http::new(
+        settings.instances.clone(),
+        settings.timeout,
+        recorder.clone(),
+    )?;
     let checker_users = settings.checkers as usize * USERS_PER_CHECKER;
     let fixture = setup::fixture(&http, checker_users + READ_USERS).await?;
     let (checked, read) = fixture.users.split_at(checker_users);
@@ -70,9 +74,8 @@ async fn run() -> Result<bool, String> {
     let deadline = started + settings.duration;
 
     let mut tasks = tokio::task::JoinSet::new();
-    let period = Duration::from_secs_f64(
-        f64::from(settings.readers) / f64::from(settings.read_rate.max(1)),
-    );
+    let period =
+        Duration::from_secs_f64(f64::from(settings.readers) / f64::from(settings.read_rate.max(1)));
     for index in 0..2 {
         for reader in 0..settings.readers {
             tasks.spawn(load::reader(

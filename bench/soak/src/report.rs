@@ -39,10 +39,8 @@ pub(crate) struct Inputs<'a> {
 /// Prints the summary to stdout; `true` when every target was met.
 pub(crate) fn print(inputs: &Inputs<'_>) -> bool {
     let mut out = io::stdout().lock();
-    match write(&mut out, inputs) {
-        Ok(met) => met,
-        Err(_) => false,
-    }
+    // A summary that cannot be printed is a failed run.
+    write(&mut out, inputs).unwrap_or(false)
 }
 
 fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
@@ -63,7 +61,11 @@ fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
     for event in events.iter() {
         *kinds.entry(event.what.as_str()).or_default() += 1;
     }
-    writeln!(out, "load: {:.0} s; Redis events: {kinds:?}", duration.as_secs_f64())?;
+    writeln!(
+        out,
+        "load: {:.0} s; Redis events: {kinds:?}",
+        duration.as_secs_f64()
+    )?;
     let total: u64 = totals.requests.iter().sum();
     writeln!(
         out,
@@ -159,23 +161,40 @@ fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
             show(rss.start),
             show(rss.warm),
             show(rss.end),
-            growth.map_or("n/a".to_owned(), |g| format!("{:+.1} % from warm", g * 100.0))
+            growth.map_or("n/a".to_owned(), |g| format!(
+                "{:+.1} % from warm",
+                g * 100.0
+            ))
         )?;
         growths.push((name, growth));
     }
 
     writeln!(out, "targets:")?;
-    target(out, total > 0 && totals.writes > 0, "the load ran and writes completed")?;
-    target(out, app == 0, &format!("0 non-2xx from the app (got {app})"))?;
+    target(
+        out,
+        total > 0 && totals.writes > 0,
+        "the load ran and writes completed",
+    )?;
+    target(
+        out,
+        app == 0,
+        &format!("0 non-2xx from the app (got {app})"),
+    )?;
     target(
         out,
         timeouts + transport == 0,
-        &format!("0 timeouts or connection errors (got {})", timeouts + transport),
+        &format!(
+            "0 timeouts or connection errors (got {})",
+            timeouts + transport
+        ),
     )?;
     target(
         out,
         totals.stale.is_empty(),
-        &format!("0 stale reads after a completed write (got {})", totals.stale.len()),
+        &format!(
+            "0 stale reads after a completed write (got {})",
+            totals.stale.len()
+        ),
     )?;
     for (name, growth) in growths {
         let ok = growth.is_some_and(|g| g <= RSS_GROWTH_LIMIT);
@@ -202,7 +221,10 @@ fn write_windows(out: &mut impl Write, events: &[Event], times: &[u64]) -> io::R
             ),
             None => "before any event".to_owned(),
         };
-        writeln!(out, "    after {event}: {count}, from {first:.1} s to {last:.1} s after it")?;
+        writeln!(
+            out,
+            "    after {event}: {count}, from {first:.1} s to {last:.1} s after it"
+        )?;
     }
     Ok(())
 }
