@@ -62,3 +62,22 @@ pub(crate) fn windows(events: &[Event], times: &[u64]) -> Vec<(Option<usize>, us
     }
     windows
 }
+
+/// How long after Redis is back (`start`, `cont`) a read still counts as in the
+/// outage: the probe that closes an instance's breaker runs every 250 ms, and the
+/// replay of the invalidations made meanwhile comes first.
+pub(crate) const OUTAGE_GRACE_MS: u64 = 2_000;
+
+/// Whether `at_ms` falls in an outage: after a `kill`, `stop` or `shutdown`, up to
+/// [`OUTAGE_GRACE_MS`] after the `start` or `cont` that ended it.
+pub(crate) fn in_outage(events: &[Event], at_ms: u64) -> bool {
+    let Some(index) = events.iter().rposition(|event| event.at_ms <= at_ms) else {
+        return false;
+    };
+    match events[index].what.as_str() {
+        "kill" | "stop" | "shutdown" => true,
+        // The first `start` is Redis's before the load, not the end of an outage.
+        "start" | "cont" => index > 0 && at_ms - events[index].at_ms <= OUTAGE_GRACE_MS,
+        _ => false,
+    }
+}

@@ -188,11 +188,24 @@ fn write(out: &mut impl Write, inputs: &Inputs<'_>) -> io::Result<bool> {
             timeouts + transport
         ),
     )?;
+    let serving = totals
+        .stale
+        .iter()
+        .filter(|stale| !faults::in_outage(events, stale.at_ms))
+        .count();
+    target(
+        out,
+        serving == 0,
+        &format!(
+            "0 stale reads while Redis serves, more than {} s from any outage (got {serving})",
+            faults::OUTAGE_GRACE_MS / 1000
+        ),
+    )?;
     target(
         out,
         totals.stale.is_empty(),
         &format!(
-            "0 stale reads after a completed write (got {})",
+            "0 stale reads after a completed write, outages included (got {})",
             totals.stale.len()
         ),
     )?;
