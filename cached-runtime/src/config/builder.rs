@@ -42,6 +42,7 @@ pub struct ConfigBuilder {
     redis_near_cache_max_age: Option<Duration>,
     redis_distributed_lock: Option<bool>,
     redis_lock_lease: Option<Duration>,
+    redis_memory_fallback: Option<bool>,
     /// The user name and TLS flag of the config this builder came from
     /// ([`Config::to_builder`]); `redis_url` replaces them.
     carried: Option<Carried>,
@@ -188,6 +189,14 @@ impl ConfigBuilder {
     /// [`max_ttl`](Self::max_ttl) (`REDIS_NEAR_CACHE_MAX_AGE`).
     pub fn redis_near_cache_max_age(mut self, age: Duration) -> Self {
         self.redis_near_cache_max_age = Some(age);
+        self
+    }
+
+    /// Whether, while Redis is out of use, calls are answered from this process's
+    /// memory (`REDIS_MEMORY_FALLBACK`, default `true`) or nothing is cached (see
+    /// [`RedisConfig::memory_fallback`](crate::RedisConfig::memory_fallback)).
+    pub fn redis_memory_fallback(mut self, fallback: bool) -> Self {
+        self.redis_memory_fallback = Some(fallback);
         self
     }
 
@@ -402,6 +411,10 @@ impl ConfigBuilder {
                 self.redis_distributed_lock.map(|b| b.to_string()),
             ),
             (
+                Field::RedisMemoryFallback,
+                self.redis_memory_fallback.map(|b| b.to_string()),
+            ),
+            (
                 Field::RedisLockLease,
                 self.redis_lock_lease.map(|d| {
                     if d.subsec_nanos().is_multiple_of(1_000_000) {
@@ -445,6 +458,7 @@ impl Config {
             redis_near_cache_max_memory: Some(redis.near.max_memory),
             redis_near_cache_max_age: Some(redis.near.max_age),
             redis_distributed_lock: Some(redis.lock),
+            redis_memory_fallback: Some(redis.memory_fallback),
             redis_lock_lease: Some(redis.lock_lease),
             carried: Some(Carried {
                 username: redis.username.clone(),

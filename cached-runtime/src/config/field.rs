@@ -25,11 +25,12 @@ pub(crate) enum Field {
     RedisNearCacheMaxAge,
     RedisDistributedLock,
     RedisLockLease,
+    RedisMemoryFallback,
 }
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 22] = [
+    pub(crate) const ALL: [Field; 23] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -52,6 +53,7 @@ impl Field {
         Field::RedisNearCacheMaxAge,
         Field::RedisDistributedLock,
         Field::RedisLockLease,
+        Field::RedisMemoryFallback,
     ];
 
     /// The environment variable.
@@ -79,6 +81,7 @@ impl Field {
             Field::RedisNearCacheMaxAge => "REDIS_NEAR_CACHE_MAX_AGE",
             Field::RedisDistributedLock => "REDIS_DISTRIBUTED_LOCK",
             Field::RedisLockLease => "REDIS_LOCK_LEASE",
+            Field::RedisMemoryFallback => "REDIS_MEMORY_FALLBACK",
         }
     }
 
@@ -107,6 +110,7 @@ impl Field {
             Field::RedisNearCacheMaxAge => "redis_near_cache_max_age",
             Field::RedisDistributedLock => "redis_distributed_lock",
             Field::RedisLockLease => "redis_lock_lease",
+            Field::RedisMemoryFallback => "redis_memory_fallback",
         }
     }
 }

@@ -34,8 +34,7 @@
 //! | `REDIS_NEAR_CACHE_MAX_AGE` | `60` (or `CACHE_MAX_TTL` if lower) | whole seconds, 1 to `CACHE_MAX_TTL`: the longest a near hit is served without Redis |
 //! | `REDIS_DISTRIBUTED_LOCK` | `true` | a boolean as above; Redis mode only: concurrent misses on one key across every process sharing the Redis compute it once (below) |
 //! | `REDIS_LOCK_LEASE` | `10` | seconds, 0.05 to 3600, at most three decimals (`0.5`): how long the cross-instance lease lasts without renewal |
-//! | `REDIS_DISTRIBUTED_LOCK` | `true` | a boolean as above; Redis mode only: concurrent misses on one key across every process sharing the Redis compute it once (below) |
-//! | `REDIS_LOCK_LEASE` | `10` | seconds, 0.05 to 3600, at most three decimals (`0.5`): how long the cross-instance lease lasts without renewal |
+//! | `REDIS_MEMORY_FALLBACK` | `true` | a boolean as above; Redis mode only: while Redis is out of use, serve from this process's memory (`true`: fast, but another instance's writes meanwhile are not seen until Redis is back) or cache nothing (`false`: every call computes; no instance serves data older than a write that returned) |
 //!
 //! # The near cache
 //!

@@ -26,6 +26,8 @@ pub struct RedisConfig {
     pub(crate) lock: bool,
     /// `REDIS_LOCK_LEASE`.
     pub(crate) lock_lease: Duration,
+    /// `REDIS_MEMORY_FALLBACK`.
+    pub(crate) memory_fallback: bool,
 }
 
 /// The near cache's settings (`REDIS_NEAR_CACHE*`).
@@ -60,6 +62,7 @@ impl Default for RedisConfig {
             near: NearCache::default(),
             lock: true,
             lock_lease: Duration::from_millis(defaults::LOCK_LEASE_MS),
+            memory_fallback: true,
         }
     }
 }
@@ -134,6 +137,16 @@ impl RedisConfig {
     /// the other processes' callers at most.
     pub fn lock_lease(&self) -> Duration {
         self.lock_lease
+    }
+
+    /// Whether, while Redis is out of use (the circuit breaker is open), calls
+    /// are answered from this process's memory (`REDIS_MEMORY_FALLBACK`, the
+    /// default) or nothing is cached. The fallback keeps hits fast through an
+    /// outage, but a write made meanwhile through another instance is not seen
+    /// by this one until Redis is back; without it every call computes, and the
+    /// strict guarantee holds across instances through outages too.
+    pub fn memory_fallback(&self) -> bool {
+        self.memory_fallback
     }
 
     /// The URL to hand to the Redis client, with the user name and password

@@ -145,6 +145,7 @@ pub(crate) fn resolve_over(
 
     let lock = r.boolean(Field::RedisDistributedLock, true)?;
     let lock_lease = r.lease()?;
+    let memory_fallback = r.boolean(Field::RedisMemoryFallback, true)?;
 
     let mut redis = RedisConfig {
         host,
@@ -162,6 +163,7 @@ pub(crate) fn resolve_over(
         },
         lock,
         lock_lease,
+        memory_fallback,
     };
     if let Some(url) = url {
         redis.host = url.host;

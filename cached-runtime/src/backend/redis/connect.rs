@@ -58,6 +58,7 @@ impl RedisStore {
             me: me.clone(),
             link,
             fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
+            memory_fallback: redis.memory_fallback(),
             near: near_state,
             breaker: Breaker::new(false),
             probing: AtomicBool::new(false),

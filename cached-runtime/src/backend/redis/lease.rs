@@ -249,12 +249,43 @@ impl RedisStore {
     }
 
     /// Ends `key`'s lease if it holds `token`, publishing `woke` to the waiting
-    /// processes in the same script.
+    /// processes in the same script (spawned: never awaited by a caller).
+    ///
+    /// When Redis is out of use (the breaker is open) or does not answer, the
+    /// release waits for Redis to serve again, for at most one lease, and is
+    /// made then: otherwise the other processes' waiters, which cannot tell a
+    /// frozen leader from a slow one, would wait for the lease to run out after
+    /// Redis came back (the fault soak saw 5 s waits after a `SIGSTOP`).
     async fn release_lease(&self, key: &CacheKey, token: u64, woke: Woke) {
-        if self.breaker.is_open() {
-            // Not usable: the lease runs out by itself.
-            return;
+        let deadline = tokio::time::Instant::now() + self.lease;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            if !self.breaker.is_open() && self.try_release(key, token, woke).await {
+                return;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                // The lease has run out by itself.
+                return;
+            }
+            let wait = pause.min(deadline - now);
+            if self.breaker.is_open() {
+                let mut health = self.breaker.subscribe();
+                let _ = tokio::time::timeout(
+                    wait,
+                    health.wait_for(|health| *health == super::RedisHealth::Up),
+                )
+                .await
+                .is_ok_and(|up| up.is_ok());
+            } else {
+                tokio::time::sleep(wait).await;
+            }
+            pause = (pause * 2).min(Duration::from_secs(1));
         }
+    }
+
+    /// One release script; `false` when Redis did not answer.
+    async fn try_release(&self, key: &CacheKey, token: u64, woke: Woke) -> bool {
         let mut command = redis::cmd("EVAL");
         command
             .arg(scripts::LEASE_RELEASE)
@@ -267,8 +298,13 @@ impl RedisStore {
         let released = self
             .call_write(|mut conn| async move { command.query_async::<i64>(&mut conn.redis).await })
             .await;
-        if let Written::Done(0) = released {
-            tracing::debug!(target: "cache", "a lease ran out before its computation ended (its value was not stored)");
+        match released {
+            Written::Done(0) => {
+                tracing::debug!(target: "cache", "a lease ran out before its computation ended (its value was not stored)");
+                true
+            }
+            Written::Done(_) => true,
+            Written::Refused(_) | Written::Failed => false,
         }
     }
 }

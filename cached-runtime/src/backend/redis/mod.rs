@@ -199,6 +199,9 @@ pub(crate) struct RedisStore {
     /// `None` when the client could not be set up (a bad URL).
     link: Option<Link>,
     fallback: Arc<MemoryStore>,
+    /// `REDIS_MEMORY_FALLBACK`: whether values computed while the breaker is
+    /// open are kept in `fallback` (and so served) at all.
+    memory_fallback: bool,
     /// Values recently read or written: validated against Redis on every strict
     /// lookup, served on their own to near functions (see `near`, `tracking`).
     near: Arc<NearState>,
@@ -387,7 +390,10 @@ impl RedisStore {
         let (bytes, stamp, ttl) = (entry.bytes.clone(), entry.stamp, entry.ttl);
         match stamp.source {
             Source::Memory => {
-                if self.breaker.is_open() {
+                // Without the memory fallback nothing is kept while Redis is out
+                // of use: every call computes, and no instance serves what
+                // another one's write made stale meanwhile.
+                if self.breaker.is_open() && self.memory_fallback {
                     // What the caller kept decoded (a typed value, a parsed
                     // response) stays with the fallback's copy: its hits clone it
                     // rather than decode the bytes.

@@ -77,6 +77,7 @@ fn reads_exactly_the_documented_variables_through_the_lookup() {
         "REDIS_NEAR_CACHE_MAX_AGE",
         "REDIS_DISTRIBUTED_LOCK",
         "REDIS_LOCK_LEASE",
+        "REDIS_MEMORY_FALLBACK",
     ]
     .map(str::to_owned)
     .into();
