@@ -172,6 +172,7 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
                 #key,
                 __cachette_strategy,
                 __cachette_put,
+                #private_ret::NoSpawn,
                 #fut,
             ) {
                 ::core::result::Result::Ok(__cachette_hit) => return __cachette_hit,

@@ -61,6 +61,8 @@ struct Inner {
     flights: Flights,
     /// What it counts (see `stats`).
     stats: Registry,
+    /// The random source of early refreshes (see `stale`).
+    dice: crate::stale::Dice,
     /// The state a layer over the core keeps with this cache (see
     /// [`Cache::layer_state`]).
     layer: OnceLock<Box<dyn Any + Send + Sync>>,
@@ -125,6 +127,7 @@ impl Cache {
                 backend,
                 flights: Flights::new(),
                 stats,
+                dice: crate::stale::Dice::new(),
                 layer: OnceLock::new(),
             }),
         }
@@ -156,6 +159,18 @@ impl Cache {
 
     pub(crate) fn flights(&self) -> &Flights {
         &self.inner.flights
+    }
+
+    pub(crate) fn dice(&self) -> &crate::stale::Dice {
+        &self.inner.dice
+    }
+
+    /// Restarts the random sequence that decides early refreshes
+    /// (`#[cached(early_refresh = true)]`) from `seed`, so that a test or a
+    /// simulation sees the same refreshes on every run. Without it the sequence
+    /// starts from a random seed.
+    pub fn seed_early_refresh(&self, seed: u64) {
+        self.inner.dice.reseed(seed);
     }
 
     /// The state the layer over the core (the HTTP layer) keeps with this cache,

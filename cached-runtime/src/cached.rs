@@ -20,7 +20,10 @@
 //! `codec::size`.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -32,7 +35,8 @@ use crate::flight::Published;
 use crate::global::CacheRef;
 use crate::key::{self, CacheKey, KeyArgs, KeyContext};
 use crate::lookup::{Found, Miss, Policy, Reader, lookup};
-use crate::probe::{CacheStrategy, PutMode};
+use crate::probe::{CacheStrategy, PutMode, SpawnMode};
+use crate::refresh::{Job, Refresh};
 use crate::returns::ReturnShape;
 use crate::served::{self, Served};
 use crate::spec::{FunctionId, Spec, Warning};
@@ -45,6 +49,9 @@ pub(crate) enum ValueCall<R, T> {
     Uncached,
     /// A hit the store answered without I/O.
     Hit(R),
+    /// A hit the store answered without I/O, due for an early refresh this call
+    /// leads (see `stale`).
+    Refresh(R, ValueRefresh<R, T>),
     /// Look the key up through the whole protocol, and compute on a miss.
     Lookup(ValueLookup<R, T>),
 }
@@ -54,6 +61,17 @@ pub(crate) struct ValueLookup<R, T> {
     cache: CacheRef,
     key: CacheKey,
     reader: ValueReader<R, T>,
+}
+
+/// A refresh of a value call's entry, run in the background (see `refresh`):
+/// the call, and the flight (and stamp) it refreshes under.
+pub(crate) struct ValueRefresh<R, T> {
+    call: ValueLookup<R, T>,
+    miss: Miss,
+    /// The request being served when the call was made: the refresh runs as
+    /// part of it, so that what its body calls is keyed as it was (the
+    /// identity; see `served`).
+    served: Option<Arc<dyn Served>>,
 }
 
 /// Decides what a value call does: checks what it can be keyed by, builds its
@@ -74,7 +92,7 @@ where
     let call = decide(cache, spec, function, args, strategy);
     match &call {
         ValueCall::Uncached => counts.record(Outcome::Bypass),
-        ValueCall::Hit(_) => counts.record(Outcome::Hit),
+        ValueCall::Hit(_) | ValueCall::Refresh(..) => counts.record(Outcome::Hit),
         // Counted when it ends (`run`).
         ValueCall::Lookup(_) => {}
     }
@@ -145,6 +163,14 @@ where
     if let Some(entry) = cache.backend().hit_now(&key, spec.near())
         && let Some(hit) = reader.read(&entry)
     {
+        if spec.early_refresh() {
+            let windows = crate::stale::Windows::of(spec, cache.config());
+            if let Some(miss) = crate::lookup::refresh_early(&cache, &key, &entry, &windows) {
+                let call = ValueLookup { cache, key, reader };
+                let served = served::current();
+                return ValueCall::Refresh(hit, ValueRefresh { call, miss, served });
+            }
+        }
         return ValueCall::Hit(hit);
     }
     ValueCall::Lookup(ValueLookup { cache, key, reader })
@@ -240,22 +266,22 @@ pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: String) -> Option<C
 }
 
 /// Runs a value call whose key the store did not answer at once: the whole lookup
-/// protocol, then, on a miss, `body` and the store of what it returned.
-pub(crate) async fn run<F, T, M>(call: ValueLookup<F::Output, T>, body: F) -> F::Output
+/// protocol, then, on a miss, `body` and the store of what it returned. A stale
+/// entry due for a refresh this call leads is returned at once when `spawn` runs
+/// `body` in the background, and refreshed in line otherwise (see `stale`).
+pub(crate) async fn run<F, T, M, P>(call: ValueLookup<F::Output, T>, spawn: P, body: F) -> F::Output
 where
     F: Future,
     M: PutMode<T>,
+    P: SpawnMode<F, T>,
 {
-    let ValueLookup { cache, key, reader } = call;
-    let (spec, function, shape, coder) = (reader.spec, reader.function, reader.shape, reader.coder);
-    let store = cache.backend();
-    let counts = cache.counters().counts(spec);
-    let policy = Policy::of(spec);
+    let counts = call.cache.counters().counts(call.reader.spec);
+    let policy = Policy::of(call.reader.spec, call.cache.config());
     // The lookup's outcome is matched as a temporary: a hit (which may not be
     // `Send`) is never a local held across the awaits below.
-    let mut miss = match timed(
-        &cache,
-        lookup(store, cache.flights(), &key, &reader, policy),
+    let (miss, body) = match timed(
+        &call.cache,
+        lookup(&call.cache, &call.key, &call.reader, policy),
     )
     .await
     {
@@ -263,51 +289,91 @@ where
             counts.record(Outcome::Hit);
             return value;
         }
-        Found::Miss(miss) => miss,
+        Found::Stale(value) => {
+            counts.record(Outcome::Stale);
+            return value;
+        }
+        Found::Refresh { hit, miss, stale } => {
+            counts.record(if stale { Outcome::Stale } else { Outcome::Hit });
+            let refresh = Refresh::value(ValueRefresh {
+                call: call.clone(),
+                miss,
+                served: served::current(),
+            });
+            match spawn.spawn_refresh(body, refresh) {
+                Ok(()) => return hit,
+                // No runtime to spawn on: an early refresh is skipped (the entry
+                // is fresh), a stale entry is refreshed by this call, in line.
+                Err((_, _)) if !stale => return hit,
+                Err((body, refresh)) => match refresh.into_job() {
+                    Job::Value(refresh) => (refresh.miss, body),
+                },
+            }
+        }
+        Found::Miss(miss) => (miss, body),
     };
-    let value = body.await;
+    drop(counts);
+    compute::<F, T, M>(call, miss, body).await
+}
+
+/// Runs `body` for a call that missed and stores what it returned under `miss`;
+/// when it fails (an uncacheable result, a panic) and `miss` holds an entry
+/// within `stale_if_error`, returns that entry's value instead.
+async fn compute<F, T, M>(call: ValueLookup<F::Output, T>, mut miss: Miss, body: F) -> F::Output
+where
+    F: Future,
+    M: PutMode<T>,
+{
+    let ValueLookup { cache, key, reader } = call;
+    let (spec, shape) = (reader.spec, reader.shape);
+    let store = cache.backend();
+    let counts = cache.counters().counts(spec);
+    let started = tokio::time::Instant::now();
+    let value = match (CatchUnwind { body }).await {
+        Ok(value) => value,
+        Err(panic) => match stale_instead(&reader, &mut miss, "the function panicked") {
+            Some(value) => {
+                counts.record(Outcome::Stale);
+                return value;
+            }
+            None => std::panic::resume_unwind(panic),
+        },
+    };
+    let delta = started.elapsed();
     // From here on, only the stored part of the value may be held across an await.
     let stored = match (shape.split)(value) {
         Ok(stored) => stored,
         Err(value) => {
+            if let Some(stale) = stale_instead(
+                &reader,
+                &mut miss,
+                "the function returned a value that is not cached (an `Err`, a `None`)",
+            ) {
+                drop(value);
+                counts.record(Outcome::Stale);
+                return stale;
+            }
             counts.record(Outcome::Miss);
             miss.publish(Published::Uncacheable);
             return value;
         }
     };
-    // Encoded in a plain function: a local of this async function that was ever
-    // borrowed counts as held across every later await, even once moved.
-    let max_size = cache.config().max_entry_size();
-    let (stored, encoded, kept) = encode(shape, stored, function, coder, max_size);
-    let bytes = match encoded {
-        Ok(bytes) => Bytes::from(bytes),
-        Err(error) => {
-            tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
+    let (stored, made) = make_entry(&cache, &reader, stored, miss.stamp, delta);
+    let entry = match made {
+        Made::Store(entry) => entry,
+        Made::NotEncoded => {
             counts.record(Outcome::Error);
             miss.publish(Published::Uncacheable);
+            return (shape.join)(stored);
+        }
+        Made::TooLarge(entry) => {
+            counts.record(Outcome::Miss);
+            miss.publish(Published::Entry(entry));
             return (shape.join)(stored);
         }
     };
     counts.record(Outcome::Miss);
     drop(counts);
-    let size = bytes.len();
-    let ttl = spec.ttl(cache.config());
-    let entry = match kept {
-        // A typed entry in memory mode keeps no bytes: every reader of its own
-        // function and type clones the kept value, and any other reader would
-        // refuse the bytes anyway (their header names this function and type),
-        // so they would only double the memory the entry takes. Redis needs them.
-        Some((kept, kept_size)) if matches!(store, Backend::Memory(_)) => {
-            Entry::kept(Bytes::new(), kept, kept_size, miss.stamp, ttl)
-        }
-        Some((kept, kept_size)) => Entry::kept(bytes, kept, kept_size, miss.stamp, ttl),
-        None => Entry::new(bytes, miss.stamp, ttl),
-    };
-    if size as u64 > max_size {
-        tracing::debug!(target: "cache", function = spec.function(), size, "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
-        miss.publish(Published::Entry(entry));
-        return (shape.join)(stored);
-    }
     let held = match M::hold(stored) {
         Ok(stored) => {
             // The stored value cannot be held across an await: finish the store in
@@ -323,6 +389,145 @@ where
     (shape.join)(M::release(held))
 }
 
+/// The value of `miss`'s fallback (an expired entry within `stale_if_error`),
+/// if it has one that reads, logged with `why` the computation failed; the
+/// flight is told that nothing was stored.
+fn stale_instead<R, T>(reader: &ValueReader<R, T>, miss: &mut Miss, why: &str) -> Option<R> {
+    let entry = miss.fallback.take()?;
+    let value = reader.read(&entry)?;
+    tracing::warn!(
+        target: "cache",
+        namespace = reader.spec.namespace(),
+        function = reader.spec.function(),
+        expired_ago = ?entry.expired_for().unwrap_or_default(),
+        "{why}; returning the entry that expired (stale-if-error), nothing stored"
+    );
+    miss.publish(Published::Uncacheable);
+    Some(value)
+}
+
+/// What came of a computed value, as an entry.
+enum Made {
+    /// Store it.
+    Store(Arc<Entry>),
+    /// It did not encode (logged): nothing to store.
+    NotEncoded,
+    /// Above `CACHE_MAX_ENTRY_SIZE`: give it to the waiters, do not store it.
+    TooLarge(Arc<Entry>),
+}
+
+/// The entry of `stored`, computed in `delta` under `stamp`, as the reader's
+/// function stores it (encoded, and kept typed when it is).
+fn make_entry<R, T>(
+    cache: &Cache,
+    reader: &ValueReader<R, T>,
+    stored: T,
+    stamp: crate::backend::Stamp,
+    delta: std::time::Duration,
+) -> (T, Made) {
+    let spec = reader.spec;
+    let config = cache.config();
+    let max_size = config.max_entry_size();
+    let (stored, encoded, kept) = encode(
+        reader.shape,
+        stored,
+        reader.function,
+        reader.coder,
+        max_size,
+    );
+    let bytes = match encoded {
+        Ok(bytes) => Bytes::from(bytes),
+        Err(error) => {
+            tracing::warn!(target: "cache", function = spec.function(), %error, "value could not be encoded; not cached");
+            return (stored, Made::NotEncoded);
+        }
+    };
+    let size = bytes.len();
+    let ttl = spec.ttl(config);
+    // Kept past its expiry for the stale windows, at most CACHE_MAX_TTL (see
+    // `stale`).
+    let window = crate::stale::Windows::of(spec, config)
+        .kept()
+        .min(config.max_ttl());
+    // A typed entry in memory mode keeps no bytes: every reader of its own
+    // function and type clones the kept value, and any other reader would
+    // refuse the bytes anyway (their header names this function and type),
+    // so they would only double the memory the entry takes. Redis needs them.
+    let bytes = match (&kept, cache.backend()) {
+        (Some(_), Backend::Memory(_)) => Bytes::new(),
+        _ => bytes,
+    };
+    let entry = Entry::computed(bytes, kept, stamp, ttl, window, delta);
+    if size as u64 > max_size {
+        tracing::debug!(target: "cache", function = spec.function(), size, "value above CACHE_MAX_ENTRY_SIZE; served, not stored");
+        return (stored, Made::TooLarge(entry));
+    }
+    (stored, Made::Store(entry))
+}
+
+/// Refreshes a value call's entry in the background (see `refresh`): runs
+/// `body` (already in the call's scopes, see [`ValueRefresh::scoped`]) and
+/// stores what it returned, as a miss would, under the flight the
+/// call leads. Across processes sharing Redis with the lock on, only the
+/// process that takes the key's lease refreshes it.
+pub(crate) async fn refresh<F, T>(job: ValueRefresh<F::Output, T>, body: F)
+where
+    F: Future,
+{
+    let ValueRefresh { call, mut miss, .. } = job;
+    let ValueLookup { cache, key, reader } = call;
+    let spec = reader.spec;
+    #[cfg(feature = "redis")]
+    if let Backend::Redis(redis) = cache.backend()
+        && spec.lock().unwrap_or_else(|| redis.lock_default())
+    {
+        // Boxed as `Send` here: the spawned task's future must be `Send` for
+        // every lifetime, which the compiler cannot see through the script
+        // command's borrows otherwise.
+        let claim: Pin<Box<dyn Future<Output = crate::backend::Claim> + Send + '_>> =
+            Box::pin(redis.claim(&key));
+        match claim.await {
+            crate::backend::Claim::Led(lease) => {
+                miss.stamp = miss.stamp.leased(lease.token());
+                miss.lease = Some(lease);
+            }
+            // Another process computes it: its store is this refresh.
+            crate::backend::Claim::Held(_) => return,
+            crate::backend::Claim::Unavailable => {}
+        }
+    }
+    let started = tokio::time::Instant::now();
+    let value = body.await;
+    let delta = started.elapsed();
+    let Ok(stored) = (reader.shape.split)(value) else {
+        tracing::warn!(
+            target: "cache",
+            namespace = spec.namespace(),
+            function = spec.function(),
+            "the background refresh returned a value that is not cached (an `Err`, a `None`); the entry is left as it is"
+        );
+        miss.publish(Published::Uncacheable);
+        return;
+    };
+    let entry = match make_entry(&cache, &reader, stored, miss.stamp, delta).1 {
+        Made::Store(entry) => entry,
+        Made::NotEncoded => {
+            miss.publish(Published::Uncacheable);
+            return;
+        }
+        Made::TooLarge(entry) => {
+            miss.publish(Published::Entry(entry));
+            return;
+        }
+    };
+    // Boxed as `Send`, as the claim above.
+    let put: Pin<Box<dyn Future<Output = ()> + Send + '_>> =
+        Box::pin(cache.backend().put(&key, &entry));
+    put.await;
+    cache.update_memory_gauges();
+    miss.publish(Published::Entry(entry));
+}
+
 /// Awaits `lookup`, recording how long it took (see `stats`).
 pub(crate) async fn timed<T>(cache: &Cache, lookup: impl Future<Output = T>) -> T {
     let started = Instant::now();
@@ -333,13 +538,54 @@ pub(crate) async fn timed<T>(cache: &Cache, lookup: impl Future<Output = T>) -> 
 
 /// How the value path reads an entry: clones the typed value its function kept
 /// in it, or decodes the bytes its function stored.
-struct ValueReader<R, T> {
+pub(crate) struct ValueReader<R, T> {
     shape: ReturnShape<R, T>,
     function: u64,
     /// What the function's values are written with (`#[cached(coder = ...)]`,
     /// else `CACHE_CODER`).
     coder: Coder,
     spec: &'static Spec,
+}
+
+impl<R, T> Clone for ValueReader<R, T> {
+    fn clone(&self) -> Self {
+        ValueReader {
+            shape: self.shape,
+            function: self.function,
+            coder: self.coder,
+            spec: self.spec,
+        }
+    }
+}
+
+impl<R, T> ValueRefresh<R, T> {
+    /// `body` as it would have run in the call: under the call's cache and the
+    /// request it served, so that what it calls is keyed alike (the identity).
+    pub(crate) fn scoped<F>(&mut self, body: F) -> Pin<Box<dyn Future<Output = R> + Send>>
+    where
+        F: Future<Output = R> + Send + 'static,
+    {
+        let cache = match &self.call.cache {
+            CacheRef::Scoped(cache) => Some(cache.clone()),
+            CacheRef::Global(_) => None,
+        };
+        match (self.served.take(), cache) {
+            (Some(request), Some(cache)) => Box::pin(cache.scope(served::scope(request, body))),
+            (Some(request), None) => Box::pin(served::scope(request, body)),
+            (None, Some(cache)) => Box::pin(cache.scope(body)),
+            (None, None) => Box::pin(body),
+        }
+    }
+}
+
+impl<R, T> Clone for ValueLookup<R, T> {
+    fn clone(&self) -> Self {
+        ValueLookup {
+            cache: self.cache.clone(),
+            key: self.key.clone(),
+            reader: self.reader.clone(),
+        }
+    }
 }
 
 impl<R, T> ValueReader<R, T> {
@@ -449,5 +695,27 @@ fn store_in_background(cache: &Cache, key: CacheKey, entry: Arc<Entry>, mut miss
         // No runtime to finish it on: not stored (never an error); the waiters
         // may still take it.
         Err(_) => miss.publish(Published::Entry(entry)),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `body`, with a panic caught as an `Err` (for `stale_if_error`; the caller
+    /// resumes it when there is nothing to return instead).
+    struct CatchUnwind<F> {
+        #[pin]
+        body: F,
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let body = self.project().body;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
 }

@@ -19,7 +19,8 @@ use std::task::{Context, Poll};
 use crate::cached::{ValueCall, ValueLookup};
 use crate::global;
 use crate::key::KeyArgs;
-use crate::probe::{CacheStrategy, PutMode};
+use crate::probe::{CacheStrategy, PutMode, SpawnMode};
+use crate::refresh::Refresh;
 use crate::spec::{Spec, Warning};
 
 /// Runs `body` through the current cache. Called by the code `#[cached]` generates,
@@ -42,20 +43,28 @@ use crate::spec::{Spec, Warning};
 // The generated code hands over its strategy (a marker holding a few function
 // pointers), which the plan reads.
 #[allow(clippy::type_complexity, clippy::needless_pass_by_value)]
-pub fn cached<F, S, M>(
+pub fn cached<F, S, M, P>(
     spec: &'static Spec,
     args: KeyArgs,
     strategy: S,
     put: M,
+    spawn: P,
     body: F,
 ) -> Result<F::Output, Call<impl Future<Output = F::Output>>>
 where
     F: Future,
     S: CacheStrategy<F::Output>,
     M: PutMode<S::Stored>,
+    P: SpawnMode<F, S::Stored>,
 {
     let running = match plan(spec, args, &strategy) {
         Plan::Value(ValueCall::Hit(value)) => return Ok(value),
+        Plan::Value(ValueCall::Refresh(value, refresh)) => {
+            // A fresh hit due for an early refresh: the refresh runs `body` in
+            // the background; without a runtime to run it on it is skipped.
+            let _ = spawn.spawn_refresh(body, Refresh::value(refresh));
+            return Ok(value);
+        }
         // The hit is recorded for the layer, which answers and drops the call.
         #[cfg(feature = "axum")]
         Plan::Http(crate::http::HttpCall::Hit) => return Err(Call::Answered),
@@ -66,7 +75,7 @@ where
         #[cfg(feature = "axum")]
         Plan::Http(crate::http::HttpCall::Uncached) => Running::Uncached,
     };
-    Err(Call::Running(Box::pin(run(running, put, body))))
+    Err(Call::Running(Box::pin(run(running, put, spawn, body))))
 }
 
 /// The future of a call [`cached`] did not answer with a value.
@@ -158,14 +167,15 @@ enum Running<R, T> {
     Http(crate::http::HttpLookup),
 }
 
-async fn run<F, T, M>(running: Running<F::Output, T>, _put: M, body: F) -> F::Output
+async fn run<F, T, M, P>(running: Running<F::Output, T>, _put: M, spawn: P, body: F) -> F::Output
 where
     F: Future,
     M: PutMode<T>,
+    P: SpawnMode<F, T>,
 {
     match running {
         Running::Uncached => body.await,
-        Running::Value(call) => crate::cached::run::<F, T, M>(call, body).await,
+        Running::Value(call) => crate::cached::run::<F, T, M, P>(call, spawn, body).await,
         #[cfg(feature = "axum")]
         Running::Http(call) => crate::http::run(call, body).await,
     }

@@ -78,6 +78,7 @@ impl Drop for ScopeGuard {
 }
 
 /// The current cache: the innermost [`Cache::scope`], else the global one.
+#[derive(Clone)]
 pub(crate) enum CacheRef {
     Global(&'static Cache),
     Scoped(Cache),

@@ -27,9 +27,11 @@ mod invalidate;
 pub mod key;
 mod lookup;
 mod probe;
+mod refresh;
 mod returns;
 mod served;
 mod spec;
+mod stale;
 pub mod stats;
 
 #[doc(hidden)]

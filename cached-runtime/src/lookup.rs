@@ -96,8 +96,10 @@
 use std::sync::Arc;
 
 use crate::backend::{Backend, Entry, Lease, Lookup, Release, Stamp};
-use crate::flight::{Flights, Join, Leader, Published};
+use crate::cache::Cache;
+use crate::flight::{Join, Leader, Published};
 use crate::key::CacheKey;
+use crate::stale::{self, Verdict, Windows};
 
 /// How many times a call re-joins a flight whose entry turned out stale or whose
 /// leader was cancelled before it computes by itself.
@@ -139,6 +141,9 @@ pub(crate) struct Policy {
     /// the Redis store reads it, and only when the call joins flights.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) lock: Option<bool>,
+    /// What the call allows of an expired entry, and whether it refreshes early
+    /// (see `stale`).
+    pub(crate) windows: Windows,
 }
 
 impl Policy {
@@ -148,13 +153,19 @@ impl Policy {
         join: true,
         near: None,
         lock: None,
+        windows: Windows {
+            revalidate: std::time::Duration::ZERO,
+            if_error: std::time::Duration::ZERO,
+            early: None,
+        },
     };
 
-    /// A plain call of the function `spec` describes.
-    pub(crate) fn of(spec: &crate::spec::Spec) -> Policy {
+    /// A plain call of the function `spec` describes, under `config`.
+    pub(crate) fn of(spec: &crate::spec::Spec, config: &crate::config::Config) -> Policy {
         Policy {
             near: spec.near(),
             lock: spec.lock(),
+            windows: Windows::of(spec, config),
             ..Policy::DEFAULT
         }
     }
@@ -165,6 +176,14 @@ impl Policy {
 pub(crate) enum Found<H> {
     /// Answer with this; nothing to compute.
     Hit(H),
+    /// Answer with this expired entry (within `stale_while_revalidate`); another
+    /// call refreshes it.
+    Stale(H),
+    /// Answer with `hit` and refresh the entry under `miss` (this call leads the
+    /// key's flight): in the background when the call's future can be spawned,
+    /// else in line, instead of answering. `stale`: `hit` expired (within
+    /// `stale_while_revalidate`); else it is fresh and due for an early refresh.
+    Refresh { hit: H, miss: Miss, stale: bool },
     /// Compute, then store under `stamp` and tell the waiters through `leader`.
     Miss(Miss),
 }
@@ -181,6 +200,10 @@ pub(crate) struct Miss {
     /// "Across processes"); `stamp` then carries its token. Released by
     /// [`Miss::publish`]; dropping it releases it as abandoned.
     pub(crate) lease: Option<Lease>,
+    /// An expired entry within `stale_if_error` (or `stale_while_revalidate`,
+    /// for a refresh): what the call returns instead when its computation fails
+    /// (see `stale`).
+    pub(crate) fallback: Option<Arc<Entry>>,
 }
 
 impl Miss {
@@ -208,24 +231,40 @@ impl Miss {
 /// No hit is held across an await: a hit returns at once, so the caller's future
 /// stays `Send` when `R::Hit` is not.
 pub(crate) async fn lookup<R: Reader>(
-    store: &Backend,
-    flights: &Flights,
+    cache: &Cache,
     key: &CacheKey,
     reader: &R,
     policy: Policy,
 ) -> Found<R::Hit> {
+    let (store, flights) = (cache.backend(), cache.flights());
     let mut stamp = None;
+    // An expired entry within `stale_if_error`: returned if the computation fails.
+    let mut fallback = None;
     for _ in 0..MAX_ROUNDS {
         match store.lookup(key, policy.near).await {
             Lookup::Hit(entry) => {
                 if policy.read_stored
                     && let Some(hit) = reader.read(&entry)
                 {
-                    return Found::Hit(hit);
+                    return fresh(cache, key, &entry, hit, policy);
                 }
                 // Unreadable (or not to be read): recompute and overwrite it, under
                 // the stamp it was fresh under.
                 stamp = Some(entry.stamp);
+            }
+            Lookup::Stale(entry) => {
+                stamp = Some(entry.stamp);
+                if policy.read_stored {
+                    match stale::verdict(&entry, &policy.windows, cache.dice()) {
+                        Verdict::Revalidate => {
+                            if let Some(hit) = reader.read(&entry) {
+                                return revalidate(cache, key, entry, hit, policy);
+                            }
+                        }
+                        Verdict::IfError => fallback = Some(entry),
+                        Verdict::Fresh | Verdict::RefreshEarly | Verdict::Expired => {}
+                    }
+                }
             }
             Lookup::Miss(miss) => stamp = Some(miss),
         }
@@ -239,16 +278,23 @@ pub(crate) async fn lookup<R: Reader>(
                         leader.publish(Published::Entry(entry));
                         return Found::Hit(hit);
                     }
-                    return miss(stamp.unwrap_or(entry.stamp), Some(leader), None);
+                    return miss(stamp.unwrap_or(entry.stamp), Some(leader), None, fallback);
+                }
+                Lookup::Stale(entry) => {
+                    return leader_misses(
+                        store,
+                        key,
+                        reader,
+                        policy,
+                        entry.stamp,
+                        leader,
+                        fallback,
+                    )
+                    .await;
                 }
                 Lookup::Miss(fresh) => {
-                    #[cfg(feature = "redis")]
-                    if let Backend::Redis(redis) = store
-                        && policy.lock.unwrap_or_else(|| redis.lock_default())
-                    {
-                        return across(redis, key, reader, policy, fresh, leader).await;
-                    }
-                    return miss(fresh, Some(leader), None);
+                    return leader_misses(store, key, reader, policy, fresh, leader, fallback)
+                        .await;
                 }
             },
             Join::Waiter(waiter) => match waiter.wait().await {
@@ -269,20 +315,119 @@ pub(crate) async fn lookup<R: Reader>(
         // always a correct one.
         None => match store.lookup(key, policy.near).await {
             Lookup::Miss(stamp) => stamp,
-            Lookup::Hit(entry) => entry.stamp,
+            Lookup::Hit(entry) | Lookup::Stale(entry) => entry.stamp,
         },
     };
-    miss(stamp, None, None)
+    miss(stamp, None, None, fallback)
+}
+
+/// A fresh, readable entry: the hit, or, when the function refreshes early and
+/// the dice say so (see `stale`), the hit and a refresh this call leads.
+fn fresh<H>(cache: &Cache, key: &CacheKey, entry: &Entry, hit: H, policy: Policy) -> Found<H> {
+    if policy.join
+        && let Some(miss) = refresh_early(cache, key, entry, &policy.windows)
+    {
+        return Found::Refresh {
+            hit,
+            miss,
+            stale: false,
+        };
+    }
+    Found::Hit(hit)
+}
+
+/// When the function refreshes early and the dice say so for the fresh `entry`
+/// (see `stale`), and no other call of this process refreshes `key` already:
+/// the miss to refresh it under, leading the key's flight.
+pub(crate) fn refresh_early(
+    cache: &Cache,
+    key: &CacheKey,
+    entry: &Entry,
+    windows: &Windows,
+) -> Option<Miss> {
+    if windows.early.is_none()
+        || stale::verdict(entry, windows, cache.dice()) != Verdict::RefreshEarly
+    {
+        return None;
+    }
+    match cache.flights().join(key) {
+        Join::Leader(leader) => Some(Miss {
+            stamp: entry.stamp.leased(0),
+            leader: Some(leader),
+            lease: None,
+            fallback: None,
+        }),
+        Join::Waiter(_) => None,
+    }
+}
+
+/// An expired entry within `stale_while_revalidate`: served, and refreshed by
+/// the one call that leads the key's flight (the others find it led).
+fn revalidate<H>(
+    cache: &Cache,
+    key: &CacheKey,
+    entry: Arc<Entry>,
+    hit: H,
+    policy: Policy,
+) -> Found<H> {
+    if !policy.join {
+        return Found::Stale(hit);
+    }
+    match cache.flights().join(key) {
+        Join::Leader(leader) => {
+            let within_if_error = entry
+                .expired_for()
+                .is_some_and(|past| past <= policy.windows.if_error);
+            Found::Refresh {
+                hit,
+                miss: Miss {
+                    stamp: entry.stamp.leased(0),
+                    leader: Some(leader),
+                    lease: None,
+                    fallback: within_if_error.then_some(entry),
+                },
+                stale: true,
+            }
+        }
+        Join::Waiter(_) => Found::Stale(hit),
+    }
+}
+
+/// The flight's leader whose second lookup missed (`stamp` is that lookup's):
+/// computes, or first competes with the other processes for the key.
+#[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+async fn leader_misses<R: Reader>(
+    store: &Backend,
+    key: &CacheKey,
+    reader: &R,
+    policy: Policy,
+    stamp: Stamp,
+    leader: Leader,
+    fallback: Option<Arc<Entry>>,
+) -> Found<R::Hit> {
+    #[cfg(feature = "redis")]
+    if let Backend::Redis(redis) = store
+        && policy.lock.unwrap_or_else(|| redis.lock_default())
+    {
+        return across(redis, key, reader, policy, stamp, leader, fallback).await;
+    }
+    miss(stamp, Some(leader), None, fallback)
 }
 
 /// A miss; its stamp carries the lease's token when there is a lease, and no
 /// token otherwise (a stamp taken from a stored entry may carry its leader's).
-fn miss<H>(stamp: Stamp, leader: Option<Leader>, lease: Option<Lease>) -> Found<H> {
+fn miss<H>(
+    stamp: Stamp,
+    leader: Option<Leader>,
+    lease: Option<Lease>,
+    fallback: Option<Arc<Entry>>,
+) -> Found<H> {
     let token = lease.as_ref().map_or(0, Lease::token);
     Found::Miss(Miss {
         stamp: stamp.leased(token),
         leader,
         lease,
+        fallback,
     })
 }
 
@@ -296,6 +441,7 @@ async fn across<R: Reader>(
     policy: Policy,
     mut stamp: Stamp,
     leader: Leader,
+    fallback: Option<Arc<Entry>>,
 ) -> Found<R::Hit> {
     use crate::backend::{Claim, Woke};
     use std::time::{Duration, Instant};
@@ -322,9 +468,10 @@ async fn across<R: Reader>(
                         }
                         stamp = entry.stamp;
                     }
+                    Lookup::Stale(entry) => stamp = entry.stamp,
                     Lookup::Miss(fresh) => stamp = fresh,
                 }
-                return miss(stamp, Some(leader), Some(lease));
+                return miss(stamp, Some(leader), Some(lease), fallback);
             }
             Claim::Unavailable => break,
             Claim::Held(left) => left,
@@ -350,13 +497,14 @@ async fn across<R: Reader>(
                 stamp = entry.stamp;
                 break;
             }
+            Lookup::Stale(entry) => stamp = entry.stamp,
             Lookup::Miss(fresh) => stamp = fresh,
         }
         if woke == Woke::Stored {
             break;
         }
     }
-    miss(stamp, Some(leader), None)
+    miss(stamp, Some(leader), None, fallback)
 }
 
 /// Reads `entry`'s decoded form of type `T`, decoding and keeping it on first use

@@ -34,6 +34,14 @@ pub struct Spec {
     /// `#[cached(lock = ...)]`: whether concurrent misses across the processes
     /// sharing the Redis compute once (`None`: as `REDIS_DISTRIBUTED_LOCK` says).
     lock: Option<bool>,
+    /// `#[cached(stale_while_revalidate = N)]`, in seconds (`None`: as
+    /// `CACHE_STALE_WHILE_REVALIDATE` says; see `stale`).
+    stale_while_revalidate: Option<u64>,
+    /// `#[cached(stale_if_error = N)]`, in seconds (`None`: as
+    /// `CACHE_STALE_IF_ERROR` says).
+    stale_if_error: Option<u64>,
+    /// `#[cached(early_refresh = true)]`: XFetch (see `stale`).
+    early_refresh: bool,
     /// A fingerprint of the function's code (see `FunctionId::tag`).
     definition: u64,
     /// The key segment and tag of the first path this function was called with (the
@@ -119,6 +127,9 @@ impl Spec {
             coder: None,
             typed: true,
             lock: None,
+            stale_while_revalidate: None,
+            stale_if_error: None,
+            early_refresh: false,
             definition,
             first_path: OnceLock::new(),
             counts: OnceLock::new(),
@@ -158,6 +169,49 @@ impl Spec {
     pub const fn with_lock(mut self, lock: bool) -> Self {
         self.lock = Some(lock);
         self
+    }
+
+    /// `#[cached(stale_while_revalidate = N)]`. Called by the code `#[cached]`
+    /// generates.
+    #[must_use]
+    pub const fn with_stale_while_revalidate(mut self, seconds: u64) -> Self {
+        self.stale_while_revalidate = Some(seconds);
+        self
+    }
+
+    /// `#[cached(stale_if_error = N)]`. Called by the code `#[cached]` generates.
+    #[must_use]
+    pub const fn with_stale_if_error(mut self, seconds: u64) -> Self {
+        self.stale_if_error = Some(seconds);
+        self
+    }
+
+    /// `#[cached(early_refresh = ...)]`. Called by the code `#[cached]` generates.
+    #[must_use]
+    pub const fn with_early_refresh(mut self, early_refresh: bool) -> Self {
+        self.early_refresh = early_refresh;
+        self
+    }
+
+    /// `stale_while_revalidate = N` as given to the attribute, in seconds: for N
+    /// seconds after an entry expires, a call gets it at once and one refresh
+    /// runs in the background. `None` follows `CACHE_STALE_WHILE_REVALIDATE`.
+    pub fn stale_while_revalidate(&self) -> Option<u64> {
+        self.stale_while_revalidate
+    }
+
+    /// `stale_if_error = N` as given to the attribute, in seconds: for N seconds
+    /// after an entry expires, a recomputation that fails returns it instead.
+    /// `None` follows `CACHE_STALE_IF_ERROR`.
+    pub fn stale_if_error(&self) -> Option<u64> {
+        self.stale_if_error
+    }
+
+    /// `early_refresh = ...` as given to the attribute (`false` when not given):
+    /// a hit before expiry starts one background refresh with the XFetch
+    /// probability (see the crate docs, "Staleness").
+    pub fn early_refresh(&self) -> bool {
+        self.early_refresh
     }
 
     /// `lock = ...` as given to the attribute: `Some(true)` makes concurrent

@@ -39,7 +39,10 @@
 //!   `no-store` or was not a GET or HEAD, a key builder that returned `None`, an
 //!   argument that cannot be keyed, a return type that cannot be stored;
 //! - `error`: the function ran, but its value could not be stored because of the
-//!   cache (it did not encode); the caller still got it.
+//!   cache (it did not encode); the caller still got it;
+//! - `stale`: answered with an expired entry on purpose (see the crate docs,
+//!   "Staleness"): within `stale_while_revalidate` (a refresh runs), or within
+//!   `stale_if_error` after the recomputation failed.
 //!
 //! A disabled cache counts nothing (it must cost what a plain call costs).
 //!
@@ -65,10 +68,11 @@ pub(crate) enum Outcome {
     Miss = 1,
     Bypass = 2,
     Error = 3,
+    Stale = 4,
 }
 
 /// The `result` label of each [`Outcome`], in its order.
-const RESULTS: [&str; 4] = ["hit", "miss", "bypass", "error"];
+const RESULTS: [&str; 5] = ["hit", "miss", "bypass", "error", "stale"];
 
 /// The counters of one function in one cache.
 #[derive(Debug)]
@@ -77,8 +81,8 @@ pub(crate) struct Counts {
     cache: u64,
     namespace: &'static str,
     function: &'static str,
-    counts: [AtomicU64; 4],
-    metrics: [metrics::Counter; 4],
+    counts: [AtomicU64; 5],
+    metrics: [metrics::Counter; 5],
 }
 
 impl Counts {
@@ -116,6 +120,7 @@ impl Counts {
             misses: read(Outcome::Miss),
             bypasses: read(Outcome::Bypass),
             errors: read(Outcome::Error),
+            stale: read(Outcome::Stale),
         }
     }
 }
@@ -304,4 +309,8 @@ pub struct FunctionStats {
     pub bypasses: u64,
     /// Calls whose value could not be stored because of the cache.
     pub errors: u64,
+    /// Calls answered with an expired entry on purpose: within
+    /// `stale_while_revalidate`, or within `stale_if_error` after the
+    /// recomputation failed.
+    pub stale: u64,
 }

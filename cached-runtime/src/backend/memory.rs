@@ -14,7 +14,8 @@
 //!   ran passes 1/[`PENDING_FRACTION`] of the bound. Measured by the
 //!   `memory_bound` bench: peak RSS minus the process's baseline stays within
 //!   1.07x (typed entries) and 1.13x (byte entries) of `CACHE_MAX_MEMORY`.
-//! - **Per-entry TTL.** Each entry expires after the TTL it was stored with.
+//! - **Per-entry TTL.** Each entry expires after the TTL it was stored with, and
+//!   is kept for its stale window past that (see `stale`), when it has one.
 //! - **Expired entries leave without being read.** A background task (started when a
 //!   tokio runtime is present) runs moka's maintenance every second, so memory is
 //!   given back even when nobody reads the expired keys again.
@@ -58,7 +59,7 @@ impl Expiry<Arc<str>, Arc<Entry>> for PerEntryTtl {
         entry: &Arc<Entry>,
         _: Instant,
     ) -> Option<Duration> {
-        Some(entry.ttl)
+        Some(entry.ttl + entry.window)
     }
 
     fn expire_after_update(
@@ -68,7 +69,7 @@ impl Expiry<Arc<str>, Arc<Entry>> for PerEntryTtl {
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(entry.ttl)
+        Some(entry.ttl + entry.window)
     }
 }
 
@@ -89,7 +90,9 @@ fn weight(key: &str, entry: &Entry) -> u32 {
 }
 
 impl MemoryStore {
-    /// A store holding at most `max_bytes`, remembering versions for `max_ttl`.
+    /// A store holding at most `max_bytes`, of entries living at most `max_ttl`
+    /// plus a stale window of at most `max_ttl` (see `stale`): versions are
+    /// remembered longer than that.
     pub(crate) fn new(max_bytes: u64, max_ttl: Duration) -> Arc<Self> {
         Self::build(max_bytes, max_ttl, None)
     }
@@ -104,7 +107,7 @@ impl MemoryStore {
         }
         let store = Arc::new(MemoryStore {
             entries: builder.build_with_hasher(KeyHasher::new()),
-            versions: Versions::new(max_ttl + Duration::from_secs(60)),
+            versions: Versions::new(max_ttl * 2 + Duration::from_secs(60)),
             pending: AtomicU64::new(0),
             pending_limit: max_bytes / PENDING_FRACTION,
         });
@@ -120,19 +123,28 @@ impl MemoryStore {
         // The stamp is read before the entry: a value computed under it is
         // refused if an invalidation lands in between.
         let stamp = self.versions.stamp();
-        match self.hit(key) {
-            Some(entry) => Lookup::Hit(entry),
+        match self
+            .entries
+            .get(key.full())
+            .filter(|entry| self.is_fresh(key, entry.stamp))
+        {
+            Some(entry) if entry.window.is_zero() || entry.expired_for().is_none() => {
+                Lookup::Hit(entry)
+            }
+            Some(entry) => Lookup::Stale(entry),
             None => Lookup::Miss(Stamp::memory(stamp)),
         }
     }
 
     /// `key`'s fresh entry, if there is one (what [`MemoryStore::lookup`] finds,
-    /// without a stamp for a miss).
+    /// without a stamp for a miss). An entry without a stale window is dropped
+    /// by moka when it expires; one kept for its window is checked here.
     #[inline]
     pub(crate) fn hit(&self, key: &CacheKey) -> Option<Arc<Entry>> {
-        self.entries
-            .get(key.full())
-            .filter(|entry| self.is_fresh(key, entry.stamp))
+        self.entries.get(key.full()).filter(|entry| {
+            self.is_fresh(key, entry.stamp)
+                && (entry.window.is_zero() || entry.expired_for().is_none())
+        })
     }
 
     /// The stamp for a value about to be computed.

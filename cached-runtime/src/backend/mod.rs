@@ -7,7 +7,9 @@ pub(crate) mod versions;
 
 use std::any::Any;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 
@@ -125,6 +127,10 @@ pub(crate) enum Claim {
 pub(crate) enum Lookup {
     /// A fresh entry.
     Hit(Arc<Entry>),
+    /// An entry that expired by time and is still kept for its window (see
+    /// `stale`); no invalidation covers it. Its stamp is one to compute its
+    /// replacement under (no version over the key is newer).
+    Stale(Arc<Entry>),
     /// No fresh entry; the stamp to compute a new one under.
     Miss(Stamp),
 }
@@ -251,8 +257,14 @@ pub(crate) struct Entry {
     pub(crate) stamp: Stamp,
     /// The time to live it was stored with.
     pub(crate) ttl: Duration,
-    /// When it expires.
+    /// When it expires (tokio's clock, so that tests with paused time move it).
     pub(crate) expires_at: Instant,
+    /// How long past `expires_at` the store keeps it, to be served stale (see
+    /// `stale`): `max(stale_while_revalidate, stale_if_error)` when stored.
+    pub(crate) window: Duration,
+    /// How long its computation took (XFetch's Δ, see `stale`); zero when
+    /// unknown.
+    pub(crate) delta: Duration,
 }
 
 impl Entry {
@@ -265,6 +277,36 @@ impl Entry {
             stamp,
             ttl,
             expires_at: Instant::now() + ttl,
+            window: Duration::ZERO,
+            delta: Duration::ZERO,
+        })
+    }
+
+    /// A computed entry: `kept` is its typed value and that value's estimated
+    /// size, if it keeps one; `window` and `delta` as [`Entry::window`] and
+    /// [`Entry::delta`].
+    pub(crate) fn computed(
+        bytes: Bytes,
+        kept: Option<(Decoded, usize)>,
+        stamp: Stamp,
+        ttl: Duration,
+        window: Duration,
+        delta: Duration,
+    ) -> Arc<Self> {
+        let (decoded, kept_size) = match kept {
+            Some((kept, size)) => (OnceLock::from(kept), size),
+            None => (OnceLock::new(), 0),
+        };
+        Arc::new(Entry {
+            decoded,
+            kept_size,
+            keep_typed: false,
+            bytes,
+            stamp,
+            ttl,
+            expires_at: Instant::now() + ttl,
+            window,
+            delta,
         })
     }
 
@@ -285,6 +327,8 @@ impl Entry {
             stamp,
             ttl,
             expires_at: Instant::now() + ttl,
+            window: Duration::ZERO,
+            delta: Duration::ZERO,
         })
     }
 
@@ -298,6 +342,7 @@ impl Entry {
     /// copy, weighed for a typed copy a reader may keep in it
     /// ([`Entry::keep_typed`]).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn with_remaining(
         bytes: Bytes,
         stamp: Stamp,
@@ -312,7 +357,43 @@ impl Entry {
             stamp,
             ttl,
             expires_at: Instant::now() + remaining,
+            window: Duration::ZERO,
+            delta: Duration::ZERO,
         }
+    }
+
+    /// An entry read back from Redis whose age (since it was stored) is `age`:
+    /// fresh for `ttl - age`, or expired `age - ttl` ago.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn read_back(
+        bytes: Bytes,
+        stamp: Stamp,
+        ttl: Duration,
+        age: Duration,
+        delta: Duration,
+    ) -> Self {
+        let now = Instant::now();
+        let expires_at = match ttl.checked_sub(age) {
+            Some(remaining) => now + remaining,
+            None => now.checked_sub(age - ttl).unwrap_or(now),
+        };
+        Entry {
+            decoded: OnceLock::new(),
+            kept_size: 0,
+            keep_typed: true,
+            bytes,
+            stamp,
+            ttl,
+            expires_at,
+            window: Duration::ZERO,
+            delta,
+        }
+    }
+
+    /// `None` while fresh; once expired, how long ago.
+    pub(crate) fn expired_for(&self) -> Option<Duration> {
+        let now = Instant::now();
+        (now >= self.expires_at).then(|| now - self.expires_at)
     }
 
     /// Time left before it expires.
@@ -322,6 +403,9 @@ impl Entry {
 
     /// Time since it was stored.
     pub(crate) fn age(&self) -> Duration {
-        self.ttl.saturating_sub(self.remaining())
+        match self.expired_for() {
+            None => self.ttl.saturating_sub(self.remaining()),
+            Some(past) => self.ttl + past,
+        }
     }
 }

@@ -187,6 +187,11 @@ pub(crate) fn resolve_over(
         cache_header,
         credential_headers,
         coder,
+        // TODO(config helper): CACHE_STALE_WHILE_REVALIDATE, CACHE_STALE_IF_ERROR,
+        // CACHE_EARLY_REFRESH_BETA.
+        stale_while_revalidate: Duration::ZERO,
+        stale_if_error: Duration::ZERO,
+        early_refresh_beta: 1.0f64.to_bits(),
         redis,
     })
 }

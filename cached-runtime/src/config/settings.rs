@@ -54,6 +54,10 @@ pub struct Config {
     pub(super) cache_header: String,
     pub(super) credential_headers: Vec<String>,
     pub(super) coder: Coder,
+    pub(super) stale_while_revalidate: Duration,
+    pub(super) stale_if_error: Duration,
+    /// XFetch's β, as its bits (`Config` is `Eq`): finite and above zero.
+    pub(super) early_refresh_beta: u64,
     pub(super) redis: RedisConfig,
 }
 
@@ -71,6 +75,9 @@ impl Default for Config {
             cache_header: defaults::CACHE_HEADER.to_owned(),
             credential_headers: defaults::CREDENTIAL_HEADERS.map(str::to_owned).to_vec(),
             coder: Coder::default(),
+            stale_while_revalidate: Duration::ZERO,
+            stale_if_error: Duration::ZERO,
+            early_refresh_beta: 1.0f64.to_bits(),
             redis: RedisConfig::default(),
         }
     }
@@ -188,6 +195,27 @@ impl Config {
     /// Request headers that carry credentials, lower-case (`CACHE_CREDENTIAL_HEADERS`).
     pub fn credential_headers(&self) -> &[String] {
         &self.credential_headers
+    }
+
+    /// How long after expiry an entry is served at once while one refresh runs
+    /// in the background (`CACHE_STALE_WHILE_REVALIDATE`, 0: never), unless a
+    /// function's `#[cached(stale_while_revalidate = N)]` says otherwise.
+    pub fn stale_while_revalidate(&self) -> Duration {
+        self.stale_while_revalidate
+    }
+
+    /// How long after expiry an entry is returned when its recomputation fails
+    /// (`CACHE_STALE_IF_ERROR`, 0: never), unless a function's
+    /// `#[cached(stale_if_error = N)]` says otherwise.
+    pub fn stale_if_error(&self) -> Duration {
+        self.stale_if_error
+    }
+
+    /// XFetch's β for functions with `#[cached(early_refresh = true)]`
+    /// (`CACHE_EARLY_REFRESH_BETA`, default 1.0): above 1 refreshes earlier,
+    /// below 1 later.
+    pub fn early_refresh_beta(&self) -> f64 {
+        f64::from_bits(self.early_refresh_beta)
     }
 
     /// The Redis connection settings.

@@ -4,7 +4,6 @@
 use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 use http::Method;
 
@@ -104,6 +103,9 @@ fn decide(
         join: !(head || no_cache),
         near: spec.near(),
         lock: spec.lock(),
+        // TODO(http staleness): the function's windows and the request's
+        // directives.
+        windows: crate::stale::Windows::default(),
     };
     // The protocol's first step, when it needs no I/O (see `lookup`).
     if policy.read_stored
@@ -134,9 +136,9 @@ pub(crate) async fn run<F: Future>(call: HttpLookup, body: F) -> F::Output {
         policy,
     } = call;
     let counts = cache.counters().counts(reader.spec);
-    let found = lookup(cache.backend(), cache.flights(), &key, &reader, policy);
+    let found = lookup(&cache, &key, &reader, policy);
     let miss = match crate::cached::timed(&cache, found).await {
-        Found::Hit(hit) => {
+        Found::Hit(hit) | Found::Stale(hit) | Found::Refresh { hit, .. } => {
             counts.record(stats::Outcome::Hit);
             drop(counts);
             return serve(&state, hit).await;
@@ -194,7 +196,7 @@ impl Reader for ResponseReader {
         }
         // One clock read for both (`Entry::remaining` and `Entry::age` read it
         // once each).
-        let remaining = entry.expires_at.saturating_duration_since(Instant::now());
+        let remaining = entry.remaining();
         Some(Hit {
             response,
             remaining,

@@ -71,6 +71,10 @@
 //! **Store** ([`put_ladder`], `__cachette_put`; see `put.rs`): `PutAwait` (the
 //! stored value is `Send`: await the store) > `PutSpawn` (store in the background).
 //!
+//! **Spawn** ([`spawn_ladder`], `__cachette_spawn`; see `spawn.rs`): `SpawnSend`
+//! (the call's future is `Send`: a refresh runs it in the background) >
+//! `SpawnNot` (a refresh runs in line).
+//!
 //! Everything here is `#[doc(hidden)]` plumbing, reached through `__private`.
 
 /// One rung of a ladder above the one it derefs to (see the module doc).
@@ -143,6 +147,7 @@ mod axum_args;
 mod pattern;
 mod put;
 mod ret;
+mod spawn;
 #[cfg(test)]
 mod tests;
 
@@ -150,3 +155,4 @@ pub use arg::*;
 pub use pattern::*;
 pub use put::*;
 pub use ret::*;
+pub use spawn::*;

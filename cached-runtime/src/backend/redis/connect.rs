@@ -64,8 +64,10 @@ impl RedisStore {
             probing: AtomicBool::new(false),
             layout,
             timeout: redis.timeout(),
-            version_ttl_ms: max_ttl_ms + 60_000,
-            epoch_ttl_ms: max_ttl_ms * 2 + 60_000,
+            // Entries live their TTL plus a stale window of at most CACHE_MAX_TTL
+            // (see `stale`): versions outlive every entry under them.
+            version_ttl_ms: max_ttl_ms * 2 + 60_000,
+            epoch_ttl_ms: max_ttl_ms * 3 + 60_000,
             token: random_token(),
             unflagged_scripts: AtomicBool::new(false),
             scripts_loaded: AtomicU64::new(0),

@@ -2,7 +2,9 @@
 //! text form.
 //!
 //! `stamp` (20 ASCII digits) · epoch identity (16 ASCII hex digits) · TTL in ms ·
-//! time stored in ms since 1970 (two big-endian u64). The READ script compares the
+//! time stored in ms since 1970 · the computation's time in µs (XFetch's Δ, see
+//! `stale`) (three big-endian u64). Values stored with the 52-byte header of
+//! earlier versions (no Δ) do not decode after it and are recomputed. The READ script compares the
 //! first two fields as text (Lua numbers cannot hold a u64, and text needs no
 //! decoding), so they are ASCII; the last two are only read here.
 //!
@@ -13,7 +15,7 @@
 use std::ops::Range;
 
 /// Bytes before the codec bytes in an entry's value.
-pub(super) const LEN: usize = 52;
+pub(super) const LEN: usize = 60;
 
 /// The stamp: 20 ASCII digits (the widest u64 has 20).
 const STAMP: Range<usize> = 0..20;
@@ -22,7 +24,9 @@ const EPOCH: Range<usize> = 20..36;
 /// The TTL in ms, big-endian.
 const TTL: Range<usize> = 36..44;
 /// The time stored in ms since 1970, big-endian.
-const STORED: Range<usize> = 44..LEN;
+const STORED: Range<usize> = 44..52;
+/// How long the value took to compute, in µs, big-endian.
+const DELTA: Range<usize> = 52..LEN;
 
 /// An entry's header, decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +35,7 @@ pub(super) struct Header {
     pub(super) epoch: u64,
     pub(super) ttl_ms: u64,
     pub(super) stored_ms: u64,
+    pub(super) delta_us: u64,
 }
 
 impl Header {
@@ -40,6 +45,7 @@ impl Header {
         out[EPOCH].copy_from_slice(&epoch_id(self.epoch));
         out[TTL].copy_from_slice(&self.ttl_ms.to_be_bytes());
         out[STORED].copy_from_slice(&self.stored_ms.to_be_bytes());
+        out[DELTA].copy_from_slice(&self.delta_us.to_be_bytes());
         out
     }
 
@@ -53,6 +59,7 @@ impl Header {
             epoch,
             ttl_ms: field(TTL)?,
             stored_ms: field(STORED)?,
+            delta_us: field(DELTA)?,
         })
     }
 }
@@ -98,6 +105,7 @@ mod tests {
             epoch: 0x0123_4567_89ab_cdef,
             ttl_ms: 300_000,
             stored_ms: 1_721_234_567_890,
+            delta_us: 3,
         };
         let bytes = header.encode();
         assert_eq!(&bytes[..36], b"000017212345678901230123456789abcdef");
@@ -118,6 +126,7 @@ mod tests {
                 epoch: n,
                 ttl_ms: n,
                 stored_ms: n,
+                delta_us: 3,
             };
             let bytes = header.encode();
             assert_eq!(Header::decode(&bytes), Some(header), "{n}");
@@ -127,6 +136,7 @@ mod tests {
             epoch: u64::MAX,
             ttl_ms: 0,
             stored_ms: 0,
+            delta_us: 3,
         }
         .encode();
         assert_eq!(&max[..36], b"18446744073709551615ffffffffffffffff");
@@ -139,6 +149,7 @@ mod tests {
             epoch: 9,
             ttl_ms: 1_000,
             stored_ms: 2_000,
+            delta_us: 3,
         };
         let mut value = header.encode().to_vec();
         value.extend_from_slice(b"\x00\xffpayload");
@@ -152,6 +163,7 @@ mod tests {
             epoch: 0xabc,
             ttl_ms: 1,
             stored_ms: 2,
+            delta_us: 3,
         }
         .encode();
         // Every truncation: the stamp survives exactly when its two text fields do.
@@ -195,9 +207,10 @@ mod tests {
             epoch: u64,
             ttl_ms: u64,
             stored_ms: u64,
+            delta_us: u64,
             payload in proptest::collection::vec(any::<u8>(), 0..32),
         ) {
-            let header = Header { stamp, epoch, ttl_ms, stored_ms };
+            let header = Header { stamp, epoch, ttl_ms, stored_ms, delta_us };
             let bytes = header.encode();
             // The text fields are what the READ script compares as text.
             prop_assert!(bytes[..20].iter().all(u8::is_ascii_digit));

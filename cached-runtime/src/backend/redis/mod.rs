@@ -308,6 +308,10 @@ impl RedisStore {
             (Some(redis::Value::BulkString(value)), _) => self.hit_from(key, value, sent),
             (Some(redis::Value::Okay | redis::Value::SimpleString(_)), Some(near)) => {
                 // Redis holds the very value this process has: no need to send it.
+                if near.entry.expired_for().is_some() {
+                    // Kept for its stale window (see `stale`).
+                    return Lookup::Stale(Arc::clone(&near.entry));
+                }
                 if wants_near && !self.near_hit(&near, key) {
                     self.renew_near(key, &near, sent);
                 }
@@ -413,11 +417,15 @@ impl RedisStore {
             }
             Source::Redis => {
                 let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                // Redis keeps it for its stale window past its expiry (see `stale`).
+                let kept_ms = ttl_ms
+                    .saturating_add(u64::try_from(entry.window.as_millis()).unwrap_or(u64::MAX));
                 let header = Header {
                     stamp: stamp.value,
                     epoch: stamp.epoch,
                     ttl_ms,
                     stored_ms: now_ms(),
+                    delta_us: u64::try_from(entry.delta.as_micros()).unwrap_or(u64::MAX),
                 }
                 .encode();
                 let len = header::LEN + bytes.len();
@@ -437,7 +445,7 @@ impl RedisStore {
                 };
                 command
                     .arg(stamp.value)
-                    .arg(ttl_ms)
+                    .arg(kept_ms)
                     .arg(value)
                     .arg(self.epoch_ttl_ms)
                     .arg(header::epoch_text(&header));

@@ -69,7 +69,9 @@ impl Near {
     /// process) since before the command that brought it was sent.
     fn servable(&self, versions: &Versions, rest: &str) -> bool {
         let now = Instant::now();
-        now < self.until && self.entry.expires_at > now && versions.is_fresh(rest, self.stamp)
+        now < self.until
+            && self.entry.expired_for().is_none()
+            && versions.is_fresh(rest, self.stamp)
     }
 }
 
@@ -162,13 +164,18 @@ impl RedisStore {
         known.copy_from_slice(&value[..header::LEN]);
         let mut bytes = Bytes::from(value);
         let bytes = bytes.split_off(header::LEN);
-        let entry = Arc::new(Entry::with_remaining(
+        let entry = Arc::new(Entry::read_back(
             bytes,
             Stamp::redis(header.stamp, header.epoch),
             ttl,
-            ttl.saturating_sub(age),
+            age,
+            Duration::from_micros(header.delta_us),
         ));
         self.remember_near(key, known, len, &entry, sent);
+        if entry.expired_for().is_some() {
+            // Kept in Redis for its stale window (see `stale`).
+            return Lookup::Stale(entry);
+        }
         Lookup::Hit(entry)
     }
 
