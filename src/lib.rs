@@ -40,6 +40,7 @@
 //! - [The three modes](#the-three-modes)
 //! - [The attribute](#the-attribute)
 //! - [Invalidation](#invalidation)
+//! - [Staleness](#staleness)
 //! - [Several caches side by side](#several-caches-side-by-side)
 //! - [Metrics](#metrics)
 //!
@@ -70,6 +71,35 @@
 //! whatever the number of entries, are segment-aligned (`user:1` never touches
 //! `user:10`), and are race-free: a value computed from data read before the call
 //! returned is never served after it. They never fail the caller.
+//!
+//! # Staleness
+//!
+//! Expired entries can be served on purpose, per function or by default
+//! (`CACHE_STALE_WHILE_REVALIDATE`, `CACHE_STALE_IF_ERROR`):
+//!
+//! - `#[cached(stale_while_revalidate = N)]`: for N seconds after an entry
+//!   expires, a call gets it at once, and one refresh per key (per fleet in Redis
+//!   mode, with the distributed lock) runs the call's own future in the
+//!   background. The future must be `Send + 'static` (owned arguments): a compile
+//!   error on the argument otherwise. A function without the argument follows the
+//!   configured default when its future can run in the background; when it cannot,
+//!   the one call that refreshes does so in line and the others get the stale
+//!   value at once.
+//! - `#[cached(stale_if_error = N)]`: for N seconds after expiry, a recomputation
+//!   that fails (an `Err`, a `None`, a panic) returns the expired value instead,
+//!   and the failure is logged with the namespace and function. Nothing is stored.
+//! - `#[cached(early_refresh = true)]`: XFetch (Vattani, Chierichetti, Lowenstein,
+//!   VLDB 2015). Each entry keeps Δ, the time its computation took; a hit `r`
+//!   before expiry starts one background refresh with probability
+//!   `exp(−r / (Δ·β))` (β: `CACHE_EARLY_REFRESH_BETA`, default 1), so under steady
+//!   load the entry is replaced before it expires and no caller waits.
+//!   [`Cache::seed_early_refresh`] makes the draws reproducible.
+//!
+//! An entry an invalidation covers is never served under any rule: only entries
+//! that expired by time are. Stores keep an entry for its TTL plus
+//! `max(stale_while_revalidate, stale_if_error)` (at most `CACHE_MAX_TTL`).
+//! [`FunctionStats::stale`] counts the calls answered stale. HTTP handlers do not
+//! serve stale responses yet.
 //!
 //! # Several caches side by side
 //!

@@ -15,6 +15,11 @@
 //! ```text
 //! round (at most MAX_ROUNDS):
 //!   look up ──── fresh and readable ────────────────────────────► Found::Hit
+//!      │           └─ early refresh due, this call leads ───────► Found::Refresh
+//!      ├── expired, within stale_while_revalidate, readable
+//!      │           ├─ this call leads the key's flight ─────────► Found::Refresh
+//!      │           └─ another call refreshes it ────────────────► Found::Stale
+//!      ├── expired, within stale_if_error: kept as the fallback, then as a miss
 //!      │ miss, or unreadable (stamp := the lookup's)
 //!   join the key's flight
 //!      ├─ leader: look up once more ── readable ─ publish it ────► Found::Hit
@@ -33,6 +38,13 @@
 //! mode, a near copy) with a fresh entry the [`Reader`] reads, that is the hit;
 //! otherwise [`lookup`] runs from the top. Same step, same reader, same answer:
 //! it only saves the future.
+//!
+//! Expired entries reach this protocol only while the store keeps them for
+//! their stale window, and only when no invalidation covers them; what a call
+//! may do with one is `stale`'s verdict (see there). A [`Found::Refresh`] is
+//! answered at once while its miss refreshes the entry in the background
+//! (`refresh`), or, when the call's future cannot be spawned, the call refreshes
+//! in line and the other calls find the flight led ([`Found::Stale`]).
 //!
 //! A [`Found::Miss`] carries the stamp to store the computed value under (read
 //! before the computation starts, so an invalidation made meanwhile refuses the

@@ -39,6 +39,7 @@ impl<R, T> Refresh<R, T> {
 
     /// Spawns the refresh of `body` on the current tokio runtime, or gives both
     /// back when there is none.
+    #[allow(clippy::result_large_err)] // hands the future back unchanged
     pub(crate) fn spawn<F>(self, body: F) -> Result<(), (F, Self)>
     where
         F: Future<Output = R> + Send + 'static,
