@@ -95,7 +95,7 @@
 //!
 //! Surrounding whitespace is ignored in every value but `REDIS_PASSWORD`. An empty number,
 //! boolean, size, prefix, header or host (`CACHE_DEFAULT_TTL=`) is an error, not the default.
-//! Numbers take no sign and no decimals. In a `.env` file, `#` starts a comment and `$NAME`
+//! Numbers take no sign, and no decimals but in `REDIS_LOCK_LEASE` and `CACHE_EARLY_REFRESH_BETA`. In a `.env` file, `#` starts a comment and `$NAME`
 //! is replaced by the variable's value, so quote a password holding them with single quotes:
 //! `REDIS_PASSWORD='pa$$#word'`. A later line wins over an earlier one for the same variable.
 //!
