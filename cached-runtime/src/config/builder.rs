@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Config;
+use super::defaults;
 use super::env;
 use super::error::ConfigError;
 use super::field::{Field, Source};
@@ -30,6 +31,9 @@ pub struct ConfigBuilder {
     cache_header: Option<String>,
     credential_headers: Option<Vec<String>>,
     coder: Option<Coder>,
+    stale_while_revalidate: Option<Duration>,
+    stale_if_error: Option<Duration>,
+    early_refresh_beta: Option<f64>,
     redis_host: Option<String>,
     redis_port: Option<u16>,
     redis_password: Option<Password>,
@@ -121,6 +125,37 @@ impl ConfigBuilder {
     /// default) or [`Coder::Json`].
     pub fn coder(mut self, coder: Coder) -> Self {
         self.coder = Some(coder);
+        self
+    }
+
+    /// How long after expiry an entry is served at once while one refresh runs in
+    /// the background: whole seconds, 0 (off, the default) up to
+    /// [`max_ttl`](Self::max_ttl) (`CACHE_STALE_WHILE_REVALIDATE`). A fraction of a
+    /// second is an error from [`build`](Self::build), not rounded. A function's
+    /// `#[cached(stale_while_revalidate = N)]` wins; an invalidated entry is never
+    /// served stale.
+    pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
+        self.stale_while_revalidate = Some(window);
+        self
+    }
+
+    /// How long after expiry an entry is returned when its recomputation fails
+    /// (an `Err`, a `None`, a 5xx response, a panic): whole seconds, 0 (off, the
+    /// default) up to [`max_ttl`](Self::max_ttl) (`CACHE_STALE_IF_ERROR`). A
+    /// fraction of a second is an error from [`build`](Self::build), not rounded. A
+    /// function's `#[cached(stale_if_error = N)]` wins; an invalidated entry is
+    /// never served stale.
+    pub fn stale_if_error(mut self, window: Duration) -> Self {
+        self.stale_if_error = Some(window);
+        self
+    }
+
+    /// XFetch's β for functions with `#[cached(early_refresh = true)]`: above 0 and
+    /// at most 100, default 1.0; higher refreshes earlier
+    /// (`CACHE_EARLY_REFRESH_BETA`). `NaN`, infinities, 0 and negative numbers are
+    /// an error from [`build`](Self::build).
+    pub fn early_refresh_beta(mut self, beta: f64) -> Self {
+        self.early_refresh_beta = Some(beta);
         self
     }
 
@@ -378,6 +413,25 @@ impl ConfigBuilder {
                 self.credential_headers.as_ref().map(|h| h.join(",")),
             ),
             (Field::Coder, self.coder.map(|c| c.name().to_owned())),
+            (
+                Field::StaleWhileRevalidate,
+                self.stale_while_revalidate.map(seconds),
+            ),
+            (Field::StaleIfError, self.stale_if_error.map(seconds)),
+            (
+                Field::EarlyRefreshBeta,
+                self.early_refresh_beta.map(|beta| {
+                    // `Display` writes the shortest digits that read back as the
+                    // same f64, never an exponent; the values it cannot write that
+                    // way (NaN, infinities, a sign) or that are out of range anyway
+                    // get `Debug`, which the parser rejects with the usual message.
+                    if beta > 0.0 && beta <= defaults::EARLY_REFRESH_BETA_MAX {
+                        beta.to_string()
+                    } else {
+                        format!("{beta:?}")
+                    }
+                }),
+            ),
             (Field::RedisHost, self.redis_host.clone()),
             (Field::RedisPort, self.redis_port.map(|n| n.to_string())),
             (
@@ -447,6 +501,9 @@ impl Config {
             cache_header: Some(self.cache_header.clone()),
             credential_headers: Some(self.credential_headers.clone()),
             coder: Some(self.coder),
+            stale_while_revalidate: Some(self.stale_while_revalidate),
+            stale_if_error: Some(self.stale_if_error),
+            early_refresh_beta: Some(self.early_refresh_beta()),
             redis_host: Some(redis.host.clone()),
             redis_port: Some(redis.port),
             redis_password: redis.password.clone(),

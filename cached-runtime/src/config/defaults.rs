@@ -20,6 +20,16 @@ pub(crate) const PREFIX_MAX_LEN: usize = 64;
 pub(crate) const CACHE_HEADER: &str = "X-FastAPI-Cache";
 /// `CACHE_CREDENTIAL_HEADERS` when unset.
 pub(crate) const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "x-api-key"];
+/// `CACHE_STALE_WHILE_REVALIDATE` when unset, in seconds (off).
+pub(crate) const STALE_WHILE_REVALIDATE_SECS: u64 = 0;
+/// `CACHE_STALE_IF_ERROR` when unset, in seconds (off).
+pub(crate) const STALE_IF_ERROR_SECS: u64 = 0;
+/// `CACHE_EARLY_REFRESH_BETA` when unset: XFetch's β as its paper recommends.
+pub(crate) const EARLY_REFRESH_BETA: f64 = 1.0;
+/// The largest accepted `CACHE_EARLY_REFRESH_BETA`. With β = 100 a value taking
+/// 50 ms to compute is refreshed on average 5 s before it expires; more only
+/// means "refresh on nearly every hit", which a shorter TTL says better.
+pub(crate) const EARLY_REFRESH_BETA_MAX: f64 = 100.0;
 /// `REDIS_HOST` when unset.
 pub(crate) const REDIS_HOST: &str = "localhost";
 /// `REDIS_PORT` when unset.

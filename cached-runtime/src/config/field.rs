@@ -13,6 +13,9 @@ pub(crate) enum Field {
     CacheHeader,
     CredentialHeaders,
     Coder,
+    StaleWhileRevalidate,
+    StaleIfError,
+    EarlyRefreshBeta,
     RedisHost,
     RedisPort,
     RedisPassword,
@@ -30,7 +33,7 @@ pub(crate) enum Field {
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 23] = [
+    pub(crate) const ALL: [Field; 26] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -41,6 +44,9 @@ impl Field {
         Field::CacheHeader,
         Field::CredentialHeaders,
         Field::Coder,
+        Field::StaleWhileRevalidate,
+        Field::StaleIfError,
+        Field::EarlyRefreshBeta,
         Field::RedisHost,
         Field::RedisPort,
         Field::RedisPassword,
@@ -69,6 +75,9 @@ impl Field {
             Field::CacheHeader => "CACHE_HEADER",
             Field::CredentialHeaders => "CACHE_CREDENTIAL_HEADERS",
             Field::Coder => "CACHE_CODER",
+            Field::StaleWhileRevalidate => "CACHE_STALE_WHILE_REVALIDATE",
+            Field::StaleIfError => "CACHE_STALE_IF_ERROR",
+            Field::EarlyRefreshBeta => "CACHE_EARLY_REFRESH_BETA",
             Field::RedisHost => "REDIS_HOST",
             Field::RedisPort => "REDIS_PORT",
             Field::RedisPassword => "REDIS_PASSWORD",
@@ -98,6 +107,9 @@ impl Field {
             Field::CacheHeader => "cache_header",
             Field::CredentialHeaders => "credential_headers",
             Field::Coder => "coder",
+            Field::StaleWhileRevalidate => "stale_while_revalidate",
+            Field::StaleIfError => "stale_if_error",
+            Field::EarlyRefreshBeta => "early_refresh_beta",
             Field::RedisHost => "redis_host",
             Field::RedisPort => "redis_port",
             Field::RedisPassword => "redis_password",

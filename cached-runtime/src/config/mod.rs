@@ -22,6 +22,9 @@
 //! | `CACHE_HEADER` | `X-FastAPI-Cache` | an HTTP header name (RFC 9110 token) |
 //! | `CACHE_CREDENTIAL_HEADERS` | `authorization,cookie,x-api-key` | comma-separated header names, stored lower-case; empty for none |
 //! | `CACHE_CODER` | `msgpack` | `msgpack` or `json` (any case): what values are written with ([`Coder`](crate::Coder)); a function's `#[cached(coder = ...)]` wins; changing it makes stored values misses, never errors |
+//! | `CACHE_STALE_WHILE_REVALIDATE` | `0` (off) | whole seconds, 0 to `CACHE_MAX_TTL`: for this long after an entry expires, a call gets the expired value at once while one refresh runs in the background; a function's `#[cached(stale_while_revalidate = N)]` wins; an invalidated entry is never served (below) |
+//! | `CACHE_STALE_IF_ERROR` | `0` (off) | whole seconds, 0 to `CACHE_MAX_TTL`: when the recomputation fails (an `Err`, a `None`, a 5xx response, a panic) within this long after expiry, the expired value is returned instead; a function's `#[cached(stale_if_error = N)]` wins; an invalidated entry is never served (below) |
+//! | `CACHE_EARLY_REFRESH_BETA` | `1.0` | a decimal number above 0 and at most 100 (`1`, `0.5`, `2.0`; no sign, exponent, `inf` or `nan`): XFetch's β for functions with `#[cached(early_refresh = true)]`, which refresh in the background before expiry; higher refreshes earlier |
 //! | `REDIS_HOST` | `localhost` | a host name or IP address; IPv6 as `::1` or `[::1]` |
 //! | `REDIS_PORT` | `6379` | 1 to 65535 |
 //! | `REDIS_PASSWORD` | none | anything; empty means none |
@@ -52,6 +55,28 @@
 //! epoch), the near cache is emptied. A Redis that refuses RESP3 or `CLIENT
 //! TRACKING` gets one warning and strict mode.
 //!
+//! # Stale entries
+//!
+//! An entry that expired by time can still be useful: with
+//! `CACHE_STALE_WHILE_REVALIDATE` (or [`ConfigBuilder::stale_while_revalidate`](crate::ConfigBuilder::stale_while_revalidate))
+//! no caller waits for the recomputation of popular data, and with
+//! `CACHE_STALE_IF_ERROR` (or [`ConfigBuilder::stale_if_error`](crate::ConfigBuilder::stale_if_error))
+//! a failing database does not turn cached answers into errors (the failure is
+//! not cached). The store keeps each entry past its expiry for the longer of the
+//! two windows. A function's `#[cached(stale_while_revalidate = N)]`,
+//! `#[cached(stale_if_error = N)]` wins over the variable, including `0`.
+//! An entry whose namespace was invalidated is never served under any rule:
+//! invalidation means the data changed, and once `invalidate_namespace` returns
+//! nothing older is served; only entries that expired by time are.
+//!
+//! `#[cached(early_refresh = true)]` refreshes an entry before it expires, with
+//! XFetch's probability (Vattani et al., VLDB 2015): a hit starts one background
+//! refresh when `now − Δ·β·ln(rand) ≥ expiry`, Δ being the time the value took to
+//! compute, and still returns the current value. `CACHE_EARLY_REFRESH_BETA`
+//! (or [`ConfigBuilder::early_refresh_beta`](crate::ConfigBuilder::early_refresh_beta))
+//! is β: 1 is the paper's choice, higher refreshes earlier (more recomputations,
+//! fewer callers waiting at the boundary), lower later.
+//!
 //! # Single flight across instances
 //!
 //! In Redis mode, concurrent misses on one key run the function once across every
@@ -70,7 +95,7 @@
 //!
 //! Surrounding whitespace is ignored in every value but `REDIS_PASSWORD`. An empty number,
 //! boolean, size, prefix, header or host (`CACHE_DEFAULT_TTL=`) is an error, not the default.
-//! Numbers take no sign and no decimals. In a `.env` file, `#` starts a comment and `$NAME`
+//! Numbers take no sign, and no decimals but in `REDIS_LOCK_LEASE` and `CACHE_EARLY_REFRESH_BETA`. In a `.env` file, `#` starts a comment and `$NAME`
 //! is replaced by the variable's value, so quote a password holding them with single quotes:
 //! `REDIS_PASSWORD='pa$$#word'`. A later line wins over an earlier one for the same variable.
 //!

@@ -49,6 +49,23 @@ pub(crate) fn parse_seconds_ms(text: &str) -> Option<u64> {
     whole.checked_mul(1000)?.checked_add(millis)
 }
 
+/// A decimal number written with ASCII digits and at most one decimal point with
+/// digits on both sides (`1`, `0.5`, `2.0`), surrounding whitespace ignored; `None`
+/// for anything else (a sign, an exponent, `inf`, `nan`, a bare `.5` or `5.`).
+/// Overlong digits round as [`f64`] parsing does (to infinity past its range).
+pub(crate) fn parse_decimal(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// A size in bytes: a whole number, optionally followed (after optional whitespace) by a unit
 /// `B`, `K`/`KB` (1000), `Ki`/`KiB` (1024), `M`/`MB`, `Mi`/`MiB`, `G`/`GB`, `Gi`/`GiB`, in any
 /// case. `None` if malformed or if the result does not fit in a `u64`.
@@ -170,6 +187,28 @@ mod tests {
             assert_eq!(parse_seconds_ms(bad), None, "{bad:?}");
         }
         assert_eq!(parse_seconds_ms("18446744073709552"), None, "overflow");
+    }
+
+    #[test]
+    fn decimals() {
+        for (text, value) in [
+            ("1", 1.0),
+            ("0.5", 0.5),
+            ("2.0", 2.0),
+            (" 2.25\t", 2.25),
+            ("007.50", 7.5),
+            ("0", 0.0),
+            ("100", 100.0),
+        ] {
+            assert_eq!(parse_decimal(text), Some(value), "{text:?}");
+        }
+        for text in [
+            "", " ", ".5", "5.", ".", "-1", "+1", "1e3", "1E-2", "inf", "Infinity", "nan", "NaN",
+            "1.2.3", "1,5", "1 .5", "0x10", "one", "1_000",
+        ] {
+            assert_eq!(parse_decimal(text), None, "{text:?}");
+        }
+        assert_eq!(parse_decimal(&"9".repeat(400)), Some(f64::INFINITY));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use super::defaults;
 use super::error::ConfigError;
 use super::field::{Field, Source};
 use super::parse::{
-    check_host, describe_size, is_token, parse_bool, parse_seconds_ms, parse_size, parse_whole,
-    prefix_problem,
+    check_host, describe_size, is_token, parse_bool, parse_decimal, parse_seconds_ms, parse_size,
+    parse_whole, prefix_problem,
 };
 use super::redis::{NearCache, RedisConfig};
 use super::redis_url::parse_redis_url;
@@ -97,6 +97,14 @@ pub(crate) fn resolve_over(
     let cache_header = r.header()?;
     let credential_headers = r.header_list()?;
     let coder = r.coder()?;
+    let stale_while_revalidate = r.stale_window(
+        Field::StaleWhileRevalidate,
+        defaults::STALE_WHILE_REVALIDATE_SECS,
+        max_ttl,
+    )?;
+    let stale_if_error =
+        r.stale_window(Field::StaleIfError, defaults::STALE_IF_ERROR_SECS, max_ttl)?;
+    let early_refresh_beta = r.beta()?;
 
     let host = r.host()?;
     let port: u16 = r.ranged(
@@ -187,11 +195,9 @@ pub(crate) fn resolve_over(
         cache_header,
         credential_headers,
         coder,
-        // TODO(config helper): CACHE_STALE_WHILE_REVALIDATE, CACHE_STALE_IF_ERROR,
-        // CACHE_EARLY_REFRESH_BETA.
-        stale_while_revalidate: Duration::ZERO,
-        stale_if_error: Duration::ZERO,
-        early_refresh_beta: 1.0f64.to_bits(),
+        stale_while_revalidate,
+        stale_if_error,
+        early_refresh_beta: early_refresh_beta.to_bits(),
         redis,
     })
 }
@@ -342,6 +348,41 @@ impl Reader<'_> {
         let expected = format!("a whole number of milliseconds from 1 to {limit}");
         self.ranged(field, default_ms, 1..=limit, &expected, Unit::Number)
             .map(Duration::from_millis)
+    }
+
+    /// `CACHE_STALE_WHILE_REVALIDATE` or `CACHE_STALE_IF_ERROR`: whole seconds past
+    /// expiry, 0 (off) up to `max_ttl`.
+    fn stale_window(
+        &self,
+        field: Field,
+        default_secs: u64,
+        max_ttl: u64,
+    ) -> Result<Duration, ConfigError> {
+        let expected = format!(
+            "a whole number of seconds from 0 (off) to {max_ttl} ({})",
+            self.name(Field::MaxTtl)
+        );
+        self.ranged(field, default_secs, 0..=max_ttl, &expected, Unit::Seconds)
+            .map(Duration::from_secs)
+    }
+
+    /// `CACHE_EARLY_REFRESH_BETA`: a finite decimal above 0, at most
+    /// [`EARLY_REFRESH_BETA_MAX`](defaults::EARLY_REFRESH_BETA_MAX).
+    fn beta(&self) -> Result<f64, ConfigError> {
+        let field = Field::EarlyRefreshBeta;
+        let Some(raw) = self.get(field)? else {
+            return Ok(defaults::EARLY_REFRESH_BETA);
+        };
+        let expected = format!(
+            "a decimal number above 0 and at most {}, written with digits and an optional \
+             decimal point (e.g. 1, 0.5 or 2.0)",
+            defaults::EARLY_REFRESH_BETA_MAX
+        );
+        parse_decimal(&raw)
+            .filter(|beta| {
+                beta.is_finite() && *beta > 0.0 && *beta <= defaults::EARLY_REFRESH_BETA_MAX
+            })
+            .ok_or_else(|| self.invalid(field, &raw, &expected))
     }
 
     /// `REDIS_LOCK_LEASE`: seconds, fractions down to the millisecond.

@@ -75,9 +75,9 @@ impl Default for Config {
             cache_header: defaults::CACHE_HEADER.to_owned(),
             credential_headers: defaults::CREDENTIAL_HEADERS.map(str::to_owned).to_vec(),
             coder: Coder::default(),
-            stale_while_revalidate: Duration::ZERO,
-            stale_if_error: Duration::ZERO,
-            early_refresh_beta: 1.0f64.to_bits(),
+            stale_while_revalidate: Duration::from_secs(defaults::STALE_WHILE_REVALIDATE_SECS),
+            stale_if_error: Duration::from_secs(defaults::STALE_IF_ERROR_SECS),
+            early_refresh_beta: defaults::EARLY_REFRESH_BETA.to_bits(),
             redis: RedisConfig::default(),
         }
     }

@@ -22,6 +22,9 @@ fn builder_sets_everything() {
         .redis_db(2)
         .redis_timeout(Duration::from_millis(100))
         .redis_connect_timeout(Duration::from_secs(2))
+        .stale_while_revalidate(Duration::from_secs(15))
+        .stale_if_error(Duration::from_secs(120))
+        .early_refresh_beta(1.5)
         .build()
         .unwrap();
     let expected = ok(&[
@@ -40,6 +43,9 @@ fn builder_sets_everything() {
         ("REDIS_DB", "2"),
         ("REDIS_TIMEOUT_MS", "100"),
         ("REDIS_CONNECT_TIMEOUT_MS", "2000"),
+        ("CACHE_STALE_WHILE_REVALIDATE", "15"),
+        ("CACHE_STALE_IF_ERROR", "120"),
+        ("CACHE_EARLY_REFRESH_BETA", "1.5"),
     ]);
     assert_eq!(config, expected);
     assert_eq!(config.mode(), Mode::Redis);
@@ -184,6 +190,25 @@ fn builder_validation_mirrors_the_environment() {
             "0",
             "REDIS_CONNECT_TIMEOUT_MS",
         ),
+        (
+            b().stale_while_revalidate(Duration::from_secs(604_801))
+                .build(),
+            "stale_while_revalidate",
+            "604801",
+            "CACHE_STALE_WHILE_REVALIDATE",
+        ),
+        (
+            b().stale_if_error(Duration::from_secs(604_801)).build(),
+            "stale_if_error",
+            "604801",
+            "CACHE_STALE_IF_ERROR",
+        ),
+        (
+            b().early_refresh_beta(101.0).build(),
+            "early_refresh_beta",
+            "101.0",
+            "CACHE_EARLY_REFRESH_BETA",
+        ),
     ];
     for (result, method, value, variable) in cases {
         let builder_error = result.unwrap_err();
@@ -284,6 +309,11 @@ fn to_builder_round_trips() {
         ok(&[
             ("REDIS_URL", "rediss://app:pw@[::1]:6380/5"),
             ("CACHE_MAX_ENTRY_SIZE", "1k"),
+        ]),
+        ok(&[
+            ("CACHE_STALE_WHILE_REVALIDATE", "30"),
+            ("CACHE_STALE_IF_ERROR", "604800"),
+            ("CACHE_EARLY_REFRESH_BETA", "0.3"),
         ]),
     ];
     for config in configs {

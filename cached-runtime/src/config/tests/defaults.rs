@@ -22,6 +22,9 @@ fn every_default() {
         config.credential_headers(),
         ["authorization", "cookie", "x-api-key"]
     );
+    assert_eq!(config.stale_while_revalidate(), Duration::ZERO);
+    assert_eq!(config.stale_if_error(), Duration::ZERO);
+    assert_eq!(config.early_refresh_beta().to_bits(), 1.0f64.to_bits());
     let redis = config.redis();
     assert_eq!(redis.host(), "localhost");
     assert_eq!(redis.port(), 6379);
@@ -65,6 +68,9 @@ fn reads_exactly_the_documented_variables_through_the_lookup() {
         "CACHE_HEADER",
         "CACHE_CREDENTIAL_HEADERS",
         "CACHE_CODER",
+        "CACHE_STALE_WHILE_REVALIDATE",
+        "CACHE_STALE_IF_ERROR",
+        "CACHE_EARLY_REFRESH_BETA",
         "REDIS_HOST",
         "REDIS_PORT",
         "REDIS_PASSWORD",

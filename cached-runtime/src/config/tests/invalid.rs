@@ -139,6 +139,21 @@ const INVALID: &[(&str, &str, &str)] = &[
         "1s",
         "milliseconds from 1 to 60000",
     ),
+    (
+        "CACHE_STALE_WHILE_REVALIDATE",
+        "1.5",
+        "a whole number of seconds from 0 (off) to 604800 (CACHE_MAX_TTL)",
+    ),
+    (
+        "CACHE_STALE_IF_ERROR",
+        "-1",
+        "a whole number of seconds from 0 (off) to 604800 (CACHE_MAX_TTL)",
+    ),
+    (
+        "CACHE_EARLY_REFRESH_BETA",
+        "nan",
+        "a decimal number above 0 and at most 100",
+    ),
 ];
 
 #[test]
@@ -198,6 +213,9 @@ fn empty_values_are_errors_not_defaults() {
         "REDIS_DB",
         "REDIS_TIMEOUT_MS",
         "REDIS_CONNECT_TIMEOUT_MS",
+        "CACHE_STALE_WHILE_REVALIDATE",
+        "CACHE_STALE_IF_ERROR",
+        "CACHE_EARLY_REFRESH_BETA",
     ];
     for variable in variables {
         for empty in ["", " "] {

@@ -7,6 +7,7 @@ mod invalid;
 mod layered;
 mod near;
 mod secrets;
+mod stale;
 mod url;
 mod values;
 
