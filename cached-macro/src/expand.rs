@@ -158,7 +158,7 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             }
         }
     };
-    let spawn_var = local("__cachette_spawn");
+    let spawn_var = Ident::new("__cachette_spawn", ret_span);
     // The entry's bounds include the spawn mode's (`'static` for a future that may
     // run in the background): spanned at the argument that asks for it, if any, so
     // that a borrowing future is reported there.
@@ -166,7 +166,11 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
         .spawn_requested_at()
         .map_or(ret_span, |name| name.span());
     let private_entry = args.private(entry_span);
-    let (strategy_var, put_var) = (local("__cachette_strategy"), local("__cachette_put"));
+    // Spanned at the return type, as `fut` (one token each, see `local`): the
+    // entry's bounds on them repeat `check_strategy`'s, and an error there must
+    // point where that one does, so that the compiler reports it once.
+    let strategy_var = Ident::new("__cachette_strategy", ret_span);
+    let put_var = Ident::new("__cachette_put", ret_span);
     let (bind_spawn, handed) = spawn(args, &fut, &spawn_var, ret_span);
     let entry_call = quote_spanned! {entry_span=>
         #private_entry::cached(
