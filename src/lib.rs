@@ -82,9 +82,8 @@
 //!   mode, with the distributed lock) runs the call's own future in the
 //!   background. The future must be `Send + 'static` (owned arguments): a compile
 //!   error on the argument otherwise. A function without the argument follows the
-//!   configured default when its future can run in the background; when it cannot,
-//!   the one call that refreshes does so in line and the others get the stale
-//!   value at once.
+//!   configured default in line: the one call that finds the entry expired
+//!   recomputes it while the others get the stale value at once.
 //! - `#[cached(stale_if_error = N)]`: for N seconds after expiry, a recomputation
 //!   that fails (an `Err`, a `None`, a panic) returns the expired value instead,
 //!   and the failure is logged with the namespace and function. Nothing is stored.

@@ -71,9 +71,8 @@
 //! **Store** ([`put_ladder`], `__cachette_put`; see `put.rs`): `PutAwait` (the
 //! stored value is `Send`: await the store) > `PutSpawn` (store in the background).
 //!
-//! **Spawn** ([`spawn_ladder`], `__cachette_spawn`; see `spawn.rs`): `SpawnSend`
-//! (the call's future is `Send`: a refresh runs it in the background) >
-//! `SpawnNot` (a refresh runs in line).
+//! **Spawn** (`spawn.rs`) is not a ladder: whether an async block is `Send` is
+//! not known inside the function that defines it (see there).
 //!
 //! Everything here is `#[doc(hidden)]` plumbing, reached through `__private`.
 

@@ -1,59 +1,23 @@
-//! The spawn ladder: whether a call's future may run in the background, which a
-//! refresh needs (`stale_while_revalidate`, `early_refresh`: the caller gets the
-//! stored value at once, and the function runs on in a task of its own).
+//! Whether a call's future may run in the background, which a refresh needs
+//! (`stale_while_revalidate`, `early_refresh`: the caller gets the stored value at
+//! once, and the function runs on in a task of its own).
 //!
 //! The future of a `#[cached]` call owns its arguments (`async move`), so it can be
-//! spawned when it is `Send + 'static`. Lifetimes take no part in method
-//! resolution, so the ladder only looks at `Send`: the attribute uses it only for
-//! functions whose signature owns everything (no reference, lifetime, generic or
-//! `self` receiver), and asks for [`spawnable`] (a compile error on the argument
-//! that needs it) when `stale_while_revalidate` or `early_refresh` is written on
-//! the function.
+//! spawned when it is `Send + 'static`. The attribute asks for [`spawnable`] (a
+//! compile error on the argument that needs it) when `stale_while_revalidate` or
+//! `early_refresh` is written on the function, and passes [`NoSpawn`] otherwise.
+//!
+//! Why not decide by type, as the other choices are (`probe`'s ladders)? Whether an
+//! async block is `Send` cannot be known while the function that defines it is
+//! type-checked: an autoref ladder takes its `Send` rung for every future, and a
+//! body holding an `Rc` across an await would stop compiling. Lifetimes take no
+//! part in method resolution either, so `'static` could not be chosen on. A
+//! function without the arguments therefore refreshes in line when a configured
+//! default (`CACHE_STALE_WHILE_REVALIDATE`) makes a refresh due.
 
 use std::future::Future;
-use std::marker::PhantomData;
 
 use crate::refresh::Refresh;
-
-ladder! {
-    /// Wraps a spawn probe to the top of its ladder:
-    /// `spawn_ladder(probe).__cachette_spawn()` picks the mode.
-    fn spawn_ladder, traits spawn_rungs, at spawn_at:
-    SpawnSend > SpawnNot
-}
-
-/// Carries the type of a call's future, to pick a [`SpawnMode`].
-#[derive(Debug)]
-pub struct SpawnProbe<F>(PhantomData<fn() -> F>);
-
-impl<F> SpawnProbe<F> {
-    /// The probe for `future`.
-    pub fn of(_future: &F) -> Self {
-        SpawnProbe(PhantomData)
-    }
-}
-
-/// The future is `Send` (and, the attribute checked, `'static`).
-pub trait SpawnSend {
-    /// Picks the mode.
-    fn __cachette_spawn(&self) -> CanSpawn;
-}
-impl<F: Future + Send> SpawnSend for spawn_at::SpawnSend<SpawnProbe<F>> {
-    fn __cachette_spawn(&self) -> CanSpawn {
-        CanSpawn
-    }
-}
-
-/// Any future.
-pub trait SpawnNot {
-    /// Picks the mode.
-    fn __cachette_spawn(&self) -> NoSpawn;
-}
-impl<F> SpawnNot for spawn_at::SpawnNot<SpawnProbe<F>> {
-    fn __cachette_spawn(&self) -> NoSpawn {
-        NoSpawn
-    }
-}
 
 /// The call's future runs in a background task when a refresh is due.
 #[derive(Debug, Clone, Copy)]
