@@ -59,20 +59,37 @@ async fn another_instance_serves_the_expired_entry_and_refreshes_it_once() {
 
     *lock(&DATA) = "v2";
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert_eq!(b.scope(swr(1)).await, "v1:1", "expired, within the window: at once");
+    assert_eq!(
+        b.scope(swr(1)).await,
+        "v1:1",
+        "expired, within the window: at once"
+    );
     runs_reach(2).await;
-    assert_eq!(a.scope(swr(1)).await, "v2:1", "the refresh is in Redis for every instance");
+    assert_eq!(
+        a.scope(swr(1)).await,
+        "v2:1",
+        "the refresh is in Redis for every instance"
+    );
     assert_eq!(*RUNS.borrow(), 2);
 
     // Past TTL + window, Redis no longer has it.
     tokio::time::sleep(Duration::from_millis(3_200)).await;
-    assert_eq!(pttl(&server, "*swr_redis*").await, -2, "gone after its window");
+    assert_eq!(
+        pttl(&server, "*swr_redis*").await,
+        -2,
+        "gone after its window"
+    );
 }
 
 static FAIL: AtomicBool = AtomicBool::new(false);
 static SIE_DATA: Mutex<&str> = Mutex::new("v1");
 
-#[cached(namespace = "sie_redis", expire = 1, stale_if_error = 2, stale_while_revalidate = 2)]
+#[cached(
+    namespace = "sie_redis",
+    expire = 1,
+    stale_if_error = 2,
+    stale_while_revalidate = 2
+)]
 async fn both(id: u64) -> Result<String, String> {
     if FAIL.load(Ordering::SeqCst) {
         return Err("down".into());
@@ -88,9 +105,17 @@ async fn an_invalidation_beats_every_rule_across_instances() {
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     a.scope(cachette::invalidate_namespace("sie_redis")).await;
     *lock(&SIE_DATA) = "v2";
-    assert_eq!(b.scope(both(1)).await.unwrap(), "v2:1", "computed in line, not stale");
+    assert_eq!(
+        b.scope(both(1)).await.unwrap(),
+        "v2:1",
+        "computed in line, not stale"
+    );
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     a.scope(cachette::invalidate_namespace("sie_redis")).await;
     FAIL.store(true, Ordering::SeqCst);
-    assert_eq!(b.scope(both(1)).await.unwrap_err(), "down", "no stale value after an invalidation");
+    assert_eq!(
+        b.scope(both(1)).await.unwrap_err(),
+        "down",
+        "no stale value after an invalidation"
+    );
 }

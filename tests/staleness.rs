@@ -112,14 +112,21 @@ async fn a_thousand_concurrent_stale_hits_start_one_refresh() {
             advance(Duration::from_secs(11)).await;
             let calls: Vec<_> = (0..1000).map(|_| gated(1)).collect();
             let values = futures_util::future::join_all(calls).await;
-            assert!(values.iter().all(|v| v == "v1:1"), "every call got the stale value at once");
+            assert!(
+                values.iter().all(|v| v == "v1:1"),
+                "every call got the stale value at once"
+            );
             // The refresh runs in a task of its own; 1,000 more stale hits while
             // it is in flight start no other.
             within("the refresh starts", REFRESH_STARTED.notified()).await;
             let calls: Vec<_> = (0..1000).map(|_| gated(1)).collect();
             let values = futures_util::future::join_all(calls).await;
             assert!(values.iter().all(|v| v == "v1:1"));
-            assert_eq!(GATED_RUNS.load(Ordering::SeqCst), 2, "the first run and one refresh");
+            assert_eq!(
+                GATED_RUNS.load(Ordering::SeqCst),
+                2,
+                "the first run and one refresh"
+            );
             GATE_OPEN.add_permits(1);
             GATED_DONE.until(2).await;
             assert_eq!(gated(1).await, "v2:1", "the refresh stored the new value");
@@ -204,14 +211,21 @@ async fn outside_stale_if_error_a_panic_still_reaches_the_caller() {
     );
     advance(Duration::from_secs(4)).await;
     let task = tokio::spawn(cache.scope(panics_after_the_first(3)));
-    let error = task.await.expect_err("past the window the panic propagates");
+    let error = task
+        .await
+        .expect_err("past the window the panic propagates");
     assert!(error.is_panic());
 }
 
 static INV_DATA: Mutex<&str> = Mutex::new("v1");
 static INV_FAIL: AtomicBool = AtomicBool::new(false);
 
-#[cached(namespace = "inv", expire = 10, stale_while_revalidate = 30, stale_if_error = 30)]
+#[cached(
+    namespace = "inv",
+    expire = 10,
+    stale_while_revalidate = 30,
+    stale_if_error = 30
+)]
 async fn both_rules(id: u64) -> Result<String, String> {
     if INV_FAIL.load(Ordering::SeqCst) {
         return Err("down".into());
@@ -259,12 +273,16 @@ async fn early_refresh_happens_before_expiry_at_the_predicted_rate() {
     for (round, remaining_in_deltas) in [(0u64, 1u32), (1, 3)] {
         let keys: Vec<u64> = (0..2000).map(|i| round * 10_000 + i).collect();
         cache
-            .scope(futures_util::future::join_all(keys.iter().map(|&k| early(k))))
+            .scope(futures_util::future::join_all(
+                keys.iter().map(|&k| early(k)),
+            ))
             .await;
         let before = EARLY_RUNS.load(Ordering::SeqCst);
         advance(Duration::from_secs(10) - Duration::from_millis(50) * remaining_in_deltas).await;
         let values = cache
-            .scope(futures_util::future::join_all(keys.iter().map(|&k| early(k))))
+            .scope(futures_util::future::join_all(
+                keys.iter().map(|&k| early(k)),
+            ))
             .await;
         assert_eq!(values, keys, "every call got the current value at once");
         // The refreshes run in tasks of their own: the paused clock moves on
