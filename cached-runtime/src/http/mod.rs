@@ -162,12 +162,15 @@ pub(crate) mod directives;
 mod handler;
 mod key;
 mod layer;
+mod refresh;
 mod request;
 mod served;
 mod settings;
+mod store;
 pub(crate) mod stored;
 pub(crate) mod values;
 
 pub(crate) use handler::{HttpCall, HttpLookup, plan, run};
 pub use layer::{CacheLayer, CacheService};
+pub(crate) use refresh::HttpRefresh;
 pub use request::CacheIdentity;
