@@ -119,13 +119,16 @@ impl Limits {
         min_fresh: None,
     };
 
-    /// Whether `max-stale` accepts an entry that expired `past` ago.
-    fn accepts_stale(&self, past: Duration) -> bool {
-        match self.max_stale {
-            None => false,
-            Some(None) => true,
-            Some(Some(limit)) => past <= limit,
-        }
+    /// Whether `max-stale` accepts `entry`, which expired `past` ago: never past
+    /// the window its store keeps it for (a store may hold it a little longer
+    /// before it drops it; it is not served then).
+    fn accepts_stale(&self, entry: &Entry, past: Duration) -> bool {
+        past <= entry.window
+            && match self.max_stale {
+                None => false,
+                Some(None) => true,
+                Some(Some(limit)) => past <= limit,
+            }
     }
 }
 
@@ -166,7 +169,7 @@ pub(crate) fn verdict(entry: &Entry, windows: &Windows, limits: &Limits, dice: &
         Some(past) if past <= windows.revalidate && !windows.revalidate.is_zero() => {
             Verdict::Revalidate
         }
-        Some(past) if limits.accepts_stale(past) => Verdict::Accepted,
+        Some(past) if limits.accepts_stale(entry, past) => Verdict::Accepted,
         Some(past) if past <= windows.if_error && !windows.if_error.is_zero() => Verdict::IfError,
         Some(_) => Verdict::Expired,
     }

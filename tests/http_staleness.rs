@@ -1,0 +1,442 @@
+//! Staleness on purpose for HTTP handlers (issue 13): stale-while-revalidate,
+//! stale-if-error (a 5xx, a panic), the request's `max-age`, `max-stale[=N]`,
+//! `min-fresh` and `only-if-cached`, the `STALE` answer's headers, and
+//! invalidation beating every rule. In process, with tokio's clock paused: each
+//! rule is tried one second inside and one second outside its window.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cachette::http::CacheLayer;
+use cachette::{Cache, Config, cached};
+use support::counter::Runs;
+use support::http::{Answer, get as send_get, request, send};
+use tokio::sync::{Notify, Semaphore};
+
+/// The handler's time to live.
+const TTL: u64 = 10;
+
+/// What the handler does when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Answers with the data.
+    Ok,
+    /// Answers 500 (the database is down).
+    Fail,
+    /// Panics.
+    Panic,
+    /// Reads the data, says so, then waits to be released.
+    Hold,
+}
+
+/// The handler's state: its runs, the data it reads, and what it does.
+#[derive(Clone)]
+struct Data {
+    runs: Runs,
+    value: Arc<Mutex<&'static str>>,
+    mode: Arc<Mutex<Mode>>,
+    entered: Arc<Notify>,
+    release: Arc<Semaphore>,
+}
+
+impl Data {
+    fn new() -> Data {
+        Data {
+            runs: Runs::default(),
+            value: Arc::new(Mutex::new("v1")),
+            mode: Arc::new(Mutex::new(Mode::Ok)),
+            entered: Arc::new(Notify::new()),
+            release: Arc::new(Semaphore::new(0)),
+        }
+    }
+
+    fn set(&self, value: &'static str) {
+        *support::lock(&self.value) = value;
+    }
+
+    fn mode(&self, mode: Mode) {
+        *support::lock(&self.mode) = mode;
+    }
+}
+
+#[cached(expire = 10, namespace = "page")]
+async fn page(State(data): State<Data>) -> Response {
+    data.runs.tick();
+    let value = *support::lock(&data.value);
+    let mode = *support::lock(&data.mode);
+    match mode {
+        Mode::Ok => value.into_response(),
+        Mode::Fail => (StatusCode::INTERNAL_SERVER_ERROR, "database down").into_response(),
+        Mode::Panic => panic!("database down"),
+        Mode::Hold => {
+            data.entered.notify_one();
+            support::wait::permit(&data.release).await;
+            value.into_response()
+        }
+    }
+}
+
+/// A memory cache whose functions have these windows (seconds; 0 = off).
+fn cache(revalidate: u64, if_error: u64) -> Cache {
+    let config = Config::builder()
+        .enabled(true)
+        .stale_while_revalidate(Duration::from_secs(revalidate))
+        .stale_if_error(Duration::from_secs(if_error))
+        .build()
+        .unwrap();
+    Cache::in_memory(config)
+}
+
+fn app(cache: &Cache, data: &Data) -> Router {
+    Router::new()
+        .route("/page", get(page))
+        .with_state(data.clone())
+        .layer(CacheLayer::with_cache(cache.clone()))
+}
+
+async fn advance(seconds: u64) {
+    tokio::time::advance(Duration::from_secs(seconds)).await;
+}
+
+async fn page_with(app: &Router, headers: &[(&str, &str)]) -> Answer {
+    send_get(app, "/page", headers).await
+}
+
+/// `page`'s stale answers so far.
+fn stale_count(cache: &Cache) -> u64 {
+    let stats = cache.stats();
+    stats
+        .functions
+        .iter()
+        .find(|f| f.namespace == "page")
+        .map_or(0, |f| f.stale)
+}
+
+/// A GET that computes and holds: it leads the key's flight until released.
+async fn hold(app: &Router, data: &Data) -> tokio::task::JoinHandle<Answer> {
+    data.mode(Mode::Hold);
+    let app = app.clone();
+    let task = tokio::spawn(async move { page_with(&app, &[]).await });
+    data.entered.notified().await;
+    task
+}
+
+fn assert_stale(answer: &Answer, body: &str, age: u64, cache_control: &str) {
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.cache(), Some("STALE"));
+    assert_eq!(answer.text(), body);
+    assert_eq!(answer.header("age"), Some(age.to_string().as_str()));
+    assert_eq!(answer.header("cache-control"), Some(cache_control));
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_while_revalidate_answers_at_once_while_one_request_refreshes() {
+    let (cache, data) = (cache(30, 0), Data::new());
+    let app = app(&cache, &data);
+    let miss = page_with(&app, &[]).await;
+    assert_eq!(miss.cache(), Some("MISS"));
+    assert_eq!(
+        miss.header("cache-control"),
+        Some("max-age=10, stale-while-revalidate=30")
+    );
+    advance(TTL - 1).await;
+    let hit = page_with(&app, &[]).await;
+    assert_eq!(hit.cache(), Some("HIT"));
+    assert_eq!(
+        hit.header("cache-control"),
+        Some("max-age=1, stale-while-revalidate=30")
+    );
+    assert_eq!(hit.header("age"), Some("9"));
+
+    // One second inside the window: one request refreshes (in line: the
+    // handler's future is not spawned without the attribute's argument), every
+    // other is answered at once with the expired entry.
+    advance(1 + 29).await;
+    data.set("v2");
+    let leader = hold(&app, &data).await;
+    let others: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { page_with(&app, &[]).await })
+        })
+        .collect();
+    for other in others {
+        let answer = other.await.unwrap();
+        assert_stale(&answer, "v1", 39, "max-age=0, stale-while-revalidate=30");
+        assert!(answer.header("etag").is_some());
+    }
+    assert_eq!(data.runs.count(), 2, "one refresh for 51 requests");
+    assert_eq!(stale_count(&cache), 50);
+    data.release.add_permits(1);
+    let refreshed = leader.await.unwrap();
+    assert_eq!(
+        (refreshed.cache(), refreshed.text().as_str()),
+        (Some("MISS"), "v2")
+    );
+    let hit = page_with(&app, &[]).await;
+    assert_eq!((hit.cache(), hit.text().as_str()), (Some("HIT"), "v2"));
+
+    // One second outside the window: computed as a miss, nobody gets it stale.
+    data.mode(Mode::Ok);
+    data.set("v3");
+    advance(TTL + 31).await;
+    let late = page_with(&app, &[]).await;
+    assert_eq!((late.cache(), late.text().as_str()), (Some("MISS"), "v3"));
+    assert_eq!(data.runs.count(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_if_error_answers_a_5xx_with_the_expired_entry() {
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    let miss = page_with(&app, &[]).await;
+    assert_eq!(
+        miss.header("cache-control"),
+        Some("max-age=10, stale-if-error=60")
+    );
+
+    advance(TTL + 59).await;
+    data.mode(Mode::Fail);
+    let (logs, _guard) = support::logs::Logs::capture_here();
+    let stale = page_with(&app, &[]).await;
+    assert_stale(&stale, "v1", 69, "max-age=0, stale-if-error=60");
+    assert_eq!(stale_count(&cache), 1);
+    assert!(
+        logs.count("stale-if-error") == 1 && logs.text().contains("namespace=\"page\""),
+        "the failure is logged with its namespace and function: {}",
+        logs.text()
+    );
+    // The 5xx was not stored: the next request computes again.
+    data.mode(Mode::Ok);
+    data.set("v2");
+    let miss = page_with(&app, &[]).await;
+    assert_eq!((miss.cache(), miss.text().as_str()), (Some("MISS"), "v2"));
+    assert_eq!(data.runs.count(), 3);
+
+    // One second outside the window: the 5xx is the answer.
+    advance(TTL + 61).await;
+    data.mode(Mode::Fail);
+    let failed = page_with(&app, &[]).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.cache(), Some("MISS"));
+    assert_eq!(stale_count(&cache), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_if_error_answers_a_panic_with_the_expired_entry() {
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(TTL + 59).await;
+    data.mode(Mode::Panic);
+    let stale = page_with(&app, &[]).await;
+    assert_stale(&stale, "v1", 69, "max-age=0, stale-if-error=60");
+
+    // One second outside the window: the panic goes on.
+    advance(2).await;
+    let app2 = app.clone();
+    let outcome = tokio::spawn(async move { page_with(&app2, &[]).await }).await;
+    match outcome {
+        Err(error) => assert!(error.is_panic()),
+        Ok(answer) => panic!("answered {:?} {:?}", answer.status, answer.cache()),
+    }
+    assert_eq!(data.runs.count(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_private_stale_answer_says_private() {
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    let alice = [("authorization", "Bearer alice")];
+    let miss = page_with(&app, &alice).await;
+    assert_eq!(
+        miss.header("cache-control"),
+        Some("private, max-age=10, stale-if-error=60")
+    );
+    advance(TTL + 1).await;
+    data.mode(Mode::Fail);
+    let stale = page_with(&app, &alice).await;
+    assert_stale(&stale, "v1", 11, "private, max-age=0, stale-if-error=60");
+}
+
+#[tokio::test(start_paused = true)]
+async fn head_and_304_on_a_stale_entry_answer_stale() {
+    let (cache, data) = (cache(30, 0), Data::new());
+    let app = app(&cache, &data);
+    let miss = page_with(&app, &[]).await;
+    let etag = miss.header("etag").unwrap().to_owned();
+    advance(TTL + 5).await;
+    let leader = hold(&app, &data).await;
+
+    let head = send(&app, request("HEAD", "/page", &[])).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.cache(), Some("STALE"));
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("age"), Some("15"));
+    assert_eq!(
+        head.header("cache-control"),
+        Some("max-age=0, stale-while-revalidate=30")
+    );
+
+    let not_modified = page_with(&app, &[("if-none-match", &etag)]).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.cache(), Some("STALE"));
+    assert!(not_modified.body.is_empty());
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+    assert_eq!(not_modified.header("age"), Some("15"));
+    assert_eq!(
+        not_modified.header("cache-control"),
+        Some("max-age=0, stale-while-revalidate=30")
+    );
+    data.release.add_permits(1);
+    assert_eq!(leader.await.unwrap().cache(), Some("MISS"));
+    assert_eq!(data.runs.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_max_age_refuses_an_older_entry() {
+    let (cache, data) = (cache(0, 0), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(5).await;
+    let hit = page_with(&app, &[("cache-control", "max-age=5")]).await;
+    assert_eq!(hit.cache(), Some("HIT"));
+    advance(1).await;
+    let miss = page_with(&app, &[("cache-control", "max-age=5")]).await;
+    assert_eq!(miss.cache(), Some("MISS"));
+    assert_eq!(data.runs.count(), 2);
+    // What it computed is stored for everyone.
+    assert_eq!(page_with(&app, &[]).await.header("age"), Some("0"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_max_age_counts_the_time_past_expiry() {
+    // Kept 60 s past expiry for stale-if-error; max-age=25 with max-stale
+    // accepts it up to 25 s after it was stored, not later.
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(TTL + 15).await;
+    let both = [("cache-control", "max-stale, max-age=25")];
+    assert_stale(
+        &page_with(&app, &both).await,
+        "v1",
+        25,
+        "max-age=0, stale-if-error=60",
+    );
+    advance(1).await;
+    assert_eq!(page_with(&app, &both).await.cache(), Some("MISS"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_max_stale_with_seconds_accepts_that_much_staleness() {
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(TTL + 20).await;
+    let stale = page_with(&app, &[("cache-control", "max-stale=20")]).await;
+    assert_stale(&stale, "v1", 30, "max-age=0, stale-if-error=60");
+    assert_eq!(data.runs.count(), 1, "served without computing");
+    let miss = page_with(&app, &[("cache-control", "max-stale=19")]).await;
+    assert_eq!(miss.cache(), Some("MISS"));
+    assert_eq!(data.runs.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_max_stale_accepts_what_the_store_keeps() {
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(TTL + 60).await;
+    let stale = page_with(&app, &[("cache-control", "max-stale")]).await;
+    assert_stale(&stale, "v1", 70, "max-age=0, stale-if-error=60");
+    advance(1).await;
+    let miss = page_with(&app, &[("cache-control", "max-stale")]).await;
+    assert_eq!(miss.cache(), Some("MISS"));
+    assert_eq!(data.runs.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_min_fresh_refuses_an_entry_about_to_expire() {
+    let (cache, data) = (cache(0, 0), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(4).await;
+    let hit = page_with(&app, &[("cache-control", "min-fresh=6")]).await;
+    assert_eq!(hit.cache(), Some("HIT"));
+    advance(1).await;
+    let miss = page_with(&app, &[("cache-control", "min-fresh=6")]).await;
+    assert_eq!(miss.cache(), Some("MISS"));
+    assert_eq!(data.runs.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_only_if_cached_never_computes() {
+    let (cache, data) = (cache(0, 60), Data::new());
+    let app = app(&cache, &data);
+    let only = [("cache-control", "only-if-cached")];
+    let empty = page_with(&app, &only).await;
+    assert_eq!(empty.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(data.runs.count(), 0, "the handler did not run");
+
+    page_with(&app, &[]).await;
+    let hit = page_with(&app, &only).await;
+    assert_eq!((hit.status, hit.cache()), (StatusCode::OK, Some("HIT")));
+
+    // Expired: kept for stale-if-error, which needs a computation.
+    advance(TTL + 1).await;
+    let expired = page_with(&app, &only).await;
+    assert_eq!(expired.status, StatusCode::GATEWAY_TIMEOUT);
+    // ... unless the request accepts it stale.
+    let stale = page_with(&app, &[("cache-control", "only-if-cached, max-stale")]).await;
+    assert_stale(&stale, "v1", 11, "max-age=0, stale-if-error=60");
+    assert_eq!(data.runs.count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_no_cache_bypasses_the_stale_rules() {
+    let (cache, data) = (cache(30, 60), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(TTL + 1).await;
+    data.set("v2");
+    let fresh = page_with(&app, &[("cache-control", "no-cache, max-stale")]).await;
+    assert_eq!((fresh.cache(), fresh.text().as_str()), (Some("MISS"), "v2"));
+    assert_eq!(stale_count(&cache), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidated_entry_is_never_served_stale() {
+    let (cache, data) = (cache(30, 60), Data::new());
+    let app = app(&cache, &data);
+    page_with(&app, &[]).await;
+    advance(TTL + 5).await;
+    cache.invalidate_namespace("page").await;
+    data.mode(Mode::Fail);
+    // Not stale-if-error's fallback ...
+    let failed = page_with(&app, &[]).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    // ... nor max-stale's, nor only-if-cached's ...
+    let only = page_with(&app, &[("cache-control", "only-if-cached, max-stale")]).await;
+    assert_eq!(only.status, StatusCode::GATEWAY_TIMEOUT);
+    // ... nor stale-while-revalidate's.
+    data.mode(Mode::Ok);
+    data.set("v2");
+    let fresh = page_with(&app, &[]).await;
+    assert_eq!((fresh.cache(), fresh.text().as_str()), (Some("MISS"), "v2"));
+    assert_eq!(stale_count(&cache), 0);
+
+    // A fresh entry invalidated is not served under any request directive.
+    cache.invalidate_namespace("page").await;
+    data.set("v3");
+    let after = page_with(&app, &[("cache-control", "max-stale, max-age=100")]).await;
+    assert_eq!((after.cache(), after.text().as_str()), (Some("MISS"), "v3"));
+}
