@@ -2,7 +2,9 @@
 //! it. Written once; value caching (`cached.rs`) and HTTP caching (`http/handler.rs`)
 //! both call [`lookup`], and differ only in what they pass: a [`Reader`] (how an
 //! entry becomes a hit: decode a value, parse a stored response) and a [`Policy`]
-//! (what the request allows: HEAD, `no-cache`).
+//! (what the request allows: HEAD, `no-cache`, the function's stale windows and
+//! the request's `max-age`/`max-stale`/`min-fresh` limits, all judged by
+//! `stale::verdict`).
 //!
 //! # Contents
 //! - [The protocol](#the-protocol)
@@ -19,7 +21,9 @@
 //!      ├── expired, within stale_while_revalidate, readable
 //!      │           ├─ this call leads the key's flight ─────────► Found::Refresh
 //!      │           └─ another call refreshes it ────────────────► Found::Stale
+//!      ├── expired, past stale_while_revalidate, within max-stale ─► Found::Stale
 //!      ├── expired, within stale_if_error: kept as the fallback, then as a miss
+//!      ├── refused by the request's max-age / min-fresh: as a miss
 //!      │ miss, or unreadable (stamp := the lookup's)
 //!   join the key's flight
 //!      ├─ leader: look up once more ── readable ─ publish it ────► Found::Hit
