@@ -45,7 +45,6 @@ pub(crate) struct HttpLookup {
     state: Arc<RequestState>,
     key: CacheKey,
     reader: ResponseReader,
-    policy: Policy,
 }
 
 /// Decides what a handler's call does for the request it claimed: checks that
@@ -97,8 +96,6 @@ fn decide(
         state.set(Outcome::Bypass);
         return HttpCall::Uncached;
     };
-    let directives = &info.directives;
-    let no_cache = directives.no_cache;
     let windows = Windows::of(spec, cache.config());
     let reader = ResponseReader {
         function: function.tag,
@@ -106,21 +103,7 @@ fn decide(
         spec,
         windows,
     };
-    let policy = Policy {
-        read_stored: !no_cache,
-        // HEAD: nothing to store. no-cache: recompute rather than wait for a
-        // computation that may have started before this request.
-        // only-if-cached: never compute, so never lead (nor wait).
-        join: !(head || no_cache || directives.only_if_cached),
-        near: spec.near(),
-        lock: spec.lock(),
-        windows,
-        limits: Limits {
-            max_age: directives.max_age.map(Duration::from_secs),
-            max_stale: directives.max_stale.map(|n| n.map(Duration::from_secs)),
-            min_fresh: directives.min_fresh.map(Duration::from_secs),
-        },
-    };
+    let policy = policy(&state, &reader);
     // The protocol's first step, when it needs no I/O (see `lookup`): a fresh
     // entry the request's limits accept. An early refresh takes the whole
     // protocol (its roll is the lookup's).
@@ -138,8 +121,30 @@ fn decide(
         state,
         key,
         reader,
-        policy,
     })
+}
+
+/// What the request allows, for the function `reader` reads for: its windows,
+/// limited by the request's directives (see `stale`).
+fn policy(state: &RequestState, reader: &ResponseReader) -> Policy {
+    let directives = &state.info.directives;
+    let no_cache = directives.no_cache;
+    let head = state.info.method == Method::HEAD;
+    Policy {
+        read_stored: !no_cache,
+        // HEAD: nothing to store. no-cache: recompute rather than wait for a
+        // computation that may have started before this request.
+        // only-if-cached: never compute, so never lead (nor wait).
+        join: !(head || no_cache || directives.only_if_cached),
+        near: reader.spec.near(),
+        lock: reader.spec.lock(),
+        windows: reader.windows,
+        limits: Limits {
+            max_age: directives.max_age.map(Duration::from_secs),
+            max_stale: directives.max_stale.map(|n| n.map(Duration::from_secs)),
+            min_fresh: directives.min_fresh.map(Duration::from_secs),
+        },
+    }
 }
 
 /// Runs `body` (the handler) for a request whose key the store did not answer at
@@ -163,10 +168,9 @@ where
         state,
         key,
         reader,
-        policy,
     } = call;
     let counts = cache.counters().counts(reader.spec);
-    let found = lookup(&cache, &key, &reader, policy);
+    let found = lookup(&cache, &key, &reader, policy(&state, &reader));
     let (miss, body) = match crate::cached::timed(&cache, found).await {
         Found::Hit(hit) => {
             counts.record(stats::Outcome::Hit);
