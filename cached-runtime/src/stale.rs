@@ -239,6 +239,68 @@ mod tests {
         }
     }
 
+    /// A 10 s entry kept 60 s past expiry, stored `age_ms` ago.
+    fn aged(age_ms: u64) -> Entry {
+        let mut entry = Entry::read_back(
+            bytes::Bytes::new(),
+            crate::backend::Stamp::memory(0),
+            Duration::from_secs(10),
+            Duration::from_millis(age_ms),
+            Duration::ZERO,
+        );
+        entry.window = Duration::from_secs(60);
+        entry
+    }
+
+    /// Each limit inside and outside (by half a second, the clock runs): the
+    /// verdict on a 10 s entry kept 60 s past expiry, for a function with
+    /// stale-if-error = 60.
+    #[test]
+    fn request_limits_narrow_and_widen_the_windows() {
+        let secs = Duration::from_secs;
+        let windows = Windows {
+            if_error: secs(60),
+            ..Windows::default()
+        };
+        let dice = Dice::seeded(1);
+        let at = |age_ms: u64, limits: Limits| verdict(&aged(age_ms), &windows, &limits, &dice);
+        let max_age = |n| Limits {
+            max_age: Some(secs(n)),
+            ..Limits::NONE
+        };
+        let min_fresh = |n| Limits {
+            min_fresh: Some(secs(n)),
+            ..Limits::NONE
+        };
+        let max_stale = |n: Option<u64>| Limits {
+            max_stale: Some(n.map(secs)),
+            ..Limits::NONE
+        };
+        // 4.5 s old, 5.5 s left.
+        assert_eq!(at(4_500, Limits::NONE), Verdict::Fresh);
+        assert_eq!(at(4_500, max_age(5)), Verdict::Fresh);
+        assert_eq!(at(4_500, max_age(4)), Verdict::Expired);
+        assert_eq!(at(4_500, min_fresh(5)), Verdict::Fresh);
+        assert_eq!(at(4_500, min_fresh(6)), Verdict::Expired);
+        // Expired 20.5 s ago.
+        assert_eq!(at(30_500, Limits::NONE), Verdict::IfError);
+        assert_eq!(at(30_500, max_stale(Some(21))), Verdict::Accepted);
+        assert_eq!(at(30_500, max_stale(Some(20))), Verdict::IfError);
+        assert_eq!(at(30_500, max_stale(None)), Verdict::Accepted);
+        // max-age counts the time past expiry: the entry is 30.5 s old.
+        let both = |age| Limits {
+            max_age: Some(secs(age)),
+            max_stale: Some(None),
+            min_fresh: None,
+        };
+        assert_eq!(at(30_500, both(31)), Verdict::Accepted);
+        assert_eq!(at(30_500, both(30)), Verdict::Expired);
+        // Never past the window the store keeps it for.
+        assert_eq!(at(69_500, max_stale(None)), Verdict::Accepted);
+        assert_eq!(at(70_500, max_stale(None)), Verdict::Expired);
+        assert_eq!(at(70_500, max_stale(Some(1000))), Verdict::Expired);
+    }
+
     /// The XFetch probability is exp(−r/(Δβ)): measured over many rolls.
     #[test]
     fn early_refresh_happens_at_the_predicted_rate() {
