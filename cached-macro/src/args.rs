@@ -1,7 +1,7 @@
 //! Parsing `#[cached(...)]`'s arguments into [`CachedArgs`].
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
@@ -16,6 +16,19 @@ pub(crate) const MAX_EXPIRE: u64 = 365 * 24 * 3600;
 pub(crate) enum Expire {
     Seconds(u64),
     Const(Path),
+}
+
+/// A staleness argument's value (`stale_while_revalidate = 30`, `early_refresh =
+/// true`) with the tokens it was written as (`name = value`), where errors about it
+/// point: a check against the function, or a future that cannot run in the
+/// background.
+pub(crate) struct Written<T> {
+    pub(crate) value: T,
+    /// The argument's name: one token, so that an error spanned at it underlines
+    /// the name on stable Rust too.
+    pub(crate) name: Ident,
+    /// The whole argument, `name = value`.
+    pub(crate) tokens: TokenStream,
 }
 
 /// `coder = ...`: a built-in coder, or the path of a `static` implementing
@@ -48,6 +61,16 @@ pub(crate) struct CachedArgs {
     pub(crate) coder: Option<CoderArg>,
     /// `crate = "path"`: where the generated code finds cachette.
     pub(crate) krate: Option<Path>,
+    /// `stale_while_revalidate = N`: for N seconds after expiry, a call gets the
+    /// expired value at once while one refresh runs in the background, whatever
+    /// `CACHE_STALE_WHILE_REVALIDATE` says (0: never).
+    pub(crate) stale_while_revalidate: Option<Written<u64>>,
+    /// `stale_if_error = N`: for N seconds after expiry, a failed recomputation
+    /// returns the expired value, whatever `CACHE_STALE_IF_ERROR` says (0: never).
+    pub(crate) stale_if_error: Option<Written<u64>>,
+    /// `early_refresh = true|false`: XFetch, a hit before expiry may start one
+    /// background refresh.
+    pub(crate) early_refresh: Option<Written<bool>>,
 }
 
 impl CachedArgs {
@@ -70,6 +93,18 @@ impl CachedArgs {
             .collect()
     }
 
+    /// The argument that makes the call's future run in the background, when one
+    /// does: `stale_while_revalidate = N` with N > 0, else `early_refresh = true`.
+    /// Its name is where an error points when the future cannot be spawned.
+    pub(crate) fn spawn_requested_at(&self) -> Option<&Ident> {
+        let window = self
+            .stale_while_revalidate
+            .as_ref()
+            .filter(|written| written.value > 0);
+        let early = self.early_refresh.as_ref().filter(|written| written.value);
+        window.map(|w| &w.name).or_else(|| early.map(|e| &e.name))
+    }
+
     /// For `crate = "path"`: `use path as __cachette_root;`, spanned at the string,
     /// so that a path that does not resolve is one error, on the string (rustc
     /// reports a failed import once and not at each use of its name).
@@ -82,7 +117,7 @@ impl CachedArgs {
 }
 
 /// What the attribute accepts, for error messages.
-const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false`, `lock = true|false`, `coder = msgpack|json|path::TO_STATIC` and `crate = \"path::to::cachette\"`";
+const ACCEPTED: &str = "#[cached] accepts `expire = <seconds>`, `namespace = \"...\"`, `key_builder = path::to::fn`, `skip(arg, ...)`, `shared`, `near = true|false`, `typed = true|false`, `lock = true|false`, `coder = msgpack|json|path::TO_STATIC`, `stale_while_revalidate = <seconds>`, `stale_if_error = <seconds>`, `early_refresh = true|false` and `crate = \"path::to::cachette\"`";
 
 /// Parses `args`, collecting every error rather than stopping at the first.
 pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn::Error> {
@@ -174,6 +209,33 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                 Ok(value) => out.lock = Some(value),
                 Err(e) => errors.push(e),
             },
+            "stale_while_revalidate" | "stale_if_error" => {
+                match name_value(&meta, &key).and_then(|expr| stale_seconds(expr, &key)) {
+                    Ok(value) => {
+                        let written = Some(Written {
+                            value,
+                            name: name.clone(),
+                            tokens: meta.to_token_stream(),
+                        });
+                        if key == "stale_if_error" {
+                            out.stale_if_error = written;
+                        } else {
+                            out.stale_while_revalidate = written;
+                        }
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            "early_refresh" => match bool_value(&meta, &key, "early_refresh") {
+                Ok(value) => {
+                    out.early_refresh = Some(Written {
+                        value,
+                        name: name.clone(),
+                        tokens: meta.to_token_stream(),
+                    })
+                }
+                Err(e) => errors.push(e),
+            },
             "coder" => match name_value(&meta, &key).and_then(coder_value) {
                 Ok(coder) => out.coder = Some(coder),
                 Err(e) => errors.push(e),
@@ -205,6 +267,15 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<CachedArgs, syn:
                     }
                     "codec" | "format" | "serializer" | "encoder" => " (did you mean `coder`?)",
                     "ignore" | "exclude" | "skip_args" => " (did you mean `skip(...)`?)",
+                    "swr" | "stale" | "stale_while_refresh" | "serve_stale" => {
+                        " (did you mean `stale_while_revalidate`?)"
+                    }
+                    "stale_on_error" | "fail_safe" | "failsafe" | "stale_if_failed" => {
+                        " (did you mean `stale_if_error`?)"
+                    }
+                    "xfetch" | "early_recompute" | "early_expire" | "refresh_ahead" => {
+                        " (did you mean `early_refresh`?)"
+                    }
                     _ => "",
                 };
                 errors.push(syn::Error::new_spanned(
@@ -287,6 +358,46 @@ fn parse_crate(lit: &LitStr) -> Result<Path, syn::Error> {
         ));
     }
     Ok(path)
+}
+
+/// `stale_while_revalidate = N` / `stale_if_error = N`: whole seconds, 0 (never) to
+/// [`MAX_EXPIRE`] (365 days, the most `CACHE_MAX_TTL` allows: a window longer than
+/// any entry may live is a typo).
+fn stale_seconds(expr: &Expr, key: &str) -> Result<u64, syn::Error> {
+    let how = format!(
+        "{key} takes a whole number of seconds, e.g. {key} = 30 (0 turns it off for this function)"
+    );
+    let negative = || {
+        syn::Error::new_spanned(
+            expr,
+            format!(
+                "{key} cannot be negative; it is a whole number of seconds, e.g. {key} = 30 (0 turns it off)"
+            ),
+        )
+    };
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            if int.base10_digits().starts_with('-') {
+                return Err(negative());
+            }
+            let seconds: u64 = int.base10_parse().map_err(|_| {
+                syn::Error::new_spanned(int, format!("{how}, at most {MAX_EXPIRE} (365 days)"))
+            })?;
+            if seconds > MAX_EXPIRE {
+                return Err(syn::Error::new_spanned(
+                    int,
+                    format!(
+                        "{key} = {seconds} is more than 365 days ({MAX_EXPIRE} seconds), the most CACHE_MAX_TTL allows an entry to live: an entry is never kept that long"
+                    ),
+                ));
+            }
+            Ok(seconds)
+        }
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => Err(negative()),
+        other => Err(syn::Error::new_spanned(other, how)),
+    }
 }
 
 fn parse_expire(expr: &Expr) -> Result<Expire, syn::Error> {

@@ -8,7 +8,8 @@
 //! ```text
 //! async fn get_user(__cachette_arg0: Ctx, id: u64) -> Result<User, Error> {
 //!     static __CACHETTE_SPEC: Spec =
-//!         Spec::new("user", "get_user", module_path!(), Some(60), None, false, 0x5eed /* definition */);
+//!         Spec::new("user", "get_user", module_path!(), Some(60), None, false, 0x5eed /* definition */)
+//!             /* .with_near(..), .with_stale_while_revalidate(N), ...: the arguments given */;
 //!     let __cachette_args = if active() {
 //!         cold(|| {
 //!             // The function's path as called: `Self`, trait and generic arguments
@@ -28,7 +29,10 @@
 //!         None => __cachette_fut.await,                  // disabled: one atomic load
 //!         Some(args) => {
 //!             // A hit the store holds in memory is answered here, never awaited.
-//!             let run = match cached(&__CACHETTE_SPEC, args, strategy, put, __cachette_fut) {
+//!             // `NoSpawn`, or with `stale_while_revalidate = N` / `early_refresh =
+//!             // true`: `spawnable(&fut)`, an error on that argument unless the
+//!             // future is `Send + 'static` (see `spawn`).
+//!             let run = match cached(&__CACHETTE_SPEC, args, strategy, put, spawn, __cachette_fut) {
 //!                 Ok(hit) => return hit,
 //!                 Err(run) => run,
 //!             };
@@ -154,27 +158,46 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             }
         }
     };
+    let spawn_var = Ident::new("__cachette_spawn", ret_span);
+    // The entry's bounds include the spawn mode's (`'static` for a future that may
+    // run in the background): spanned at the argument that asks for it, if any, so
+    // that a borrowing future is reported there.
+    let entry_span = args
+        .spawn_requested_at()
+        .map_or(ret_span, |name| name.span());
+    let private_entry = args.private(entry_span);
+    // Spanned at the return type, as `fut` (one token each, see `local`): the
+    // entry's bounds on them repeat `check_strategy`'s, and an error there must
+    // point where that one does, so that the compiler reports it once.
+    let strategy_var = Ident::new("__cachette_strategy", ret_span);
+    let put_var = Ident::new("__cachette_put", ret_span);
+    let (bind_spawn, handed) = spawn(args, &fut, &spawn_var, ret_span);
+    let entry_call = quote_spanned! {entry_span=>
+        #private_entry::cached(
+            &#spec_static,
+            #key,
+            #strategy_var,
+            #put_var,
+            #spawn_var,
+            #handed,
+        )
+    };
     let run = quote_spanned! {ret_span=>
         {
-            let __cachette_strategy = #private_ret::check_strategy(&#fut, #strategy);
+            let #strategy_var = #private_ret::check_strategy(&#fut, #strategy);
             // Whether what is stored may be held across the store's await (it is
             // `Send`), or the store finishes in the background, so that a `Send`
             // body keeps the function's future `Send` (see `probe::PutProbe`).
-            let __cachette_put = {
+            let #put_var = {
                 #[allow(unused_imports)]
                 use #private_ret::put_rungs::*;
-                #private_ret::put_ladder(#private_ret::PutProbe::of(&__cachette_strategy)).__cachette_put()
+                #private_ret::put_ladder(#private_ret::PutProbe::of(&#strategy_var)).__cachette_put()
             };
+            // Whether a refresh may run the future in a task of its own (see `spawn`).
+            #bind_spawn
             // A hit the store answered at once is returned as it is, never held
             // across an await; any other call awaits the runtime's future.
-            let __cachette_run = match #private_ret::cached(
-                &#spec_static,
-                #key,
-                __cachette_strategy,
-                __cachette_put,
-                #private_ret::NoSpawn,
-                #fut,
-            ) {
+            let __cachette_run = match #entry_call {
                 ::core::result::Result::Ok(__cachette_hit) => return __cachette_hit,
                 ::core::result::Result::Err(__cachette_run) => __cachette_run,
             };
@@ -211,6 +234,45 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
         )],
     }));
     function.into_token_stream()
+}
+
+/// The spawn mode: whether a refresh may run the call's future in a task of its own.
+/// Returns the statement that binds it to `spawn_var`, and the future to hand to the
+/// runtime.
+///
+/// - `stale_while_revalidate = N` (N > 0) or `early_refresh = true` written: the
+///   future must be `Send + 'static` (`spawnable`), an error spanned at that
+///   argument otherwise. The future is moved into a variable spelled at the
+///   argument first, so that a borrow that cannot outlive the call (a `&str`
+///   argument) is reported there, not at the return type.
+/// - Else `NoSpawn`: a refresh that a `CACHE_STALE_WHILE_REVALIDATE` default makes
+///   due runs in the call that finds it. The runtime's spawn ladder cannot decide
+///   here: an async block's auto traits are not known while the function that
+///   defines it is type-checked, so the ladder's `Send` rung is taken for every
+///   future, and a body holding an `Rc` across an await would stop compiling.
+fn spawn(
+    args: &CachedArgs,
+    fut: &Ident,
+    spawn_var: &Ident,
+    ret_span: Span,
+) -> (TokenStream, TokenStream) {
+    match args.spawn_requested_at() {
+        Some(name) => {
+            let span = name.span();
+            let private = args.private(span);
+            let refreshable = Ident::new("__cachette_refreshable", span);
+            let bind = quote_spanned! {span=>
+                let #refreshable = #fut;
+                let #spawn_var = #private::spawnable(&#refreshable);
+            };
+            (bind, refreshable.into_token_stream())
+        }
+        None => {
+            let private = args.private(ret_span);
+            let bind = quote_spanned!(ret_span=> let #spawn_var = #private::NoSpawn;);
+            (bind, fut.into_token_stream())
+        }
+    }
 }
 
 /// A local variable of the expansion, with call-site hygiene.
@@ -323,6 +385,18 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             quote_spanned!(path.span()=> .with_coder(#private::Coder::Custom(&#path)))
         }
     });
+    let stale_while_revalidate = args.stale_while_revalidate.as_ref().map(|written| {
+        let seconds = written.value;
+        quote!(.with_stale_while_revalidate(#seconds))
+    });
+    let stale_if_error = args.stale_if_error.as_ref().map(|written| {
+        let seconds = written.value;
+        quote!(.with_stale_if_error(#seconds))
+    });
+    let early_refresh = args.early_refresh.as_ref().map(|written| {
+        let early = written.value;
+        quote!(.with_early_refresh(#early))
+    });
     let definition = definition(function);
     quote! {
         #expire_check
@@ -334,7 +408,7 @@ fn spec(function: &ItemFn, args: &CachedArgs, spec_static: &Ident) -> TokenStrea
             #key_builder,
             #shared,
             #definition,
-        )#near #typed #lock #coder;
+        )#near #typed #lock #coder #stale_while_revalidate #stale_if_error #early_refresh;
     }
 }
 

@@ -51,7 +51,19 @@ use proc_macro::TokenStream;
 ///   `msgpack`, `json` or a path; a path to something that is not a `static`
 ///   implementing `CustomCoder` (reported by the compiler, on the path);
 /// - `crate` that is not a string, a string that is not a path, or a path where
-///   cachette is not found (one error, on the string).
+///   cachette is not found (one error, on the string);
+/// - `stale_while_revalidate` or `stale_if_error` that is not a whole number of
+///   seconds, is negative, or above 365 days (31,536,000, the most `CACHE_MAX_TTL`
+///   allows); `early_refresh` without `= true` or `= false`.
+///
+/// Staleness against the function:
+/// - `stale_if_error = N` (N > 0) on a function whose return type obviously has no
+///   failure (`()`, a tuple, a number, `String`, `Vec<..>`...): only an `Err`, a
+///   `None` or a 5xx response counts, plus a panic;
+/// - `early_refresh = true` without `expire = N`: it needs a known TTL;
+/// - `stale_while_revalidate = N` (N > 0) or `early_refresh = true` on a function
+///   whose future is not `Send + 'static` (a borrowed argument, `&self`, an `Rc`
+///   held across an await): reported by the compiler, on that argument.
 ///
 /// The function:
 /// - not an `async fn` with a body (a struct, a `fn`, a declaration without body);

@@ -41,6 +41,7 @@ pub(crate) fn check(function: &ItemFn, args: &CachedArgs, params: &[Param], erro
             hidden_bindings(&typed.pat, errors);
         }
     }
+    staleness(sig, args, errors);
     if let Some(namespace) = &args.namespace
         && let Err(message) = check_namespace(&namespace.value())
     {
@@ -70,6 +71,111 @@ pub(crate) fn check(function: &ItemFn, args: &CachedArgs, params: &[Param], erro
             ));
         }
     }
+}
+
+/// The staleness arguments against the function: `stale_if_error` needs a result
+/// that can fail, `early_refresh` a TTL written on the function.
+fn staleness(sig: &syn::Signature, args: &CachedArgs, errors: &mut Errors) {
+    // `stale_if_error = 0` turns a `CACHE_STALE_IF_ERROR` default off (a panic is
+    // a failure too): accepted on any function.
+    if let Some(written) = args.stale_if_error.as_ref().filter(|w| w.value > 0)
+        && let Some(shown) = cannot_fail(&sig.output)
+    {
+        errors.push(syn::Error::new_spanned(
+            &written.tokens,
+            format!(
+                "stale_if_error has nothing to act on: this function returns `{shown}`, which has no failure; only an `Err` (a `Result`), a `None` (an `Option`) or a 5xx response (a handler) counts as a failure, plus a panic. Return `Result<{shown}, E>` or `Option<{shown}>`, or remove stale_if_error"
+            ),
+        ));
+    }
+    if let Some(written) = args.early_refresh.as_ref().filter(|w| w.value)
+        && args.expire.is_none()
+    {
+        errors.push(syn::Error::new_spanned(
+            &written.tokens,
+            "early_refresh needs a known TTL (it refreshes ahead of expiry by a share of it): set `expire = N` on this function",
+        ));
+    }
+}
+
+/// The return type as written, when it is obviously a plain value: `()`, a tuple,
+/// an array, a number, `bool`, `char`, `String` or a standard collection. Anything
+/// else (`Result`, `Option`, `impl IntoResponse`, `Response`, an alias or a type of
+/// the crate, which may be a `Result`) is given the benefit of the doubt.
+fn cannot_fail(output: &syn::ReturnType) -> Option<String> {
+    use quote::ToTokens;
+    const PLAIN: &[&str] = &[
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "f32",
+        "f64",
+        "bool",
+        "char",
+        "str",
+        "String",
+        "Vec",
+        "VecDeque",
+        "HashMap",
+        "HashSet",
+        "BTreeMap",
+        "BTreeSet",
+        "BinaryHeap",
+        "LinkedList",
+    ];
+    const STD: &[&str] = &["std", "core", "alloc", "collections", "string", "vec"];
+    let ty = match output {
+        syn::ReturnType::Default => return Some("()".to_owned()),
+        syn::ReturnType::Type(_, ty) => ty,
+    };
+    let mut inner = &**ty;
+    loop {
+        match inner {
+            syn::Type::Paren(p) => inner = &p.elem,
+            syn::Type::Group(g) => inner = &g.elem,
+            _ => break,
+        }
+    }
+    let plain = match inner {
+        syn::Type::Tuple(_) | syn::Type::Array(_) => true,
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let segments = &path.path.segments;
+            let leading = segments.iter().take(segments.len().saturating_sub(1));
+            segments
+                .last()
+                .is_some_and(|last| PLAIN.iter().any(|name| last.ident == name))
+                && leading
+                    .map(|s| s.ident.to_string())
+                    .all(|s| STD.contains(&s.as_str()))
+        }
+        _ => false,
+    };
+    plain.then(|| compact(&inner.to_token_stream().to_string()))
+}
+
+/// A type as tokens print it (`Vec < u64 >`), as people write it (`Vec<u64>`).
+fn compact(tokens: &str) -> String {
+    tokens
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace(" ;", ";")
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace("[ ", "[")
+        .replace(" ]", "]")
+        .replace(" :: ", "::")
+        .replace("& ", "&")
 }
 
 /// A pattern whose bindings the attribute cannot see (one written by a macro) could
