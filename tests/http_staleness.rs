@@ -84,6 +84,45 @@ async fn page(State(data): State<Data>) -> Response {
     }
 }
 
+/// `page`, with its windows written on it: its future refreshes in the
+/// background.
+#[cached(
+    expire = 10,
+    namespace = "background",
+    stale_while_revalidate = 30,
+    stale_if_error = 60
+)]
+async fn background(State(data): State<Data>) -> Response {
+    data.runs.tick();
+    let value = *support::lock(&data.value);
+    let mode = *support::lock(&data.mode);
+    match mode {
+        Mode::Ok => value.into_response(),
+        Mode::Fail => (StatusCode::SERVICE_UNAVAILABLE, "database down").into_response(),
+        Mode::Panic => panic!("database down"),
+        Mode::Hold => {
+            data.entered.notify_one();
+            support::wait::permit(&data.release).await;
+            value.into_response()
+        }
+    }
+}
+
+static NESTED: support::counter::Counter = support::counter::Counter::new();
+
+/// A value the handler below reads through a cache of its own: keyed by the
+/// identity of the request being served, in the layer's cache.
+#[cached(expire = 1000, namespace = "nested")]
+async fn nested() -> String {
+    format!("nested run {}", NESTED.tick())
+}
+
+#[cached(expire = 10, namespace = "outer", stale_while_revalidate = 30)]
+async fn outer(State(data): State<Data>) -> Response {
+    data.runs.tick();
+    nested().await.into_response()
+}
+
 /// A memory cache whose functions have these windows (seconds; 0 = off).
 fn cache(revalidate: u64, if_error: u64) -> Cache {
     let config = Config::builder()
@@ -98,6 +137,8 @@ fn cache(revalidate: u64, if_error: u64) -> Cache {
 fn app(cache: &Cache, data: &Data) -> Router {
     Router::new()
         .route("/page", get(page))
+        .route("/background", get(background))
+        .route("/outer", get(outer))
         .with_state(data.clone())
         .layer(CacheLayer::with_cache(cache.clone()))
 }
@@ -439,4 +480,116 @@ async fn an_invalidated_entry_is_never_served_stale() {
     data.set("v3");
     let after = page_with(&app, &[("cache-control", "max-stale, max-age=100")]).await;
     assert_eq!((after.cache(), after.text().as_str()), (Some("MISS"), "v3"));
+}
+
+/// Sends `n` concurrent GETs of `path`; their answers.
+async fn concurrently(app: &Router, path: &'static str, n: usize) -> Vec<Answer> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { send_get(&app, path, &[]).await })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(n);
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// Lets the background refresh run until `path` answers `HIT` (each try yields
+/// to it; a bounded number of tries, never a sleep).
+async fn until_hit(app: &Router, path: &str, headers: &[(&str, &str)]) -> Answer {
+    for _ in 0..1000 {
+        tokio::task::yield_now().await;
+        let answer = send_get(app, path, headers).await;
+        if answer.cache() == Some("HIT") {
+            return answer;
+        }
+    }
+    panic!("{path} never became a HIT again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_background_refresh_under_a_thousand_stale_requests() {
+    let (cache, data) = (cache(0, 0), Data::new());
+    let app = app(&cache, &data);
+    let miss = send_get(&app, "/background", &[]).await;
+    assert_eq!(
+        miss.header("cache-control"),
+        Some("max-age=10, stale-while-revalidate=30, stale-if-error=60")
+    );
+    advance(TTL + 29).await;
+    data.set("v2");
+    data.mode(Mode::Hold);
+    // Every request is answered at once, the first one included: none waits
+    // for the refresh, which holds until released.
+    for answer in concurrently(&app, "/background", 1000).await {
+        assert_stale(
+            &answer,
+            "v1",
+            39,
+            "max-age=0, stale-while-revalidate=30, stale-if-error=60",
+        );
+    }
+    data.entered.notified().await;
+    assert_eq!(data.runs.count(), 2, "one refresh for 1,000 stale requests");
+    data.release.add_permits(1);
+    let hit = until_hit(&app, "/background", &[]).await;
+    assert_eq!(hit.text(), "v2");
+    assert_eq!(hit.header("age"), Some("0"));
+    assert_eq!(data.runs.count(), 2);
+
+    // One second outside the window: a miss, computed by the request.
+    data.mode(Mode::Ok);
+    data.set("v3");
+    advance(TTL + 31).await;
+    let late = send_get(&app, "/background", &[]).await;
+    assert_eq!((late.cache(), late.text().as_str()), (Some("MISS"), "v3"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_background_refresh_leaves_the_entry_as_it_is() {
+    let (cache, data) = (cache(0, 0), Data::new());
+    let app = app(&cache, &data);
+    send_get(&app, "/background", &[]).await;
+    advance(TTL + 1).await;
+    data.mode(Mode::Fail);
+    let stale = send_get(&app, "/background", &[]).await;
+    assert_eq!(
+        (stale.cache(), stale.text().as_str()),
+        (Some("STALE"), "v1")
+    );
+    // The refresh's 503 is not stored: the entry is still there, stale, and
+    // the next request refreshes again.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let again = send_get(&app, "/background", &[]).await;
+    assert_eq!(
+        (again.cache(), again.text().as_str()),
+        (Some("STALE"), "v1")
+    );
+    data.mode(Mode::Ok);
+    data.set("v2");
+    let hit = until_hit(&app, "/background", &[]).await;
+    assert_eq!(hit.text(), "v2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_background_refresh_runs_as_part_of_its_request() {
+    let (cache, data) = (cache(0, 0), Data::new());
+    let app = app(&cache, &data);
+    let alice = [("authorization", "Bearer alice")];
+    let miss = send_get(&app, "/outer", &alice).await;
+    assert_eq!(miss.text(), "nested run 1");
+    advance(TTL + 1).await;
+    let stale = send_get(&app, "/outer", &alice).await;
+    assert_eq!(stale.cache(), Some("STALE"));
+    let refreshed = until_hit(&app, "/outer", &alice).await;
+    assert_eq!(data.runs.count(), 2, "refreshed once");
+    // The refresh's nested call was keyed by alice's identity, in the layer's
+    // cache: it hit alice's entry rather than compute one of nobody's.
+    assert_eq!(refreshed.text(), "nested run 1");
+    assert_eq!(NESTED.count(), 1);
 }
