@@ -123,6 +123,13 @@ async fn outer(State(data): State<Data>) -> Response {
     nested().await.into_response()
 }
 
+#[cached(expire = 1, namespace = "shared_page", stale_while_revalidate = 30)]
+async fn shared_page(State(data): State<Data>) -> Response {
+    data.runs.tick();
+    let value = *support::lock(&data.value);
+    value.into_response()
+}
+
 /// A memory cache whose functions have these windows (seconds; 0 = off).
 fn cache(revalidate: u64, if_error: u64) -> Cache {
     let config = Config::builder()
@@ -139,6 +146,7 @@ fn app(cache: &Cache, data: &Data) -> Router {
         .route("/page", get(page))
         .route("/background", get(background))
         .route("/outer", get(outer))
+        .route("/shared", get(shared_page))
         .with_state(data.clone())
         .layer(CacheLayer::with_cache(cache.clone()))
 }
@@ -592,4 +600,33 @@ async fn a_background_refresh_runs_as_part_of_its_request() {
     // cache: it hit alice's entry rather than compute one of nobody's.
     assert_eq!(refreshed.text(), "nested run 1");
     assert_eq!(NESTED.count(), 1);
+}
+
+/// Redis mode, two instances: the entry is kept in Redis past its expiry, served
+/// stale by the other instance, refreshed in the background (under the key's
+/// lease) and the refreshed entry read by both. Real time: Redis keeps time.
+#[tokio::test]
+async fn redis_keeps_the_stale_entry_for_every_instance() {
+    let server = support::redis::RedisServer::start(&[]);
+    let data = Data::new();
+    let a = app(&support::redis::redis_cache(&server).await, &data);
+    let b = app(&support::redis::redis_cache(&server).await, &data);
+    let miss = send_get(&a, "/shared", &[]).await;
+    assert_eq!(miss.cache(), Some("MISS"));
+    // Past the 1 s expiry (Redis's clock: a timer, not an event).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    data.set("v2");
+    let stale = send_get(&b, "/shared", &[]).await;
+    assert_eq!(stale.cache(), Some("STALE"));
+    assert_eq!(stale.text(), "v1");
+    assert_eq!(
+        stale.header("cache-control"),
+        Some("max-age=0, stale-while-revalidate=30")
+    );
+    let age: u64 = stale.header("age").unwrap().parse().unwrap();
+    assert!((1..=3).contains(&age), "{age}");
+    for app in [&a, &b] {
+        let hit = until_hit(app, "/shared", &[]).await;
+        assert_eq!(hit.text(), "v2");
+    }
 }
