@@ -130,6 +130,15 @@ async fn shared_page(State(data): State<Data>) -> Response {
     value.into_response()
 }
 
+/// Takes a second to compute: XFetch's Δ.
+#[cached(expire = 10, namespace = "early", early_refresh = true)]
+async fn early(State(data): State<Data>) -> Response {
+    data.runs.tick();
+    let value = *support::lock(&data.value);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    value.into_response()
+}
+
 /// A memory cache whose functions have these windows (seconds; 0 = off).
 fn cache(revalidate: u64, if_error: u64) -> Cache {
     let config = Config::builder()
@@ -147,6 +156,7 @@ fn app(cache: &Cache, data: &Data) -> Router {
         .route("/background", get(background))
         .route("/outer", get(outer))
         .route("/shared", get(shared_page))
+        .route("/early", get(early))
         .with_state(data.clone())
         .layer(CacheLayer::with_cache(cache.clone()))
 }
@@ -629,4 +639,27 @@ async fn redis_keeps_the_stale_entry_for_every_instance() {
         let hit = until_hit(app, "/shared", &[]).await;
         assert_eq!(hit.text(), "v2");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn early_refresh_answers_the_current_response_and_refreshes_before_expiry() {
+    let (cache, data) = (cache(0, 0), Data::new());
+    cache.seed_early_refresh(7);
+    let app = app(&cache, &data);
+    assert_eq!(send_get(&app, "/early", &[]).await.cache(), Some("MISS"));
+    // A millisecond before expiry, with Δ = 1 s, a hit refreshes with
+    // probability exp(−0.001) (the seeded roll says yes); it still answers with
+    // the current response, at once.
+    tokio::time::advance(Duration::from_millis(9_999)).await;
+    data.set("v2");
+    let hit = send_get(&app, "/early", &[]).await;
+    assert_eq!((hit.cache(), hit.text().as_str()), (Some("HIT"), "v1"));
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(data.runs.count(), 2, "the refresh started");
+    advance(1).await;
+    let refreshed = until_hit(&app, "/early", &[]).await;
+    assert_eq!(refreshed.text(), "v2");
+    assert_eq!(data.runs.count(), 2);
 }
