@@ -70,7 +70,7 @@ where
         Plan::Http(crate::http::HttpCall::Hit) => return Err(Call::Answered),
         Plan::Value(ValueCall::Lookup(call)) => Running::Value(call),
         #[cfg(feature = "axum")]
-        Plan::Http(crate::http::HttpCall::Lookup(call)) => Running::Http(call),
+        Plan::Http(crate::http::HttpCall::Lookup(call)) => Running::Http(call, strategy.respond()),
         Plan::Uncached | Plan::Value(ValueCall::Uncached) => Running::Uncached,
         #[cfg(feature = "axum")]
         Plan::Http(crate::http::HttpCall::Uncached) => Running::Uncached,
@@ -163,8 +163,13 @@ fn plan<R, S: CacheStrategy<R>>(
 enum Running<R, T> {
     Uncached,
     Value(ValueLookup<R, T>),
+    /// A handler's call, and how its output becomes a response (for a refresh
+    /// in the background).
     #[cfg(feature = "axum")]
-    Http(crate::http::HttpLookup),
+    Http(
+        crate::http::HttpLookup,
+        Option<fn(R) -> axum::response::Response>,
+    ),
 }
 
 async fn run<F, T, M, P>(running: Running<F::Output, T>, _put: M, spawn: P, body: F) -> F::Output
@@ -177,6 +182,6 @@ where
         Running::Uncached => body.await,
         Running::Value(call) => crate::cached::run::<F, T, M, P>(call, spawn, body).await,
         #[cfg(feature = "axum")]
-        Running::Http(call) => crate::http::run(call, body).await,
+        Running::Http(call, respond) => crate::http::run(call, spawn, respond, body).await,
     }
 }

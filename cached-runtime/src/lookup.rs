@@ -2,7 +2,9 @@
 //! it. Written once; value caching (`cached.rs`) and HTTP caching (`http/handler.rs`)
 //! both call [`lookup`], and differ only in what they pass: a [`Reader`] (how an
 //! entry becomes a hit: decode a value, parse a stored response) and a [`Policy`]
-//! (what the request allows: HEAD, `no-cache`).
+//! (what the request allows: HEAD, `no-cache`, the function's stale windows and
+//! the request's `max-age`/`max-stale`/`min-fresh` limits, all judged by
+//! `stale::verdict`).
 //!
 //! # Contents
 //! - [The protocol](#the-protocol)
@@ -19,7 +21,9 @@
 //!      ├── expired, within stale_while_revalidate, readable
 //!      │           ├─ this call leads the key's flight ─────────► Found::Refresh
 //!      │           └─ another call refreshes it ────────────────► Found::Stale
+//!      ├── expired, past stale_while_revalidate, within max-stale ─► Found::Stale
 //!      ├── expired, within stale_if_error: kept as the fallback, then as a miss
+//!      ├── refused by the request's max-age / min-fresh: as a miss
 //!      │ miss, or unreadable (stamp := the lookup's)
 //!   join the key's flight
 //!      ├─ leader: look up once more ── readable ─ publish it ────► Found::Hit
@@ -111,7 +115,7 @@ use crate::backend::{Backend, Entry, Lease, Lookup, Release, Stamp};
 use crate::cache::Cache;
 use crate::flight::{Join, Leader, Published};
 use crate::key::CacheKey;
-use crate::stale::{self, Verdict, Windows};
+use crate::stale::{self, Limits, Verdict, Windows};
 
 /// How many times a call re-joins a flight whose entry turned out stale or whose
 /// leader was cancelled before it computes by itself.
@@ -156,6 +160,9 @@ pub(crate) struct Policy {
     /// What the call allows of an expired entry, and whether it refreshes early
     /// (see `stale`).
     pub(crate) windows: Windows,
+    /// What the request allows besides the windows (HTTP `max-age`,
+    /// `max-stale`, `min-fresh`; see `stale`).
+    pub(crate) limits: Limits,
 }
 
 impl Policy {
@@ -170,6 +177,7 @@ impl Policy {
             if_error: std::time::Duration::ZERO,
             early: None,
         },
+        limits: Limits::NONE,
     };
 
     /// A plain call of the function `spec` describes, under `config`.
@@ -254,27 +262,31 @@ pub(crate) async fn lookup<R: Reader>(
     let mut fallback = None;
     for _ in 0..MAX_ROUNDS {
         match store.lookup(key, policy.near).await {
-            Lookup::Hit(entry) => {
-                if policy.read_stored
-                    && let Some(hit) = reader.read(&entry)
-                {
-                    return fresh(cache, key, &entry, hit, policy);
-                }
-                // Unreadable (or not to be read): recompute and overwrite it, under
-                // the stamp it was fresh under.
-                stamp = Some(entry.stamp);
-            }
-            Lookup::Stale(entry) => {
+            Lookup::Hit(entry) | Lookup::Stale(entry) => {
+                // Unreadable, not to be read, or too old for every rule: recompute
+                // and overwrite it, under the stamp it was stored under.
                 stamp = Some(entry.stamp);
                 if policy.read_stored {
-                    match stale::verdict(&entry, &policy.windows, cache.dice()) {
+                    let verdict =
+                        stale::verdict(&entry, &policy.windows, &policy.limits, cache.dice());
+                    match verdict {
+                        Verdict::Fresh | Verdict::RefreshEarly => {
+                            if let Some(hit) = reader.read(&entry) {
+                                return fresh(cache, key, &entry, hit, policy, verdict);
+                            }
+                        }
                         Verdict::Revalidate => {
                             if let Some(hit) = reader.read(&entry) {
                                 return revalidate(cache, key, entry, hit, policy);
                             }
                         }
+                        Verdict::Accepted => {
+                            if let Some(hit) = reader.read(&entry) {
+                                return Found::Stale(hit);
+                            }
+                        }
                         Verdict::IfError => fallback = Some(entry),
-                        Verdict::Fresh | Verdict::RefreshEarly | Verdict::Expired => {}
+                        Verdict::Expired => {}
                     }
                 }
             }
@@ -286,7 +298,9 @@ pub(crate) async fn lookup<R: Reader>(
         match flights.join(key) {
             Join::Leader(leader) => match store.lookup(key, policy.near).await {
                 Lookup::Hit(entry) => {
-                    if let Some(hit) = reader.read(&entry) {
+                    if limits_allow(cache, &entry, &policy)
+                        && let Some(hit) = reader.read(&entry)
+                    {
                         leader.publish(Published::Entry(entry));
                         return Found::Hit(hit);
                     }
@@ -334,18 +348,43 @@ pub(crate) async fn lookup<R: Reader>(
 }
 
 /// A fresh, readable entry: the hit, or, when the function refreshes early and
-/// the dice say so (see `stale`), the hit and a refresh this call leads.
-fn fresh<H>(cache: &Cache, key: &CacheKey, entry: &Entry, hit: H, policy: Policy) -> Found<H> {
+/// the dice said so (`verdict`, see `stale`), the hit and a refresh this call
+/// leads.
+fn fresh<H>(
+    cache: &Cache,
+    key: &CacheKey,
+    entry: &Entry,
+    hit: H,
+    policy: Policy,
+    verdict: Verdict,
+) -> Found<H> {
     if policy.join
-        && let Some(miss) = refresh_early(cache, key, entry, &policy.windows)
+        && verdict == Verdict::RefreshEarly
+        && let Join::Leader(leader) = cache.flights().join(key)
     {
         return Found::Refresh {
             hit,
-            miss,
+            miss: Miss {
+                stamp: entry.stamp.leased(0),
+                leader: Some(leader),
+                lease: None,
+                fallback: None,
+            },
             stale: false,
         };
     }
     Found::Hit(hit)
+}
+
+/// Whether the request's limits allow the fresh `entry` another process (or a
+/// previous leader) stored, to be served as a hit: the verdict without its
+/// early-refresh roll.
+fn limits_allow(cache: &Cache, entry: &Entry, policy: &Policy) -> bool {
+    let windows = Windows {
+        early: None,
+        ..policy.windows
+    };
+    stale::verdict(entry, &windows, &policy.limits, cache.dice()) == Verdict::Fresh
 }
 
 /// When the function refreshes early and the dice say so for the fresh `entry`
@@ -358,7 +397,7 @@ pub(crate) fn refresh_early(
     windows: &Windows,
 ) -> Option<Miss> {
     if windows.early.is_none()
-        || stale::verdict(entry, windows, cache.dice()) != Verdict::RefreshEarly
+        || stale::verdict(entry, windows, &Limits::NONE, cache.dice()) != Verdict::RefreshEarly
     {
         return None;
     }

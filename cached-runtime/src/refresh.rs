@@ -1,7 +1,9 @@
 //! A refresh in the background: the call's own future, run in a task of its own
 //! while the call answers with the stored entry (`stale_while_revalidate`,
 //! `early_refresh`; see `stale`). The future already owns the call's arguments,
-//! so nothing is copied; `probe::spawn` decides whether it may be spawned.
+//! so nothing is copied; `probe::spawn` decides whether it may be spawned. A
+//! value call's refresh stores a value (`cached::refresh`), a handler's the
+//! response its output makes (`http::refresh`).
 
 use std::future::Future;
 
@@ -9,7 +11,7 @@ use std::future::Future;
 /// and the flight it leads. Handed by the runtime to the generated code's
 /// [`SpawnMode`](crate::probe::SpawnMode), which spawns it or gives it back.
 pub struct Refresh<R, T> {
-    job: Job<R, T>,
+    kind: Kind<R, T>,
 }
 
 impl<R, T> std::fmt::Debug for Refresh<R, T> {
@@ -18,27 +20,60 @@ impl<R, T> std::fmt::Debug for Refresh<R, T> {
     }
 }
 
-/// The refreshes there are.
+/// A value call's refresh, given back to it when it cannot be spawned.
 pub(crate) enum Job<R, T> {
     /// A value call's.
     Value(crate::cached::ValueRefresh<R, T>),
+}
+
+/// The refreshes there are.
+enum Kind<R, T> {
+    /// A value call's.
+    Value(crate::cached::ValueRefresh<R, T>),
+    /// A handler's, whose output becomes the response stored (see
+    /// `http::refresh`).
+    #[cfg(feature = "axum")]
+    Http(crate::http::HttpRefresh<R>),
 }
 
 impl<R, T> Refresh<R, T> {
     /// The refresh of a value call.
     pub(crate) fn value(job: crate::cached::ValueRefresh<R, T>) -> Self {
         Refresh {
-            job: Job::Value(job),
+            kind: Kind::Value(job),
         }
     }
 
-    /// What it refreshes.
+    /// The refresh of a handler's entry.
+    #[cfg(feature = "axum")]
+    pub(crate) fn http(job: crate::http::HttpRefresh<R>) -> Self {
+        Refresh {
+            kind: Kind::Http(job),
+        }
+    }
+
+    /// What a value call's refresh refreshes. Only value calls ask, of the
+    /// refreshes they made.
     pub(crate) fn into_job(self) -> Job<R, T> {
-        self.job
+        match self.kind {
+            Kind::Value(job) => Job::Value(job),
+            #[cfg(feature = "axum")]
+            Kind::Http(_) => unreachable!("a value call is given back the refresh it made"),
+        }
+    }
+
+    /// What a handler's refresh refreshes; `None` for a value call's.
+    #[cfg(feature = "axum")]
+    pub(crate) fn into_http(self) -> Option<crate::http::HttpRefresh<R>> {
+        match self.kind {
+            Kind::Http(job) => Some(job),
+            Kind::Value(_) => None,
+        }
     }
 
     /// Spawns the refresh of `body` on the current tokio runtime, or gives both
-    /// back when there is none.
+    /// back when there is none (or, for a handler, when its output cannot be
+    /// made a response).
     #[allow(clippy::result_large_err)] // hands the future back unchanged
     pub(crate) fn spawn<F>(self, body: F) -> Result<(), (F, Self)>
     where
@@ -49,8 +84,8 @@ impl<R, T> Refresh<R, T> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Err((body, self));
         };
-        match self.job {
-            Job::Value(mut job) => {
+        match self.kind {
+            Kind::Value(mut job) => {
                 let body = job.scoped(body);
                 // Typed as a `Send` trait object where the bounds are at hand:
                 // the compiler cannot prove the opaque future `Send` for every
@@ -58,6 +93,13 @@ impl<R, T> Refresh<R, T> {
                 let task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
                     Box::pin(crate::cached::refresh(job, body));
                 runtime.spawn(task);
+            }
+            #[cfg(feature = "axum")]
+            Kind::Http(job) => {
+                if !job.can_run() {
+                    return Err((body, Refresh::http(job)));
+                }
+                runtime.spawn(job.task(body));
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! # Contents
 //! - [The rules](#the-rules)
 //! - [Early refresh (XFetch)](#early-refresh-xfetch)
+//! - [What the request allows](#what-the-request-allows)
 //! - [What is never served](#what-is-never-served)
 //!
 //! # The rules
@@ -35,6 +36,17 @@
 //! before the entry expires and none waits at the boundary. The hit still returns
 //! the current value. `u` comes from the cache's [`Dice`] (seeded for tests by
 //! `Cache::seed_early_refresh`).
+//!
+//! # What the request allows
+//!
+//! An HTTP request's `Cache-Control` (RFC 9111 §5.2.1) narrows or widens what
+//! the function's windows allow, in the same [`verdict`] ([`Limits`]):
+//! `max-age=N` refuses an entry older than N seconds (its age counts from when it
+//! was stored, past its expiry too), `min-fresh=N` one with less than N seconds
+//! left, both computed as a miss; `max-stale[=N]` accepts an expired entry up to
+//! N seconds past its expiry (any the store still keeps, without N), served stale
+//! ([`Verdict::Accepted`]) or, within `stale_while_revalidate`, served and
+//! refreshed as the function's own window says. Value calls have no limits.
 //!
 //! # What is never served
 //!
@@ -85,6 +97,41 @@ impl Windows {
     }
 }
 
+/// What the request being answered allows besides the function's windows (see
+/// [What the request allows](self#what-the-request-allows)); none for value
+/// calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// `max-age=N` (N > 0): no entry older than this.
+    pub(crate) max_age: Option<Duration>,
+    /// `max-stale` (`Some(None)`: any expired entry the store keeps) or
+    /// `max-stale=N` (`Some(Some(N))`: up to N past expiry).
+    pub(crate) max_stale: Option<Option<Duration>>,
+    /// `min-fresh=N`: no entry with less than this left, served fresh.
+    pub(crate) min_fresh: Option<Duration>,
+}
+
+impl Limits {
+    /// No limit: what the function's windows say.
+    pub(crate) const NONE: Limits = Limits {
+        max_age: None,
+        max_stale: None,
+        min_fresh: None,
+    };
+
+    /// Whether `max-stale` accepts `entry`, which expired `past` ago: never past
+    /// the window its store keeps it for (a store may hold it a little longer
+    /// before it drops it; it is not served then).
+    fn accepts_stale(&self, entry: &Entry, past: Duration) -> bool {
+        past <= entry.window
+            && match self.max_stale {
+                None => false,
+                Some(None) => true,
+                Some(Some(limit)) => past <= limit,
+            }
+    }
+}
+
 /// What a call may do with `entry`, which no invalidation covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -96,14 +143,23 @@ pub(crate) enum Verdict {
     Revalidate,
     /// Expired within `stale_if_error` only: compute, and fall back on it.
     IfError,
-    /// Too old for any rule: compute.
+    /// Expired beyond `stale_while_revalidate`, but the request accepts it
+    /// (`max-stale`): serve it, stale, without a refresh.
+    Accepted,
+    /// Too old for any rule, or refused by the request's limits: compute.
     Expired,
 }
 
-/// The verdict on `entry` for a call with `windows`; `dice` is rolled only for a
-/// fresh entry of a function that refreshes early.
-pub(crate) fn verdict(entry: &Entry, windows: &Windows, dice: &Dice) -> Verdict {
-    match entry.expired_for() {
+/// The verdict on `entry` for a call with `windows` and the request's `limits`;
+/// `dice` is rolled only for a fresh entry of a function that refreshes early.
+/// The one place that decides what an entry may be used for.
+pub(crate) fn verdict(entry: &Entry, windows: &Windows, limits: &Limits, dice: &Dice) -> Verdict {
+    let expired = entry.expired_for();
+    if limits.max_age.is_some_and(|max| entry.age() > max) {
+        return Verdict::Expired;
+    }
+    match expired {
+        None if limits.min_fresh.is_some_and(|min| entry.remaining() < min) => Verdict::Expired,
         None => match windows.early {
             Some(beta) if due_early(entry.delta, entry.remaining(), beta, dice.roll()) => {
                 Verdict::RefreshEarly
@@ -113,6 +169,7 @@ pub(crate) fn verdict(entry: &Entry, windows: &Windows, dice: &Dice) -> Verdict 
         Some(past) if past <= windows.revalidate && !windows.revalidate.is_zero() => {
             Verdict::Revalidate
         }
+        Some(past) if limits.accepts_stale(entry, past) => Verdict::Accepted,
         Some(past) if past <= windows.if_error && !windows.if_error.is_zero() => Verdict::IfError,
         Some(_) => Verdict::Expired,
     }
@@ -180,6 +237,68 @@ mod tests {
             assert!(x > 0.0 && x <= 1.0, "{x}");
             assert_eq!(x.to_bits(), b.roll().to_bits());
         }
+    }
+
+    /// A 10 s entry kept 60 s past expiry, stored `age_ms` ago.
+    fn aged(age_ms: u64) -> Entry {
+        let mut entry = Entry::read_back(
+            bytes::Bytes::new(),
+            crate::backend::Stamp::memory(0),
+            Duration::from_secs(10),
+            Duration::from_millis(age_ms),
+            Duration::ZERO,
+        );
+        entry.window = Duration::from_secs(60);
+        entry
+    }
+
+    /// Each limit inside and outside (by half a second, the clock runs): the
+    /// verdict on a 10 s entry kept 60 s past expiry, for a function with
+    /// stale-if-error = 60.
+    #[test]
+    fn request_limits_narrow_and_widen_the_windows() {
+        let secs = Duration::from_secs;
+        let windows = Windows {
+            if_error: secs(60),
+            ..Windows::default()
+        };
+        let dice = Dice::seeded(1);
+        let at = |age_ms: u64, limits: Limits| verdict(&aged(age_ms), &windows, &limits, &dice);
+        let max_age = |n| Limits {
+            max_age: Some(secs(n)),
+            ..Limits::NONE
+        };
+        let min_fresh = |n| Limits {
+            min_fresh: Some(secs(n)),
+            ..Limits::NONE
+        };
+        let max_stale = |n: Option<u64>| Limits {
+            max_stale: Some(n.map(secs)),
+            ..Limits::NONE
+        };
+        // 4.5 s old, 5.5 s left.
+        assert_eq!(at(4_500, Limits::NONE), Verdict::Fresh);
+        assert_eq!(at(4_500, max_age(5)), Verdict::Fresh);
+        assert_eq!(at(4_500, max_age(4)), Verdict::Expired);
+        assert_eq!(at(4_500, min_fresh(5)), Verdict::Fresh);
+        assert_eq!(at(4_500, min_fresh(6)), Verdict::Expired);
+        // Expired 20.5 s ago.
+        assert_eq!(at(30_500, Limits::NONE), Verdict::IfError);
+        assert_eq!(at(30_500, max_stale(Some(21))), Verdict::Accepted);
+        assert_eq!(at(30_500, max_stale(Some(20))), Verdict::IfError);
+        assert_eq!(at(30_500, max_stale(None)), Verdict::Accepted);
+        // max-age counts the time past expiry: the entry is 30.5 s old.
+        let both = |age| Limits {
+            max_age: Some(secs(age)),
+            max_stale: Some(None),
+            min_fresh: None,
+        };
+        assert_eq!(at(30_500, both(31)), Verdict::Accepted);
+        assert_eq!(at(30_500, both(30)), Verdict::Expired);
+        // Never past the window the store keeps it for.
+        assert_eq!(at(69_500, max_stale(None)), Verdict::Accepted);
+        assert_eq!(at(70_500, max_stale(None)), Verdict::Expired);
+        assert_eq!(at(70_500, max_stale(Some(1000))), Verdict::Expired);
     }
 
     /// The XFetch probability is exp(−r/(Δβ)): measured over many rolls.

@@ -9,7 +9,9 @@ use http::header::{CACHE_CONTROL, IF_NONE_MATCH, PRAGMA};
 /// Headers longer than this are ignored (treated as absent).
 const MAX_HEADER_LEN: usize = 8 * 1024;
 
-/// What the request's `Cache-Control` (or `Pragma`) asks of the cache.
+/// What the request's `Cache-Control` (or `Pragma`) asks of the cache (RFC 9111
+/// §5.2.1). A directive whose argument does not read as a number of seconds is
+/// ignored; a repeated one counts once, the most restrictive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RequestDirectives {
     /// `no-cache`, `max-age=0`, or `Pragma: no-cache` without `Cache-Control`:
@@ -17,6 +19,15 @@ pub(crate) struct RequestDirectives {
     pub(crate) no_cache: bool,
     /// `no-store`: neither read nor write the cache.
     pub(crate) no_store: bool,
+    /// `max-age=N`, N > 0: only an entry at most N seconds old.
+    pub(crate) max_age: Option<u64>,
+    /// `max-stale` (`Some(None)`) or `max-stale=N` (`Some(Some(N))`): an expired
+    /// entry is acceptable, up to N seconds past its expiry.
+    pub(crate) max_stale: Option<Option<u64>>,
+    /// `min-fresh=N`: only an entry with at least N seconds left.
+    pub(crate) min_fresh: Option<u64>,
+    /// `only-if-cached`: never compute; 504 when nothing acceptable is stored.
+    pub(crate) only_if_cached: bool,
 }
 
 impl RequestDirectives {
@@ -30,8 +41,32 @@ impl RequestDirectives {
                     out.no_cache = true;
                 } else if name.eq_ignore_ascii_case("no-store") {
                     out.no_store = true;
-                } else if name.eq_ignore_ascii_case("max-age") && arg.is_some_and(is_zero) {
-                    out.no_cache = true;
+                } else if name.eq_ignore_ascii_case("max-age") {
+                    match arg.and_then(seconds) {
+                        Some(0) => out.no_cache = true,
+                        Some(n) => out.max_age = Some(out.max_age.map_or(n, |m| m.min(n))),
+                        None => {}
+                    }
+                } else if name.eq_ignore_ascii_case("max-stale") {
+                    match arg {
+                        // Without an argument: any staleness.
+                        None => out.max_stale = Some(None),
+                        Some(arg) => {
+                            if let Some(n) = seconds(arg) {
+                                out.max_stale = Some(match out.max_stale {
+                                    None => Some(n),
+                                    Some(None) => Some(n),
+                                    Some(Some(m)) => Some(m.min(n)),
+                                });
+                            }
+                        }
+                    }
+                } else if name.eq_ignore_ascii_case("min-fresh") {
+                    if let Some(n) = arg.and_then(seconds) {
+                        out.min_fresh = Some(out.min_fresh.map_or(n, |m| m.max(n)));
+                    }
+                } else if name.eq_ignore_ascii_case("only-if-cached") {
+                    out.only_if_cached = true;
                 }
             }
         }
@@ -76,9 +111,16 @@ impl ResponseDirectives {
     }
 }
 
-fn is_zero(arg: &str) -> bool {
-    let arg = arg.trim_matches('"');
-    !arg.is_empty() && arg.bytes().all(|b| b == b'0')
+/// A delta-seconds argument (RFC 9111 §1.2.2): digits, maybe quoted; a value
+/// too large for a `u64` is the largest (as the RFC says, "2^31 or more" may be
+/// read as infinity). Anything else is `None` (the directive is ignored).
+fn seconds(arg: &str) -> Option<u64> {
+    let arg = arg.strip_prefix('"').unwrap_or(arg);
+    let arg = arg.strip_suffix('"').unwrap_or(arg);
+    if arg.is_empty() || !arg.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(arg.parse().unwrap_or(u64::MAX))
 }
 
 /// The `name[=arg]` directives of one header value; garbage yields nothing.
@@ -181,6 +223,72 @@ mod tests {
         assert!(req(&[("cache-control", b"NO-STORE")]).no_store);
         assert!(req(&[("cache-control", b"public"), ("cache-control", b"no-store")]).no_store);
         assert_eq!(req(&[]), RequestDirectives::default());
+    }
+
+    #[test]
+    fn staleness_directives_read_their_seconds() {
+        let d = req(&[("cache-control", b"max-age=10, min-fresh=5")]);
+        assert_eq!(
+            (d.max_age, d.min_fresh, d.no_cache),
+            (Some(10), Some(5), false)
+        );
+        assert_eq!(
+            req(&[("cache-control", b"max-stale")]).max_stale,
+            Some(None)
+        );
+        assert_eq!(
+            req(&[("cache-control", b"Max-Stale=30")]).max_stale,
+            Some(Some(30))
+        );
+        assert_eq!(
+            req(&[("cache-control", b"max-stale=\"7\"")]).max_stale,
+            Some(Some(7))
+        );
+        assert!(req(&[("cache-control", b"only-if-cached")]).only_if_cached);
+        assert!(req(&[("cache-control", b"ONLY-IF-CACHED, max-stale")]).only_if_cached);
+        // The most restrictive of repeated directives.
+        let d = req(&[
+            ("cache-control", b"max-age=10, min-fresh=1"),
+            (
+                "cache-control",
+                b"max-age=5, min-fresh=3, max-stale=9, max-stale=4",
+            ),
+        ]);
+        assert_eq!(
+            (d.max_age, d.min_fresh, d.max_stale),
+            (Some(5), Some(3), Some(Some(4)))
+        );
+        assert_eq!(
+            req(&[("cache-control", b"max-stale, max-stale=3")]).max_stale,
+            Some(Some(3))
+        );
+        // Too large for a u64: as good as infinite.
+        assert_eq!(
+            req(&[("cache-control", b"max-age=99999999999999999999999")]).max_age,
+            Some(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn bad_staleness_arguments_are_ignored() {
+        for value in [
+            &b"max-age=-1"[..],
+            b"max-age=",
+            b"max-age=1.5",
+            b"max-age=abc",
+            b"min-fresh",
+            b"min-fresh=-3",
+            b"max-stale=ten",
+            b"max-stale=-1",
+            b"max-age=\"\"",
+            b"only-if-cachedx",
+        ] {
+            assert_eq!(
+                req(&[("cache-control", value)]),
+                RequestDirectives::default(),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]

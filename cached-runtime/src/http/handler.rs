@@ -4,19 +4,26 @@
 use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::response::Response;
 use http::Method;
 
 use super::key::http_key;
+use super::refresh::HttpRefresh;
 use super::request::{Hit, Outcome, PendingStore, RequestState};
 use super::stored::StoredResponse;
 use crate::backend::Entry;
+use crate::cache::Cache;
 use crate::global::CacheRef;
 use crate::key::CacheKey;
 use crate::key::KeyArgs;
-use crate::lookup::{Found, Policy, Reader, decoded, lookup};
+use crate::lookup::{Found, Miss, Policy, Reader, decoded, lookup};
+use crate::probe::SpawnMode;
+use crate::refresh::Refresh;
 use crate::served::Served;
 use crate::spec::{FunctionId, Spec};
+use crate::stale::{self, Limits, Verdict, Windows};
 use crate::stats;
 
 /// What a handler's call does, decided before it awaits anything (see `entry`,
@@ -38,7 +45,6 @@ pub(crate) struct HttpLookup {
     state: Arc<RequestState>,
     key: CacheKey,
     reader: ResponseReader,
-    policy: Policy,
 }
 
 /// Decides what a handler's call does for the request it claimed: checks that
@@ -90,26 +96,21 @@ fn decide(
         state.set(Outcome::Bypass);
         return HttpCall::Uncached;
     };
+    let windows = Windows::of(spec, cache.config());
     let reader = ResponseReader {
         function: function.tag,
         private,
         spec,
+        windows,
     };
-    let no_cache = info.directives.no_cache;
-    let policy = Policy {
-        read_stored: !no_cache,
-        // HEAD: nothing to store. no-cache: recompute rather than wait for a
-        // computation that may have started before this request.
-        join: !(head || no_cache),
-        near: spec.near(),
-        lock: spec.lock(),
-        // TODO(http staleness): the function's windows and the request's
-        // directives.
-        windows: crate::stale::Windows::default(),
-    };
-    // The protocol's first step, when it needs no I/O (see `lookup`).
+    let policy = policy(&state, &reader);
+    // The protocol's first step, when it needs no I/O (see `lookup`): a fresh
+    // entry the request's limits accept. An early refresh takes the whole
+    // protocol (its roll is the lookup's).
     if policy.read_stored
+        && policy.windows.early.is_none()
         && let Some(entry) = cache.backend().hit_now(&key, policy.near)
+        && stale::verdict(&entry, &policy.windows, &policy.limits, cache.dice()) == Verdict::Fresh
         && let Some(hit) = reader.read(&entry)
     {
         state.set(Outcome::Hit(hit));
@@ -120,49 +121,160 @@ fn decide(
         state,
         key,
         reader,
-        policy,
     })
+}
+
+/// What the request allows, for the function `reader` reads for: its windows,
+/// limited by the request's directives (see `stale`).
+fn policy(state: &RequestState, reader: &ResponseReader) -> Policy {
+    let directives = &state.info.directives;
+    let no_cache = directives.no_cache;
+    let head = state.info.method == Method::HEAD;
+    Policy {
+        read_stored: !no_cache,
+        // HEAD: nothing to store. no-cache: recompute rather than wait for a
+        // computation that may have started before this request.
+        // only-if-cached: never compute, so never lead (nor wait).
+        join: !(head || no_cache || directives.only_if_cached),
+        near: reader.spec.near(),
+        lock: reader.spec.lock(),
+        windows: reader.windows,
+        limits: Limits {
+            max_age: directives.max_age.map(Duration::from_secs),
+            max_stale: directives.max_stale.map(|n| n.map(Duration::from_secs)),
+            min_fresh: directives.min_fresh.map(Duration::from_secs),
+        },
+    }
 }
 
 /// Runs `body` (the handler) for a request whose key the store did not answer at
 /// once: the whole lookup protocol; on a hit the handler never runs (the hit is
-/// recorded for the layer, which drops this future and answers).
-pub(crate) async fn run<F: Future>(call: HttpLookup, body: F) -> F::Output {
+/// recorded for the layer, which drops this future and answers). A refresh this
+/// request leads runs `body` in the background when `spawn` can spawn it and
+/// `respond` (the handler's `IntoResponse`) is known; otherwise the request
+/// computes in line, as a miss (see `stale`).
+pub(crate) async fn run<F, T, P>(
+    call: HttpLookup,
+    spawn: P,
+    respond: Option<fn(F::Output) -> Response>,
+    body: F,
+) -> F::Output
+where
+    F: Future,
+    P: SpawnMode<F, T>,
+{
     let HttpLookup {
         cache,
         state,
         key,
         reader,
-        policy,
     } = call;
     let counts = cache.counters().counts(reader.spec);
-    let found = lookup(&cache, &key, &reader, policy);
-    let miss = match crate::cached::timed(&cache, found).await {
-        Found::Hit(hit) | Found::Stale(hit) | Found::Refresh { hit, .. } => {
+    let found = lookup(&cache, &key, &reader, policy(&state, &reader));
+    let (miss, body) = match crate::cached::timed(&cache, found).await {
+        Found::Hit(hit) => {
             counts.record(stats::Outcome::Hit);
             drop(counts);
             return serve(&state, hit).await;
         }
-        Found::Miss(miss) => miss,
+        Found::Stale(hit) => {
+            counts.record(stats::Outcome::Stale);
+            drop(counts);
+            return serve(&state, hit).await;
+        }
+        Found::Refresh { hit, miss, stale } => {
+            let pending = pending(&cache, &key, &reader, miss);
+            let refresh = HttpRefresh::new(&cache, &state, pending, respond);
+            match spawn.spawn_refresh(body, Refresh::http(refresh)) {
+                // Refreshed in the background.
+                Ok(()) => {
+                    counts.record(stale_or_hit(stale));
+                    drop(counts);
+                    return serve(&state, hit).await;
+                }
+                // No runtime to refresh on: an early refresh is skipped (the
+                // entry is fresh).
+                Err((_, _)) if !stale => {
+                    counts.record(stats::Outcome::Hit);
+                    drop(counts);
+                    return serve(&state, hit).await;
+                }
+                // A stale entry that cannot be refreshed in the background: this
+                // request refreshes it in line, as a miss (the others get it
+                // stale); its fallback answers if the handler fails.
+                Err((body, refresh)) => match refresh.into_http() {
+                    Some(refresh) => (refresh.into_pending().miss, body),
+                    // Not made by an HTTP call.
+                    None => return serve(&state, hit).await,
+                },
+            }
+        }
+        Found::Miss(miss) => (miss, body),
     };
-    counts.record(stats::Outcome::Miss);
-    drop(counts);
+    if state.info.directives.only_if_cached {
+        // Nothing acceptable stored, and this request must not compute: 504.
+        counts.record(stats::Outcome::Miss);
+        drop((counts, miss));
+        state.set(Outcome::NotCached);
+        return std::future::pending().await;
+    }
     if state.info.method == Method::HEAD {
         // A HEAD response has no body to store; GET requests fill the entry.
+        counts.record(stats::Outcome::Miss);
+        drop(counts);
         state.set(Outcome::MissNotStored);
         return body.await;
     }
+    drop(counts);
+    // Counted by the layer when the handler is done: a miss, or stale when its
+    // failure is answered with the fallback.
+    state.set(Outcome::Miss(pending(&cache, &key, &reader, miss)));
+    body.await
+}
+
+/// The outcome an answer from a stored entry counts as.
+fn stale_or_hit(stale: bool) -> stats::Outcome {
+    if stale {
+        stats::Outcome::Stale
+    } else {
+        stats::Outcome::Hit
+    }
+}
+
+/// Where and how the response computed under `miss` is stored.
+fn pending(cache: &Cache, key: &CacheKey, reader: &ResponseReader, miss: Miss) -> PendingStore {
     let spec = reader.spec;
-    state.set(Outcome::Miss(PendingStore {
-        cache: (*cache).clone(),
+    PendingStore {
+        cache: cache.clone(),
         spec,
-        key,
+        key: key.clone(),
         ttl: spec.ttl(cache.config()),
         function: reader.function,
         private: reader.private,
         miss,
-    }));
-    body.await
+        windows: reader.windows,
+        started: tokio::time::Instant::now(),
+    }
+}
+
+impl PendingStore {
+    /// Counts how the request whose response this stores was answered.
+    pub(crate) fn count(&self, outcome: stats::Outcome) {
+        self.cache.counters().counts(self.spec).record(outcome);
+    }
+}
+
+/// The response `pending`'s fallback (an expired entry within `stale_if_error`)
+/// holds, taken from it, if it reads.
+pub(crate) fn fallback_hit(pending: &mut PendingStore) -> Option<Hit> {
+    let entry = pending.miss.fallback.take()?;
+    let reader = ResponseReader {
+        function: pending.function,
+        private: pending.private,
+        spec: pending.spec,
+        windows: pending.windows,
+    };
+    reader.read(&entry)
 }
 
 /// How HTTP caching reads an entry: the response its handler stored, parsed once
@@ -171,6 +283,8 @@ struct ResponseReader {
     function: u64,
     private: bool,
     spec: &'static Spec,
+    /// The function's windows, stated in the answer's `Cache-Control`.
+    windows: Windows,
 }
 
 impl Reader for ResponseReader {
@@ -194,14 +308,13 @@ impl Reader for ResponseReader {
         if response.function != self.function {
             return None;
         }
-        // One clock read for both (`Entry::remaining` and `Entry::age` read it
-        // once each).
-        let remaining = entry.remaining();
         Some(Hit {
             response,
-            remaining,
-            age: entry.ttl.saturating_sub(remaining),
+            remaining: entry.remaining(),
+            age: entry.age(),
             private: self.private,
+            stale: entry.expired_for().is_some(),
+            windows: self.windows,
         })
     }
 }

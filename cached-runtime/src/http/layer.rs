@@ -1,6 +1,7 @@
 //! [`CacheLayer`]: the tower layer that gives `#[cached]` handlers their HTTP behaviour.
 
 use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -13,17 +14,14 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
 use tower::{Layer, Service};
 
-use super::body::{Buffered, buffer};
-use super::directives::ResponseDirectives;
-use super::request::{Hit, Outcome, PendingStore, RequestInfo, RequestState};
+use super::request::{Answer, Hit, Outcome, PendingStore, RequestInfo, RequestState};
 use super::settings::{HttpSettings, Settings};
-use super::stored::StoredResponse;
+use super::store::store_response;
 use super::values;
-use crate::backend::{Decoded, Entry};
 use crate::cache::Cache;
 use crate::flight::Published;
 use crate::global::{self, CacheRef};
-use crate::served;
+use crate::{served, stats};
 
 /// The tower layer that gives `#[cached]` axum handlers their HTTP behaviour: it
 /// serves hits without running the handler, stores what qualifies, and sets the
@@ -126,19 +124,16 @@ where
         let future = served::scope(Arc::clone(&state) as _, inner.call(request));
         if scoped {
             let scoped_future = cache.scope(future);
-            Box::pin(drive(cache, state, scoped_future))
+            Box::pin(drive(state, scoped_future))
         } else {
-            Box::pin(drive(cache, state, future))
+            Box::pin(drive(state, future))
         }
     }
 }
 
-/// Polls the handler; answers a hit as soon as the handler records one.
-async fn drive<F, ResBody, E>(
-    cache: CacheRef,
-    state: Arc<RequestState>,
-    future: F,
-) -> Result<Response, E>
+/// Polls the handler; answers a hit (or `only-if-cached`'s 504) as soon as the
+/// handler records one.
+async fn drive<F, ResBody, E>(state: Arc<RequestState>, future: F) -> Result<Response, E>
 where
     F: Future<Output = Result<http::Response<ResBody>, E>>,
     ResBody: http_body::Body<Data = Bytes> + Send + 'static,
@@ -148,37 +143,84 @@ where
     let outcome = poll_fn(|cx| poll_handler(future.as_mut(), &state, cx)).await;
     let settings = &state.settings;
     match outcome {
-        Err(hit) => {
-            log("HIT", &state);
-            Ok(hit_response(settings, &state, &hit))
-        }
-        Ok(result) => {
+        Early::Answer(Answer::Hit(hit)) => Ok(answer(settings, &state, &hit)),
+        Early::Answer(Answer::NotCached) => Ok(not_cached(settings)),
+        Early::Panicked(panic) => match state.take() {
+            // stale_if_error: the handler panicked, the expired entry answers.
+            Outcome::Miss(mut pending) => match fallback(&mut pending, "the handler panicked") {
+                Some(hit) => Ok(answer(settings, &state, &hit)),
+                None => std::panic::resume_unwind(panic),
+            },
+            _ => std::panic::resume_unwind(panic),
+        },
+        Early::Done(result) => {
             let response = result?.map(Body::new);
             // Boxed: storing a response (and a Redis write) makes a large future,
             // which would otherwise be part of every request's future, hits included.
-            Ok(Box::pin(finish(&cache, settings, &state, response)).await)
+            Ok(Box::pin(finish(settings, &state, response)).await)
         }
     }
 }
 
-/// The handler's response, or the hit it recorded (it then waits to be dropped).
+/// How polling the handler ended.
+enum Early<T> {
+    /// It returned its response.
+    Done(T),
+    /// It recorded an answer (and waits to be dropped).
+    Answer(Answer),
+    /// It panicked (resumed unless `stale_if_error` has an entry to answer with).
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// The handler's response, or the answer it recorded (it then waits to be
+/// dropped), or its panic.
 fn poll_handler<F: Future>(
     future: Pin<&mut F>,
     state: &RequestState,
     cx: &mut Context<'_>,
-) -> Poll<Result<F::Output, Hit>> {
-    match future.poll(cx) {
-        Poll::Ready(result) => Poll::Ready(Ok(result)),
-        Poll::Pending => match state.take_hit() {
-            Some(hit) => Poll::Ready(Err(hit)),
+) -> Poll<Early<F::Output>> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Ready(result)) => Poll::Ready(Early::Done(result)),
+        Ok(Poll::Pending) => match state.take_answer() {
+            Some(answer) => Poll::Ready(Early::Answer(answer)),
             None => Poll::Pending,
         },
+        Err(panic) => Poll::Ready(Early::Panicked(panic)),
     }
+}
+
+/// A stored response answered, logged as `HIT` or `STALE`.
+fn answer(settings: &HttpSettings, state: &RequestState, hit: &Hit) -> Response {
+    log(if hit.stale { "STALE" } else { "HIT" }, state);
+    hit_response(settings, state, hit)
+}
+
+/// `only-if-cached` with nothing acceptable stored (RFC 9111 §5.2.1.7).
+fn not_cached(settings: &HttpSettings) -> Response {
+    let mut r = Response::new(Body::from("not in the cache (only-if-cached)"));
+    *r.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+    r.headers_mut().insert(
+        settings.header_name.clone(),
+        HeaderValue::from_static("MISS"),
+    );
+    r
+}
+
+/// The `Cache-Control` of an answer from `hit`: its time left, and the
+/// function's stale windows (RFC 5861).
+fn hit_cache_control(hit: &Hit) -> HeaderValue {
+    values::cache_control_with(
+        hit.private,
+        hit.remaining,
+        hit.windows.revalidate,
+        hit.windows.if_error,
+    )
 }
 
 /// The answer to a hit: the stored response, or 304 / an empty body for HEAD.
 fn hit_response(settings: &HttpSettings, state: &RequestState, hit: &Hit) -> Response {
     let stored = &hit.response;
+    let status = if hit.stale { "STALE" } else { "HIT" };
     let not_modified = state
         .info
         .if_none_match
@@ -190,13 +232,10 @@ fn hit_response(settings: &HttpSettings, state: &RequestState, hit: &Hit) -> Res
         let headers = r.headers_mut();
         headers.insert(
             settings.header_name.clone(),
-            HeaderValue::from_static("HIT"),
+            HeaderValue::from_static(status),
         );
         headers.insert(header::ETAG, stored.etag.clone());
-        headers.insert(
-            header::CACHE_CONTROL,
-            values::cache_control(hit.private, hit.remaining),
-        );
+        headers.insert(header::CACHE_CONTROL, hit_cache_control(hit));
         headers.insert(header::AGE, values::age(hit.age));
         return r;
     }
@@ -207,73 +246,77 @@ fn hit_response(settings: &HttpSettings, state: &RequestState, hit: &Hit) -> Res
     };
     let mut r = Response::new(body);
     *r.status_mut() = stored.status;
-    *r.headers_mut() =
-        stored.hit_headers_at(&settings.header_name, hit.private, hit.remaining, hit.age);
+    *r.headers_mut() = stored.hit_headers_at(
+        &settings.header_name,
+        status,
+        hit_cache_control(hit),
+        hit.age,
+    );
     r
 }
 
 /// After the handler ran: store what qualifies, and mark the response.
-async fn finish(
-    cache: &Cache,
-    settings: &HttpSettings,
-    state: &RequestState,
-    response: Response,
-) -> Response {
+async fn finish(settings: &HttpSettings, state: &RequestState, response: Response) -> Response {
     match state.take() {
         Outcome::Untouched | Outcome::Bypass => response,
-        Outcome::Hit(hit) => {
-            log("HIT", state);
-            hit_response(settings, state, &hit)
-        }
+        Outcome::Hit(hit) => answer(settings, state, &hit),
+        Outcome::NotCached => not_cached(settings),
         Outcome::MissNotStored => {
             log("MISS", state);
             with_header(response, &settings.header_name, "MISS")
         }
-        Outcome::Miss(pending) => {
+        Outcome::Miss(mut pending) => {
+            if response.status().is_server_error()
+                && let Some(hit) = fallback(&mut pending, "the handler answered with a 5xx")
+            {
+                return answer(settings, state, &hit);
+            }
+            pending.count(stats::Outcome::Miss);
             log("MISS", state);
-            store(cache, settings, state, pending, response).await
+            store(settings, state, pending, response).await
         }
     }
 }
 
+/// `stale_if_error`: the stored response `pending`'s computation falls back on
+/// when it failed (`why`), if it has one that reads; the failure is logged, the
+/// waiters told that nothing was stored, and the answer counted as stale.
+fn fallback(pending: &mut PendingStore, why: &str) -> Option<Hit> {
+    let hit = super::handler::fallback_hit(pending)?;
+    tracing::warn!(
+        target: "cache",
+        namespace = pending.spec.namespace(),
+        function = pending.spec.function(),
+        age = ?hit.age,
+        "{why}; answering with the response that expired (stale-if-error), nothing stored"
+    );
+    pending.miss.publish(Published::Uncacheable);
+    pending.count(stats::Outcome::Stale);
+    Some(hit)
+}
+
 async fn store(
-    cache: &Cache,
     settings: &HttpSettings,
     state: &RequestState,
     mut pending: PendingStore,
     response: Response,
 ) -> Response {
-    let (parts, body) = response.into_parts();
-    if let Err(reason) = storable(&parts, pending.private, &settings.credential_headers) {
-        return not_stored(settings, pending, Response::from_parts(parts, body), reason);
-    }
-    let limit = usize::try_from(cache.config().max_entry_size()).unwrap_or(usize::MAX);
-    let bytes = match buffer(body, limit).await {
-        Buffered::Complete(bytes) => bytes,
-        Buffered::Partial(body) => {
-            let reason = "the body is above CACHE_MAX_ENTRY_SIZE, failed, or has trailers";
-            return not_stored(settings, pending, Response::from_parts(parts, body), reason);
+    let (parts, stored) = match store_response(&mut pending, &settings.credential_headers, response)
+        .await
+    {
+        Ok(stored) => stored,
+        Err((response, reason)) => {
+            tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
+            return with_header(response, &settings.header_name, "MISS");
         }
     };
-    let stored = StoredResponse::new(
-        pending.function,
-        parts.status,
-        &parts.headers,
-        bytes,
-        cache.config().cache_header(),
-    );
-    let entry = Entry::new(stored.encode(), pending.miss.stamp, pending.ttl);
-    let stored = Arc::new(stored);
-    // Waiters read the response parsed here rather than parse it again.
-    let _ = entry.decoded.set(Arc::clone(&stored) as Decoded);
-    pending.cache.backend().put(&pending.key, &entry).await;
-    pending.cache.update_memory_gauges();
-    pending.miss.publish(Published::Entry(entry));
     let hit = Hit {
         response: stored,
         remaining: pending.ttl,
         age: Duration::ZERO,
         private: pending.private,
+        stale: false,
+        windows: pending.windows,
     };
     let mut response = hit_response_parts(settings, state, &hit, parts);
     response.headers_mut().insert(
@@ -282,18 +325,6 @@ async fn store(
     );
     response.headers_mut().remove(header::AGE);
     response
-}
-
-/// A miss whose response is not stored: waiting requests run their own handler.
-fn not_stored(
-    settings: &HttpSettings,
-    mut pending: PendingStore,
-    response: Response,
-    reason: &str,
-) -> Response {
-    tracing::debug!(target: "cache", function = pending.spec.function(), reason, "response not stored");
-    pending.miss.publish(Published::Uncacheable);
-    with_header(response, &settings.header_name, "MISS")
 }
 
 /// A fresh miss answered like a hit (304 when `If-None-Match` matches), keeping the
@@ -314,47 +345,6 @@ fn hit_response_parts(
         }
     }
     response
-}
-
-/// Why a response is not stored, if it is not.
-fn storable(
-    parts: &http::response::Parts,
-    private_entry: bool,
-    credential_headers: &[HeaderName],
-) -> Result<(), &'static str> {
-    let status = parts.status;
-    if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
-        return Err("status is not 2xx");
-    }
-    if parts.headers.contains_key(header::SET_COOKIE) {
-        return Err("it sets a cookie");
-    }
-    let directives = ResponseDirectives::from_headers(&parts.headers);
-    if directives.no_store {
-        return Err("its Cache-Control says no-store or no-cache");
-    }
-    if directives.private && !private_entry {
-        return Err("its Cache-Control says private and the entry would be shared");
-    }
-    for vary in parts.headers.get_all(header::VARY) {
-        // A per-user key covers the credentials; any other varying header could
-        // select another representation than the stored one.
-        let text = vary.to_str().unwrap_or("*");
-        let uncovered = text
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .any(|h| {
-                !(private_entry
-                    && credential_headers
-                        .iter()
-                        .any(|c| c.as_str().eq_ignore_ascii_case(h)))
-            });
-        if uncovered {
-            return Err("it varies on a header the key does not cover");
-        }
-    }
-    Ok(())
 }
 
 fn with_header(mut response: Response, name: &HeaderName, value: &'static str) -> Response {

@@ -7,6 +7,7 @@
 //! - [Response headers](#response-headers)
 //! - [Conditional requests](#conditional-requests)
 //! - [Request `Cache-Control`](#request-cache-control)
+//! - [Stale answers](#stale-answers)
 //! - [Whose entry it is](#whose-entry-it-is)
 //! - [Concurrent requests on the same key](#concurrent-requests-on-the-same-key)
 //! - [Without the layer](#without-the-layer)
@@ -101,13 +102,17 @@
 //!
 //! # Response headers
 //!
-//! - `X-FastAPI-Cache: HIT` or `MISS` (name: `CACHE_HEADER`); none in disabled mode,
-//!   and none on responses the cache did not handle (other methods, `no-store`).
+//! - `X-FastAPI-Cache: HIT`, `MISS` or `STALE` (name: `CACHE_HEADER`); none in
+//!   disabled mode, and none on responses the cache did not handle (other
+//!   methods, `no-store`).
 //! - `Cache-Control: max-age=<seconds left>`, an integer never below 0;
-//!   `private, max-age=...` for per-user entries.
+//!   `private, max-age=...` for per-user entries; followed by
+//!   `stale-while-revalidate=N` and `stale-if-error=N` (RFC 5861) when the
+//!   handler has those windows, so that downstream caches may do the same.
 //! - `ETag`: strong and quoted, derived from the body bytes (SHA-256), so it is the
 //!   same in every process and after restarts.
-//! - `Age` on hits.
+//! - `Age` on hits and stale answers: whole seconds since the entry was stored
+//!   (past its expiry included).
 //!
 //! # Conditional requests
 //!
@@ -116,9 +121,31 @@
 //!
 //! # Request `Cache-Control`
 //!
-//! Parsed as a case-insensitive directive list. `no-cache`, `max-age=0`, or
-//! `Pragma: no-cache` without `Cache-Control`: recompute and refresh the entry.
-//! `no-store`: neither read nor write. Unreadable values are ignored.
+//! Parsed as a case-insensitive directive list (RFC 9111 §5.2.1). `no-cache`,
+//! `max-age=0`, or `Pragma: no-cache` without `Cache-Control`: recompute and
+//! refresh the entry, whatever the stale windows say. `no-store`: neither read nor
+//! write. `max-age=N` (N > 0): no entry older than N seconds (its age counts past
+//! its expiry); `min-fresh=N`: no entry with less than N seconds left; both
+//! compute as a miss instead. `max-stale`: an expired entry the store still keeps
+//! is acceptable (`max-stale=N`: up to N seconds past its expiry), answered
+//! `STALE`. `only-if-cached`: the handler never runs; `504 Gateway Timeout` when
+//! nothing fresh enough, or acceptable stale, is stored. Unreadable values are
+//! ignored; a repeated directive counts once, the most restrictive.
+//!
+//! # Stale answers
+//!
+//! With `#[cached(stale_while_revalidate = N)]` (or `CACHE_STALE_WHILE_REVALIDATE`),
+//! a request in the N seconds after its entry expired is answered with it at once
+//! (`STALE`, `Cache-Control: max-age=0, stale-while-revalidate=N`, its `Age`),
+//! and one request per key refreshes it: the handler's own future runs in a task
+//! of its own, within the request's identity and cache, and its response is
+//! stored as a miss's would be (2xx only, ...). When the future cannot be spawned,
+//! that request computes in line and the others get the entry stale. With
+//! `stale_if_error = N`, a recomputation in the N seconds after expiry that
+//! answers with a 5xx or panics is answered with the expired entry instead
+//! (`STALE`); the failure is logged with the namespace and function, the 5xx is
+//! not stored. HEAD and conditional requests on a stale entry answer as on a hit,
+//! marked `STALE`. An invalidated entry is never served stale (see `stale`).
 //!
 //! # Whose entry it is
 //!
@@ -162,12 +189,15 @@ pub(crate) mod directives;
 mod handler;
 mod key;
 mod layer;
+mod refresh;
 mod request;
 mod served;
 mod settings;
+mod store;
 pub(crate) mod stored;
 pub(crate) mod values;
 
 pub(crate) use handler::{HttpCall, HttpLookup, plan, run};
 pub use layer::{CacheLayer, CacheService};
+pub(crate) use refresh::HttpRefresh;
 pub use request::CacheIdentity;

@@ -18,6 +18,7 @@ use crate::cache::Cache;
 use crate::key::CacheKey;
 use crate::lookup::Miss;
 use crate::spec::Spec;
+use crate::stale::Windows;
 
 /// The user's identity for cache keys, put in the request extensions by your
 /// authentication middleware.
@@ -171,8 +172,11 @@ pub(crate) enum Outcome {
     Untouched,
     /// Not cacheable (method, `no-store`, no key): passes through untouched.
     Bypass,
-    /// Serve this stored response.
+    /// Serve this stored response (fresh, or stale when `Hit::stale`).
     Hit(Hit),
+    /// `only-if-cached` and nothing acceptable is stored: 504, the handler does
+    /// not run.
+    NotCached,
     /// The handler ran; store its response if it qualifies.
     Miss(PendingStore),
     /// The handler ran and its response is not stored (marked `MISS`).
@@ -184,8 +188,23 @@ pub(crate) enum Outcome {
 pub(crate) struct Hit {
     pub(crate) response: Arc<StoredResponse>,
     pub(crate) remaining: Duration,
+    /// Since it was stored, past its expiry too.
     pub(crate) age: Duration,
     pub(crate) private: bool,
+    /// It expired: answered `STALE` (see `stale`).
+    pub(crate) stale: bool,
+    /// The function's windows, stated in `Cache-Control` (RFC 5861).
+    pub(crate) windows: Windows,
+}
+
+/// What the handler decided that the layer answers without the handler's
+/// response.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// A stored response.
+    Hit(Hit),
+    /// `only-if-cached` with nothing acceptable stored.
+    NotCached,
 }
 
 /// Where and how to store the handler's response.
@@ -200,8 +219,14 @@ pub(crate) struct PendingStore {
     /// Keyed by identity: `Cache-Control: private`, and the handler's own `private`
     /// responses may be stored.
     pub(crate) private: bool,
-    /// The stamp to store under, and the flight to publish to.
+    /// The stamp to store under, and the flight to publish to; its fallback is
+    /// what `stale_if_error` answers with when the handler fails.
     pub(crate) miss: Miss,
+    /// The function's windows: how long the entry is kept past its expiry, and
+    /// what `Cache-Control` states.
+    pub(crate) windows: Windows,
+    /// When the handler started computing (the entry's Δ, see `stale`).
+    pub(crate) started: tokio::time::Instant,
 }
 
 /// The shared per-request state.
@@ -239,11 +264,12 @@ impl RequestState {
         std::mem::take(&mut *self.outcome.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The hit, if the handler decided on one.
-    pub(crate) fn take_hit(&self) -> Option<Hit> {
+    /// The answer, if the handler decided on one without computing.
+    pub(crate) fn take_answer(&self) -> Option<Answer> {
         let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
         match std::mem::take(&mut *outcome) {
-            Outcome::Hit(hit) => Some(hit),
+            Outcome::Hit(hit) => Some(Answer::Hit(hit)),
+            Outcome::NotCached => Some(Answer::NotCached),
             other => {
                 *outcome = other;
                 None

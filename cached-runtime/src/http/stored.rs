@@ -95,23 +95,29 @@ impl StoredResponse {
         }
     }
 
-    /// The headers of a hit with these `Cache-Control` and `Age` values: a clone of
-    /// the prebuilt map (its values are shared, not copied) whose two per-hit
-    /// values (one each: neither is ever stored) are replaced in place.
+    /// The headers of a hit with these cache header (`HIT`, `STALE`),
+    /// `Cache-Control` and `Age` values: a clone of the prebuilt map (its values
+    /// are shared, not copied) whose per-hit values (one each: none is ever
+    /// stored) are replaced in place.
     pub(crate) fn hit_headers_at(
         &self,
         cache_header: &HeaderName,
-        private: bool,
-        remaining: Duration,
+        status: &'static str,
+        cache_control: HeaderValue,
         age: Duration,
     ) -> HeaderMap {
         let mut headers = self.hit_headers(cache_header).clone();
-        // A walk over the few entries costs less than two hashed lookups.
+        let mut cache_control = Some(cache_control);
+        // A walk over the few entries costs less than hashed lookups.
         for (name, value) in headers.iter_mut() {
             if name == header::CACHE_CONTROL {
-                *value = super::values::cache_control(private, remaining);
+                if let Some(cc) = cache_control.take() {
+                    *value = cc;
+                }
             } else if name == header::AGE {
                 *value = super::values::age(age);
+            } else if status != "HIT" && name == cache_header {
+                *value = HeaderValue::from_static(status);
             }
         }
         headers

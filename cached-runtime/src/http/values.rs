@@ -51,6 +51,36 @@ pub(crate) fn cache_control(private: bool, remaining: Duration) -> HeaderValue {
     }
 }
 
+/// `[private, ]max-age=<whole seconds left>`, followed by the function's RFC 5861
+/// extensions when it has them: `, stale-while-revalidate=N`, `, stale-if-error=N`
+/// (whole seconds), so that downstream caches may do as this one does.
+pub(crate) fn cache_control_with(
+    private: bool,
+    remaining: Duration,
+    revalidate: Duration,
+    if_error: Duration,
+) -> HeaderValue {
+    let (revalidate, if_error) = (revalidate.as_secs(), if_error.as_secs());
+    if revalidate == 0 && if_error == 0 {
+        return cache_control(private, remaining);
+    }
+    let mut text = String::with_capacity(80);
+    if private {
+        text.push_str("private, ");
+    }
+    text.push_str("max-age=");
+    text.push_str(&remaining.as_secs().to_string());
+    if revalidate > 0 {
+        text.push_str(", stale-while-revalidate=");
+        text.push_str(&revalidate.to_string());
+    }
+    if if_error > 0 {
+        text.push_str(", stale-if-error=");
+        text.push_str(&if_error.to_string());
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| cache_control(private, remaining))
+}
+
 /// `Age`: whole seconds since the entry was stored.
 pub(crate) fn age(age: Duration) -> HeaderValue {
     static AGE: OnceLock<Box<[HeaderValue]>> = OnceLock::new();
@@ -77,6 +107,20 @@ mod tests {
             "private, max-age=3600"
         );
         assert_eq!(age(Duration::from_secs(7)), "7");
+        let s = Duration::from_secs;
+        assert_eq!(cache_control_with(false, s(5), s(0), s(0)), "max-age=5");
+        assert_eq!(
+            cache_control_with(false, s(0), s(30), s(0)),
+            "max-age=0, stale-while-revalidate=30"
+        );
+        assert_eq!(
+            cache_control_with(true, s(12), s(0), s(600)),
+            "private, max-age=12, stale-if-error=600"
+        );
+        assert_eq!(
+            cache_control_with(false, Duration::from_millis(1999), s(30), s(600)),
+            "max-age=1, stale-while-revalidate=30, stale-if-error=600"
+        );
         assert_eq!(age(Duration::from_secs(100_000)), "100000");
     }
 }

@@ -47,6 +47,13 @@ pub trait CacheStrategy<R>: StoredType {
     const HTTP: bool;
     /// How values are stored, for types cached as values.
     fn shape(&self) -> Option<ReturnShape<R, Self::Stored>>;
+    /// How `R` becomes a response, for types cached as HTTP responses (a
+    /// handler's background refresh stores it).
+    #[cfg(feature = "axum")]
+    #[doc(hidden)]
+    fn respond(&self) -> Option<fn(R) -> axum::response::Response> {
+        None
+    }
 }
 
 /// The part of a return value that is stored (`T` of `Result<T, E>`); `()` when the
@@ -74,11 +81,20 @@ impl<R, T> CacheStrategy<R> for ValueStrategy<R, T> {
 
 /// `R` is an HTTP response: cached as the response's bytes by the tower layer.
 #[derive(Debug)]
-pub struct HttpStrategy<R>(PhantomData<fn() -> R>);
+pub struct HttpStrategy<R> {
+    /// `R`'s `IntoResponse`.
+    #[cfg(feature = "axum")]
+    respond: fn(R) -> axum::response::Response,
+    _returns: PhantomData<fn() -> R>,
+}
 
-impl<R> HttpStrategy<R> {
+#[cfg(feature = "axum")]
+impl<R: axum::response::IntoResponse> HttpStrategy<R> {
     pub(crate) fn new() -> Self {
-        HttpStrategy(PhantomData)
+        HttpStrategy {
+            respond: R::into_response,
+            _returns: PhantomData,
+        }
     }
 }
 
@@ -91,6 +107,10 @@ impl<R> CacheStrategy<R> for HttpStrategy<R> {
     const HTTP: bool = true;
     fn shape(&self) -> Option<ReturnShape<R, ()>> {
         None
+    }
+    #[cfg(feature = "axum")]
+    fn respond(&self) -> Option<fn(R) -> axum::response::Response> {
+        Some(self.respond)
     }
 }
 
@@ -111,6 +131,9 @@ impl<R: axum::response::IntoResponse> CacheStrategy<R> for BorrowedStrategy<R> {
     const HTTP: bool = true;
     fn shape(&self) -> Option<ReturnShape<R, ()>> {
         None
+    }
+    fn respond(&self) -> Option<fn(R) -> axum::response::Response> {
+        Some(R::into_response)
     }
 }
 
@@ -264,7 +287,7 @@ pub trait ReturnHttp<R> {
 #[cfg(feature = "axum")]
 impl<T: axum::response::IntoResponse> ReturnHttp<T> for return_at::ReturnHttp<ReturnProbe<T>> {
     fn __cachette_strategy(&self) -> HttpStrategy<T> {
-        HttpStrategy(PhantomData)
+        HttpStrategy::new()
     }
 }
 

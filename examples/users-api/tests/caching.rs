@@ -121,6 +121,13 @@ async fn the_users_list_is_paginated_and_cached_per_page() {
         emails(&page.json),
         ["user1@example.com", "user2@example.com"]
     );
+    // The list's stale windows are stated for downstream caches (RFC 5861).
+    let control = page.header("cache-control").unwrap_or_default();
+    assert!(
+        control.starts_with("private, max-age=")
+            && control.ends_with(", stale-while-revalidate=60, stale-if-error=600"),
+        "{control}"
+    );
     // Parameter order does not matter; `/users` and `/users/` are the same list.
     assert_cache(&app.get("/users/?size=2&page=2", &admin).await, "HIT");
     assert_cache(&app.get("/users?page=2&size=2", &admin).await, "HIT");

@@ -91,7 +91,18 @@ pub enum UsersAnswer {
 /// `fastapi-cache:users:list:page:{p}:size:{s}` or `fastapi-cache:users:{N}:single`,
 /// each followed by the admin's id (the builder does not read the user, so cachette
 /// keeps entries per caller).
-#[cached(expire = 300, namespace = "users", key_builder = users_list_key_builder)]
+///
+/// The list every admin page opens: for 60 s after an entry expires it is
+/// answered at once (`STALE`) while one refresh runs in the background, and for
+/// 600 s a refresh the database fails (a 5xx) is answered with the expired page.
+/// A write's invalidation still ends every entry it covers at once.
+#[cached(
+    expire = 300,
+    namespace = "users",
+    key_builder = users_list_key_builder,
+    stale_while_revalidate = 60,
+    stale_if_error = 600
+)]
 async fn list_users(
     State(state): State<AppState>,
     _admin: AdminUser,
