@@ -97,8 +97,10 @@
 //! An entry an invalidation covers is never served under any rule: only entries
 //! that expired by time are. Stores keep an entry for its TTL plus
 //! `max(stale_while_revalidate, stale_if_error)` (at most `CACHE_MAX_TTL`).
-//! [`FunctionStats::stale`] counts the calls answered stale. HTTP handlers do not
-//! serve stale responses yet.
+//! [`FunctionStats::stale`] counts the calls answered stale. Handlers answer
+//! `X-FastAPI-Cache: STALE` with `Age` and `Cache-Control` stating the windows
+//! (RFC 5861), and honour the request's `max-age`, `max-stale`, `min-fresh` and
+//! `only-if-cached` (see [`http`]).
 //!
 //! # Several caches side by side
 //!

@@ -36,7 +36,7 @@ use crate::global::CacheRef;
 use crate::key::{self, CacheKey, KeyArgs, KeyContext};
 use crate::lookup::{Found, Miss, Policy, Reader, lookup};
 use crate::probe::{CacheStrategy, PutMode, SpawnMode};
-use crate::refresh::{Job, Refresh};
+use crate::refresh::Refresh;
 use crate::returns::ReturnShape;
 use crate::served::{self, Served};
 use crate::spec::{FunctionId, Spec, Warning};
@@ -294,19 +294,31 @@ where
             return value;
         }
         Found::Refresh { hit, miss, stale } => {
-            counts.record(if stale { Outcome::Stale } else { Outcome::Hit });
+            let answered = if stale { Outcome::Stale } else { Outcome::Hit };
             let refresh = Refresh::value(ValueRefresh {
                 call: call.clone(),
                 miss,
                 served: served::current(),
             });
             match spawn.spawn_refresh(body, refresh) {
-                Ok(()) => return hit,
+                Ok(()) => {
+                    counts.record(answered);
+                    return hit;
+                }
                 // No runtime to spawn on: an early refresh is skipped (the entry
-                // is fresh), a stale entry is refreshed by this call, in line.
-                Err((_, _)) if !stale => return hit,
-                Err((body, refresh)) => match refresh.into_job() {
-                    Job::Value(refresh) => (refresh.miss, body),
+                // is fresh), a stale entry is refreshed by this call, in line
+                // (counted as the miss it is, by `compute`).
+                Err((_, refresh)) if !stale => {
+                    drop(refresh);
+                    counts.record(answered);
+                    return hit;
+                }
+                Err((body, refresh)) => match refresh.into_value() {
+                    Some(refresh) => (refresh.miss, body),
+                    None => {
+                        counts.record(answered);
+                        return hit;
+                    }
                 },
             }
         }

@@ -20,12 +20,6 @@ impl<R, T> std::fmt::Debug for Refresh<R, T> {
     }
 }
 
-/// A value call's refresh, given back to it when it cannot be spawned.
-pub(crate) enum Job<R, T> {
-    /// A value call's.
-    Value(crate::cached::ValueRefresh<R, T>),
-}
-
 /// The refreshes there are.
 enum Kind<R, T> {
     /// A value call's.
@@ -52,13 +46,12 @@ impl<R, T> Refresh<R, T> {
         }
     }
 
-    /// What a value call's refresh refreshes. Only value calls ask, of the
-    /// refreshes they made.
-    pub(crate) fn into_job(self) -> Job<R, T> {
+    /// What a value call's refresh refreshes; `None` for a handler's.
+    pub(crate) fn into_value(self) -> Option<crate::cached::ValueRefresh<R, T>> {
         match self.kind {
-            Kind::Value(job) => Job::Value(job),
+            Kind::Value(job) => Some(job),
             #[cfg(feature = "axum")]
-            Kind::Http(_) => unreachable!("a value call is given back the refresh it made"),
+            Kind::Http(_) => None,
         }
     }
 
