@@ -182,6 +182,14 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             #handed,
         )
     };
+    // Whether the output may be held across an await (`stale_if_error`'s check
+    // of its fallback on Redis): by type, except for `impl Trait`, whose auto
+    // traits are not known inside the function that defines it.
+    let output_mode = if impl_trait {
+        quote_spanned!(ret_span=> #private_ret::SpawnPut)
+    } else {
+        quote_spanned!(ret_span=> #private_ret::put_ladder(#private_ret::PutProbe::output_of(&#fut)).__cachette_put())
+    };
     let run = quote_spanned! {ret_span=>
         {
             let #strategy_var = #private_ret::check_strategy(&#fut, #strategy);
@@ -191,7 +199,10 @@ fn generate(mut function: ItemFn, args: &CachedArgs, params: &[Param]) -> TokenS
             let #put_var = {
                 #[allow(unused_imports)]
                 use #private_ret::put_rungs::*;
-                #private_ret::put_ladder(#private_ret::PutProbe::of(&#strategy_var)).__cachette_put()
+                (
+                    #private_ret::put_ladder(#private_ret::PutProbe::of(&#strategy_var)).__cachette_put(),
+                    #output_mode,
+                )
             };
             // Whether a refresh may run the future in a task of its own (see `spawn`).
             #bind_spawn

@@ -269,10 +269,15 @@ pub(crate) fn from_builder(prefix: &str, spec: &Spec, built: String) -> Option<C
 /// protocol, then, on a miss, `body` and the store of what it returned. A stale
 /// entry due for a refresh this call leads is returned at once when `spawn` runs
 /// `body` in the background, and refreshed in line otherwise (see `stale`).
-pub(crate) async fn run<F, T, M, P>(call: ValueLookup<F::Output, T>, spawn: P, body: F) -> F::Output
+pub(crate) async fn run<F, T, M, O, P>(
+    call: ValueLookup<F::Output, T>,
+    spawn: P,
+    body: F,
+) -> F::Output
 where
     F: Future,
     M: PutMode<T>,
+    O: PutMode<F::Output>,
     P: SpawnMode<F, T>,
 {
     let counts = call.cache.counters().counts(call.reader.spec);
@@ -325,88 +330,134 @@ where
         Found::Miss(miss) => (miss, body),
     };
     drop(counts);
-    compute::<F, T, M>(call, miss, body).await
+    compute::<F, T, M, O>(call, miss, body).await
 }
 
 /// Runs `body` for a call that missed and stores what it returned under `miss`;
-/// when it fails (an uncacheable result, a panic) and `miss` holds an entry
-/// within `stale_if_error`, returns that entry's value instead.
-async fn compute<F, T, M>(call: ValueLookup<F::Output, T>, mut miss: Miss, body: F) -> F::Output
+/// when it fails (an uncacheable result, a panic) and `miss` holds an entry that
+/// may still answer (see [`Miss::take_fallback`]), returns that entry's value
+/// instead. `O` says whether the output may be held across the fallback's check
+/// on Redis (it is `Send`); when it may not, only a memory entry, checked
+/// without waiting, answers.
+async fn compute<F, T, M, O>(call: ValueLookup<F::Output, T>, mut miss: Miss, body: F) -> F::Output
 where
     F: Future,
     M: PutMode<T>,
+    O: PutMode<F::Output>,
 {
     let ValueLookup { cache, key, reader } = call;
     let (spec, shape) = (reader.spec, reader.shape);
     let store = cache.backend();
     let counts = cache.counters().counts(spec);
+    let if_error = crate::stale::Windows::of(spec, cache.config()).if_error;
     let started = tokio::time::Instant::now();
-    let value = match (CatchUnwind { body }).await {
-        Ok(value) => value,
-        Err(panic) => match stale_instead(&reader, &mut miss, "the function panicked") {
-            Some(value) => {
-                counts.record(Outcome::Stale);
-                return value;
-            }
-            None => std::panic::resume_unwind(panic),
-        },
-    };
-    let delta = started.elapsed();
-    // From here on, only the stored part of the value may be held across an await.
-    let stored = match (shape.split)(value) {
-        Ok(stored) => stored,
-        Err(value) => {
-            if let Some(stale) = stale_instead(
-                &reader,
-                &mut miss,
-                "the function returned a value that is not cached (an `Err`, a `None`)",
-            ) {
-                drop(value);
-                counts.record(Outcome::Stale);
-                return stale;
-            }
+    // A panic leaves this block with only the (`Send`) panic held: the
+    // temporary of the caught result is gone before the fallback's check awaits.
+    let panic = 'ran: {
+        let value = match (CatchUnwind { body }).await {
+            Ok(value) => value,
+            Err(panic) => break 'ran panic,
+        };
+        let delta = started.elapsed();
+        const WHY: &str = "the function returned a value that is not cached (an `Err`, a `None`)";
+        // From here on, only the stored part of the value may be held across an
+        // await. A failure whose fallback must be checked on Redis leaves this block
+        // with its output held in `O`'s form (the split's temporary is gone by then).
+        let held = 'stored: {
+            let stored = match (shape.split)(value) {
+                Ok(stored) => stored,
+                Err(value) => {
+                    if miss.fallback.is_none() {
+                        counts.record(Outcome::Miss);
+                        miss.publish(Published::Uncacheable);
+                        return value;
+                    }
+                    match O::hold(value) {
+                        // A `Send` output: the fallback is checked wherever it lives.
+                        Err(held) => break 'stored held,
+                        // An output that is not `Send` cannot wait for Redis: a
+                        // memory entry is checked at once, a Redis one is not
+                        // returned.
+                        Ok(value) => {
+                            let fallback = miss.take_fallback_now(store, &key, if_error, spec);
+                            if let Some(stale) = fallback
+                                .and_then(|entry| stale_instead(&reader, &mut miss, &entry, WHY))
+                            {
+                                drop(value);
+                                counts.record(Outcome::Stale);
+                                return stale;
+                            }
+                            counts.record(Outcome::Miss);
+                            miss.publish(Published::Uncacheable);
+                            return value;
+                        }
+                    }
+                }
+            };
+            let (stored, made) = make_entry(&cache, &reader, stored, miss.stamp, delta);
+            let entry = match made {
+                Made::Store(entry) => entry,
+                Made::NotEncoded => {
+                    counts.record(Outcome::Error);
+                    miss.publish(Published::Uncacheable);
+                    return (shape.join)(stored);
+                }
+                Made::TooLarge(entry) => {
+                    counts.record(Outcome::Miss);
+                    miss.publish(Published::Entry(entry));
+                    return (shape.join)(stored);
+                }
+            };
             counts.record(Outcome::Miss);
-            miss.publish(Published::Uncacheable);
-            return value;
-        }
-    };
-    let (stored, made) = make_entry(&cache, &reader, stored, miss.stamp, delta);
-    let entry = match made {
-        Made::Store(entry) => entry,
-        Made::NotEncoded => {
-            counts.record(Outcome::Error);
-            miss.publish(Published::Uncacheable);
-            return (shape.join)(stored);
-        }
-        Made::TooLarge(entry) => {
-            counts.record(Outcome::Miss);
+            drop(counts);
+            let held = match M::hold(stored) {
+                Ok(stored) => {
+                    // The stored value cannot be held across an await: finish the store in
+                    // the background, and keep the flight open until it is done.
+                    store_in_background(&cache, key, entry, miss);
+                    return (shape.join)(stored);
+                }
+                Err(held) => held,
+            };
+            store.put(&key, &entry).await;
+            cache.update_memory_gauges();
             miss.publish(Published::Entry(entry));
-            return (shape.join)(stored);
+            return (shape.join)(M::release(held));
+        };
+        let fallback = miss.take_fallback(store, &key, if_error).await;
+        if let Some(stale) =
+            fallback.and_then(|entry| stale_instead(&reader, &mut miss, &entry, WHY))
+        {
+            drop(held);
+            counts.record(Outcome::Stale);
+            return stale;
         }
+        counts.record(Outcome::Miss);
+        miss.publish(Published::Uncacheable);
+        return O::release(held);
     };
-    counts.record(Outcome::Miss);
-    drop(counts);
-    let held = match M::hold(stored) {
-        Ok(stored) => {
-            // The stored value cannot be held across an await: finish the store in
-            // the background, and keep the flight open until it is done.
-            store_in_background(&cache, key, entry, miss);
-            return (shape.join)(stored);
+    let fallback = miss.take_fallback(store, &key, if_error).await;
+    match fallback
+        .and_then(|entry| stale_instead(&reader, &mut miss, &entry, "the function panicked"))
+    {
+        Some(value) => {
+            counts.record(Outcome::Stale);
+            value
         }
-        Err(held) => held,
-    };
-    store.put(&key, &entry).await;
-    cache.update_memory_gauges();
-    miss.publish(Published::Entry(entry));
-    (shape.join)(M::release(held))
+        None => std::panic::resume_unwind(panic),
+    }
 }
 
-/// The value of `miss`'s fallback (an expired entry within `stale_if_error`),
-/// if it has one that reads, logged with `why` the computation failed; the
-/// flight is told that nothing was stored.
-fn stale_instead<R, T>(reader: &ValueReader<R, T>, miss: &mut Miss, why: &str) -> Option<R> {
-    let entry = miss.fallback.take()?;
-    let value = reader.read(&entry)?;
+/// The value of `entry`, `miss`'s fallback (checked by the caller), if it
+/// reads, logged with `why` the computation failed; the flight is told that
+/// nothing was stored.
+fn stale_instead<R, T>(
+    reader: &ValueReader<R, T>,
+    miss: &mut Miss,
+    entry: &Entry,
+    why: &str,
+) -> Option<R> {
+    let value = reader.read(entry)?;
     tracing::warn!(
         target: "cache",
         namespace = reader.spec.namespace(),
@@ -491,9 +542,11 @@ where
     let spec = reader.spec;
     #[cfg(feature = "redis")]
     if let Backend::Redis(redis) = cache.backend()
+        && miss.lease.is_none()
         && spec.lock().unwrap_or_else(|| redis.lock_default())
     {
-        // Boxed as `Send` here: the spawned task's future must be `Send` for
+        // An early refresh (a stale one took the lease in `lookup`, and looked
+        // once more then). Boxed as `Send` here: the spawned task's future must be `Send` for
         // every lifetime, which the compiler cannot see through the script
         // command's borrows otherwise.
         let claim: Pin<Box<dyn Future<Output = crate::backend::Claim> + Send + '_>> =

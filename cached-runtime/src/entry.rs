@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 use crate::cached::{ValueCall, ValueLookup};
 use crate::global;
 use crate::key::KeyArgs;
-use crate::probe::{CacheStrategy, PutMode, SpawnMode};
+use crate::probe::{CacheStrategy, Modes, SpawnMode};
 use crate::refresh::Refresh;
 use crate::spec::{Spec, Warning};
 
@@ -54,7 +54,7 @@ pub fn cached<F, S, M, P>(
 where
     F: Future,
     S: CacheStrategy<F::Output>,
-    M: PutMode<S::Stored>,
+    M: Modes<S::Stored, F::Output>,
     P: SpawnMode<F, S::Stored>,
 {
     let running = match plan(spec, args, &strategy) {
@@ -175,12 +175,14 @@ enum Running<R, T> {
 async fn run<F, T, M, P>(running: Running<F::Output, T>, _put: M, spawn: P, body: F) -> F::Output
 where
     F: Future,
-    M: PutMode<T>,
+    M: Modes<T, F::Output>,
     P: SpawnMode<F, T>,
 {
     match running {
         Running::Uncached => body.await,
-        Running::Value(call) => crate::cached::run::<F, T, M, P>(call, spawn, body).await,
+        Running::Value(call) => {
+            crate::cached::run::<F, T, M::Put, M::Output, P>(call, spawn, body).await
+        }
         #[cfg(feature = "axum")]
         Running::Http(call, respond) => crate::http::run(call, spawn, respond, body).await,
     }

@@ -227,6 +227,59 @@ pub(crate) struct Miss {
 }
 
 impl Miss {
+    /// The fallback (see [`Miss::fallback`]), taken, when it may still be
+    /// returned now: the computation failed within `if_error` of the entry's
+    /// expiry (not merely started within it), and no invalidation covers the
+    /// entry since (one made while the computation ran included). A Redis
+    /// stamp is checked on Redis: with Redis out of use it is not returned.
+    pub(crate) async fn take_fallback(
+        &mut self,
+        store: &Backend,
+        key: &CacheKey,
+        if_error: std::time::Duration,
+    ) -> Option<Arc<Entry>> {
+        let entry = self.fallback.take()?;
+        if entry.expired_for().is_some_and(|past| past > if_error) {
+            return None;
+        }
+        store.is_fresh(key, entry.stamp).await.then_some(entry)
+    }
+
+    /// [`Miss::take_fallback`] without waiting: a memory entry is checked at
+    /// once; a Redis one cannot be, and is not returned (logged once for
+    /// `spec`'s function: its output is not `Send`, so it cannot be held while
+    /// Redis is asked).
+    pub(crate) fn take_fallback_now(
+        &mut self,
+        store: &Backend,
+        key: &CacheKey,
+        if_error: std::time::Duration,
+        spec: &crate::spec::Spec,
+    ) -> Option<Arc<Entry>> {
+        let entry = self.fallback.take()?;
+        if entry.expired_for().is_some_and(|past| past > if_error) {
+            return None;
+        }
+        let fresh = match (store, entry.stamp.source) {
+            (Backend::Memory(memory), _) => memory.is_fresh(key, entry.stamp),
+            #[cfg(feature = "redis")]
+            (Backend::Redis(redis), crate::backend::Source::Memory) => {
+                redis.fallback().is_fresh(key, entry.stamp)
+            }
+            _ => {
+                if spec.first_time(crate::spec::Warning::StaleNeedsSend) {
+                    tracing::warn!(
+                        target: "cache",
+                        function = spec.function(),
+                        "stale_if_error: the function's return type is not `Send` (e.g. `Box<dyn Error>`), so the expired entry cannot be checked on Redis after the failure and is not returned; return `Box<dyn Error + Send + Sync>` to have it"
+                    );
+                }
+                false
+            }
+        };
+        fresh.then_some(entry)
+    }
+
     /// Tells the waiters, if any, that `outcome` came of the computation: this
     /// process's through the flight, the other processes' by releasing the
     /// lease. Call it once the entry was stored: the other processes read it from
@@ -276,8 +329,31 @@ pub(crate) async fn lookup<R: Reader>(
                             }
                         }
                         Verdict::Revalidate => {
-                            if let Some(hit) = reader.read(&entry) {
-                                return revalidate(cache, key, entry, hit, policy);
+                            // Who refreshes is settled before the entry is read:
+                            // no hit is held across the lease's round trip.
+                            match revalidate(cache, key, &entry, policy).await {
+                                Revalidation::Lead(miss) => {
+                                    return match reader.read(&entry) {
+                                        Some(hit) => Found::Refresh {
+                                            hit,
+                                            miss,
+                                            stale: true,
+                                        },
+                                        // Unreadable: this call computes it, as
+                                        // the flight's (and the fleet's) leader.
+                                        None => Found::Miss(miss),
+                                    };
+                                }
+                                Revalidation::Refreshed(fresh) => {
+                                    if let Some(hit) = reader.read(&fresh) {
+                                        return Found::Hit(hit);
+                                    }
+                                }
+                                Revalidation::Elsewhere => {
+                                    if let Some(hit) = reader.read(&entry) {
+                                        return Found::Stale(hit);
+                                    }
+                                }
                             }
                         }
                         Verdict::Accepted => {
@@ -412,36 +488,70 @@ pub(crate) fn refresh_early(
     }
 }
 
+/// Who refreshes an expired entry within `stale_while_revalidate`.
+enum Revalidation {
+    /// This call: it leads the key's flight (and holds the key's lease, in Redis
+    /// mode with the lock).
+    Lead(Miss),
+    /// Another process refreshed it since this call's lookup: the fresh entry.
+    Refreshed(Arc<Entry>),
+    /// Another call or process refreshes it: serve the stale entry.
+    Elsewhere,
+}
+
 /// An expired entry within `stale_while_revalidate`: served, and refreshed by
-/// the one call that leads the key's flight (the others find it led).
-fn revalidate<H>(
+/// the one call that leads the key's flight, and, in Redis mode with the lock,
+/// holds the key's lease: the other calls and processes serve it stale.
+#[cfg_attr(not(feature = "redis"), allow(clippy::unused_async))]
+async fn revalidate(
     cache: &Cache,
     key: &CacheKey,
-    entry: Arc<Entry>,
-    hit: H,
+    entry: &Arc<Entry>,
     policy: Policy,
-) -> Found<H> {
+) -> Revalidation {
     if !policy.join {
-        return Found::Stale(hit);
+        return Revalidation::Elsewhere;
     }
-    match cache.flights().join(key) {
-        Join::Leader(leader) => {
-            let within_if_error = entry
-                .expired_for()
-                .is_some_and(|past| past <= policy.windows.if_error);
-            Found::Refresh {
-                hit,
-                miss: Miss {
-                    stamp: entry.stamp.leased(0),
-                    leader: Some(leader),
-                    lease: None,
-                    fallback: within_if_error.then_some(entry),
-                },
-                stale: true,
+    let Join::Leader(leader) = cache.flights().join(key) else {
+        return Revalidation::Elsewhere;
+    };
+    let within_if_error = entry
+        .expired_for()
+        .is_some_and(|past| past <= policy.windows.if_error);
+    #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+    let mut miss = Miss {
+        stamp: entry.stamp.leased(0),
+        leader: Some(leader),
+        lease: None,
+        fallback: within_if_error.then(|| Arc::clone(entry)),
+    };
+    #[cfg(feature = "redis")]
+    if let Backend::Redis(redis) = cache.backend()
+        && policy.lock.unwrap_or_else(|| redis.lock_default())
+    {
+        match redis.claim(key).await {
+            crate::backend::Claim::Led(lease) => {
+                // Another process may have refreshed it and released the lease
+                // since this call's lookup: look once more.
+                match redis.lookup(key, policy.near).await {
+                    Lookup::Hit(fresh) => {
+                        drop(lease);
+                        if let Some(leader) = miss.leader.take() {
+                            leader.publish(Published::Entry(Arc::clone(&fresh)));
+                        }
+                        return Revalidation::Refreshed(fresh);
+                    }
+                    Lookup::Stale(_) | Lookup::Miss(_) => {}
+                }
+                miss.stamp = miss.stamp.leased(lease.token());
+                miss.lease = Some(lease);
             }
+            // Another process refreshes it.
+            crate::backend::Claim::Held(_) => return Revalidation::Elsewhere,
+            crate::backend::Claim::Unavailable => {}
         }
-        Join::Waiter(_) => Found::Stale(hit),
     }
+    Revalidation::Lead(miss)
 }
 
 /// The flight's leader whose second lookup missed (`stamp` is that lookup's):

@@ -5,16 +5,16 @@ pub use crate::entry::{Call, cached};
 pub use crate::key::args::KeyArgs;
 pub use crate::key::context::{IntoKey, KeyContext};
 pub use crate::probe::{
-    CacheStrategy, KeyProbe, PatternProbe, PutProbe, ReturnProbe, check_binding, check_key_arg,
-    key_binding, key_ladder, key_rungs, pattern_ladder, pattern_rungs, put_ladder, put_rungs,
-    return_ladder, return_rungs, spawnable,
+    CacheStrategy, KeyProbe, PatternProbe, PutProbe, ReturnProbe, SpawnPut, check_binding,
+    check_key_arg, key_binding, key_ladder, key_rungs, pattern_ladder, pattern_rungs, put_ladder,
+    put_rungs, return_ladder, return_rungs, spawnable,
 };
 // Named in compile errors: re-exported here so that the errors name them by a path
 // of the crate the user depends on, not by the runtime's internal modules.
 pub use crate::codec::Coder;
 pub use crate::probe::{
-    AcceptBinding, BorrowedStrategy, CanSpawn, HttpStrategy, KeyArgCheck, KeyArgDone, NoSpawn,
-    NotAKey, PatternBindings, SpawnMode, Uncacheable, ValueStrategy,
+    AcceptBinding, BorrowedStrategy, CanSpawn, HttpStrategy, KeyArgCheck, KeyArgDone, Modes,
+    NoSpawn, NotAKey, PatternBindings, SpawnMode, Uncacheable, ValueStrategy,
 };
 pub use crate::refresh::Refresh;
 pub use crate::spec::{KeyBuilderFn, Spec};

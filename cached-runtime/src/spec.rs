@@ -102,6 +102,7 @@ pub(crate) enum Warning {
     TtlCapped = 16,
     NeedsRequest = 32,
     Ambiguous = 64,
+    StaleNeedsSend = 128,
 }
 
 impl Spec {

@@ -264,17 +264,16 @@ impl PendingStore {
     }
 }
 
-/// The response `pending`'s fallback (an expired entry within `stale_if_error`)
-/// holds, taken from it, if it reads.
-pub(crate) fn fallback_hit(pending: &mut PendingStore) -> Option<Hit> {
-    let entry = pending.miss.fallback.take()?;
+/// The response `entry`, `pending`'s fallback (checked by the caller), holds,
+/// if it reads.
+pub(crate) fn fallback_hit(pending: &PendingStore, entry: &Entry) -> Option<Hit> {
     let reader = ResponseReader {
         function: pending.function,
         private: pending.private,
         spec: pending.spec,
         windows: pending.windows,
     };
-    reader.read(&entry)
+    reader.read(entry)
 }
 
 /// How HTTP caching reads an entry: the response its handler stored, parsed once

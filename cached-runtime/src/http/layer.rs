@@ -147,10 +147,12 @@ where
         Early::Answer(Answer::NotCached) => Ok(not_cached(settings)),
         Early::Panicked(panic) => match state.take() {
             // stale_if_error: the handler panicked, the expired entry answers.
-            Outcome::Miss(mut pending) => match fallback(&mut pending, "the handler panicked") {
-                Some(hit) => Ok(answer(settings, &state, &hit)),
-                None => std::panic::resume_unwind(panic),
-            },
+            Outcome::Miss(mut pending) => {
+                match fallback(&mut pending, "the handler panicked").await {
+                    Some(hit) => Ok(answer(settings, &state, &hit)),
+                    None => std::panic::resume_unwind(panic),
+                }
+            }
             _ => std::panic::resume_unwind(panic),
         },
         Early::Done(result) => {
@@ -267,7 +269,7 @@ async fn finish(settings: &HttpSettings, state: &RequestState, response: Respons
         }
         Outcome::Miss(mut pending) => {
             if response.status().is_server_error()
-                && let Some(hit) = fallback(&mut pending, "the handler answered with a 5xx")
+                && let Some(hit) = fallback(&mut pending, "the handler answered with a 5xx").await
             {
                 return answer(settings, state, &hit);
             }
@@ -279,10 +281,21 @@ async fn finish(settings: &HttpSettings, state: &RequestState, response: Respons
 }
 
 /// `stale_if_error`: the stored response `pending`'s computation falls back on
-/// when it failed (`why`), if it has one that reads; the failure is logged, the
+/// when it failed (`why`), if it has one that may still answer (see
+/// `Miss::take_fallback`) and reads; the failure is logged, the
 /// waiters told that nothing was stored, and the answer counted as stale.
-fn fallback(pending: &mut PendingStore, why: &str) -> Option<Hit> {
-    let hit = super::handler::fallback_hit(pending)?;
+async fn fallback(pending: &mut PendingStore, why: &str) -> Option<Hit> {
+    // Still within the window now, and not invalidated since (one made while the
+    // handler ran included).
+    let entry = pending
+        .miss
+        .take_fallback(
+            pending.cache.backend(),
+            &pending.key,
+            pending.windows.if_error,
+        )
+        .await?;
+    let hit = super::handler::fallback_hit(pending, &entry)?;
     tracing::warn!(
         target: "cache",
         namespace = pending.spec.namespace(),

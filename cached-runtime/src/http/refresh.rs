@@ -99,8 +99,11 @@ async fn refresh(
 ) {
     #[cfg(feature = "redis")]
     if let crate::backend::Backend::Redis(redis) = pending.cache.backend()
+        && pending.miss.lease.is_none()
         && pending.spec.lock().unwrap_or_else(|| redis.lock_default())
     {
+        // An early refresh: a stale one took the lease in `lookup` (and looked
+        // once more then).
         // Boxed as `Send`: the spawned task's future must be `Send` for every
         // lifetime, which the compiler cannot see through the script command's
         // borrows otherwise.

@@ -22,6 +22,13 @@ impl<T> PutProbe<T> {
         PutProbe(PhantomData)
     }
 
+    /// The probe for the output of `future` (the function's return value):
+    /// whether the call may hold it across an await (`stale_if_error`'s check
+    /// of its fallback on Redis, see `cached::compute`).
+    pub fn output_of<F: std::future::Future<Output = T>>(_future: &F) -> Self {
+        PutProbe(PhantomData)
+    }
+
     /// The probe for `T` itself.
     #[cfg(test)]
     pub(crate) fn new() -> Self {
@@ -98,4 +105,20 @@ impl<T> PutSpawn for put_at::PutSpawn<PutProbe<T>> {
     fn __cachette_put(&self) -> SpawnPut {
         SpawnPut
     }
+}
+
+/// The two modes the generated code passes as its `put` argument: how the
+/// stored value `T` is stored (`Put`), and whether the output `R` may be held
+/// across an await (`Output`: [`AwaitPut`] when `R` is `Send`). Implemented for
+/// the pair `(put, output)`.
+pub trait Modes<T, R> {
+    /// How the stored value is stored.
+    type Put: PutMode<T>;
+    /// Whether the output may be held across an await.
+    type Output: PutMode<R>;
+}
+
+impl<T, R, A: PutMode<T>, B: PutMode<R>> Modes<T, R> for (A, B) {
+    type Put = A;
+    type Output = B;
 }
