@@ -109,7 +109,7 @@ impl<T> PutSpawn for put_at::PutSpawn<PutProbe<T>> {
 
 /// The two modes the generated code passes as its `put` argument: how the
 /// stored value `T` is stored (`Put`), and whether the output `R` may be held
-/// across an await (`Output`: [`AwaitPut`] when `R` is `Send`). Implemented for
+/// across an await (`Output`: `AwaitPut` when `R` is `Send`). Implemented for
 /// the pair `(put, output)`.
 pub trait Modes<T, R> {
     /// How the stored value is stored.
