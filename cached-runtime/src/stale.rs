@@ -83,9 +83,12 @@ impl Windows {
         let if_error = spec
             .stale_if_error()
             .map_or_else(|| config.stale_if_error(), Duration::from_secs);
+        // Capped, as the stores cap how long they keep an entry past its expiry,
+        // so that what `Cache-Control` states is what the cache does.
+        let cap = config.max_ttl();
         Windows {
-            revalidate,
-            if_error,
+            revalidate: revalidate.min(cap),
+            if_error: if_error.min(cap),
             early: spec.early_refresh().then(|| config.early_refresh_beta()),
         }
     }
@@ -228,6 +231,25 @@ impl Dice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A window above `CACHE_MAX_TTL` is capped: the stores keep an entry at
+    /// most that long past its expiry, and `Cache-Control` states what they do.
+    #[test]
+    fn windows_are_capped_at_the_max_ttl() {
+        static SPEC: Spec = Spec::new("ns", "f", "m", Some(5), None, false, 0)
+            .with_stale_while_revalidate(60)
+            .with_stale_if_error(3);
+        let config = Config::builder()
+            .enabled(true)
+            .max_ttl(Duration::from_secs(10))
+            .default_ttl(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let windows = Windows::of(&SPEC, &config);
+        assert_eq!(windows.revalidate, Duration::from_secs(10));
+        assert_eq!(windows.if_error, Duration::from_secs(3));
+        assert_eq!(windows.kept(), Duration::from_secs(10));
+    }
 
     #[test]
     fn rolls_are_in_the_half_open_unit_interval_and_reproducible() {
