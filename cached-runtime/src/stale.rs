@@ -122,6 +122,21 @@ impl Limits {
         min_fresh: None,
     };
 
+    /// Whether the request allows a stale answer at all for an entry that
+    /// expired `past` ago: not with `min-fresh`, nor with `max-age` unless
+    /// `max-stale` is also given (RFC 9111 §5.2.1.1, §5.2.1.3), nor past
+    /// `max-stale=N`.
+    fn allows_stale(&self, past: Duration) -> bool {
+        if self.min_fresh.is_some() {
+            return false;
+        }
+        match self.max_stale {
+            None => self.max_age.is_none(),
+            Some(None) => true,
+            Some(Some(limit)) => past <= limit,
+        }
+    }
+
     /// Whether `max-stale` accepts `entry`, which expired `past` ago: never past
     /// the window its store keeps it for (a store may hold it a little longer
     /// before it drops it; it is not served then).
@@ -169,6 +184,10 @@ pub(crate) fn verdict(entry: &Entry, windows: &Windows, limits: &Limits, dice: &
             }
             _ => Verdict::Fresh,
         },
+        // The request refuses stale answers (RFC 9111 §5.2.1): `min-fresh`, or
+        // `max-age` without `max-stale`, or `max-stale=N` exceeded. The
+        // function's rules give way, `stale_if_error` included.
+        Some(past) if !limits.allows_stale(past) => Verdict::Expired,
         Some(past) if past <= windows.revalidate && !windows.revalidate.is_zero() => {
             Verdict::Revalidate
         }

@@ -49,8 +49,13 @@ impl RequestDirectives {
                     }
                 } else if name.eq_ignore_ascii_case("max-stale") {
                     match arg {
-                        // Without an argument: any staleness.
-                        None => out.max_stale = Some(None),
+                        // Without an argument: any staleness, unless a limit was
+                        // read already (repeated: the most restrictive wins).
+                        None => {
+                            if out.max_stale.is_none() {
+                                out.max_stale = Some(None);
+                            }
+                        }
                         Some(arg) => {
                             if let Some(n) = seconds(arg) {
                                 out.max_stale = Some(match out.max_stale {

@@ -220,9 +220,17 @@ where
     }
     if state.info.method == Method::HEAD {
         // A HEAD response has no body to store; GET requests fill the entry.
-        counts.record(stats::Outcome::Miss);
+        // Its failure may still be answered with the fallback (counted then by
+        // the layer).
+        let fallback = miss
+            .fallback
+            .is_some()
+            .then(|| pending(&cache, &key, &reader, miss));
+        if fallback.is_none() {
+            counts.record(stats::Outcome::Miss);
+        }
         drop(counts);
-        state.set(Outcome::MissNotStored);
+        state.set(Outcome::MissNotStored(fallback));
         return body.await;
     }
     drop(counts);

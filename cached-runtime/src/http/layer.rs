@@ -147,7 +147,7 @@ where
         Early::Answer(Answer::NotCached) => Ok(not_cached(settings)),
         Early::Panicked(panic) => match state.take() {
             // stale_if_error: the handler panicked, the expired entry answers.
-            Outcome::Miss(mut pending) => {
+            Outcome::Miss(mut pending) | Outcome::MissNotStored(Some(mut pending)) => {
                 match fallback(&mut pending, "the handler panicked").await {
                     Some(hit) => Ok(answer(settings, &state, &hit)),
                     None => std::panic::resume_unwind(panic),
@@ -263,7 +263,16 @@ async fn finish(settings: &HttpSettings, state: &RequestState, response: Respons
         Outcome::Untouched | Outcome::Bypass => response,
         Outcome::Hit(hit) => answer(settings, state, &hit),
         Outcome::NotCached => not_cached(settings),
-        Outcome::MissNotStored => {
+        Outcome::MissNotStored(pending) => {
+            if let Some(mut pending) = pending {
+                if response.status().is_server_error()
+                    && let Some(hit) =
+                        fallback(&mut pending, "the handler answered with a 5xx").await
+                {
+                    return answer(settings, state, &hit);
+                }
+                pending.count(stats::Outcome::Miss);
+            }
             log("MISS", state);
             with_header(response, &settings.header_name, "MISS")
         }

@@ -179,8 +179,10 @@ pub(crate) enum Outcome {
     NotCached,
     /// The handler ran; store its response if it qualifies.
     Miss(PendingStore),
-    /// The handler ran and its response is not stored (marked `MISS`).
-    MissNotStored,
+    /// The handler ran and its response is not stored (marked `MISS`): a HEAD
+    /// request. `Some` when its failure may be answered with a `stale_if_error`
+    /// fallback (never stored).
+    MissNotStored(Option<PendingStore>),
 }
 
 /// A stored response to serve.
