@@ -326,7 +326,11 @@ mod tests {
         // Expired 20.5 s ago.
         assert_eq!(at(30_500, Limits::NONE), Verdict::IfError);
         assert_eq!(at(30_500, max_stale(Some(21))), Verdict::Accepted);
-        assert_eq!(at(30_500, max_stale(Some(20))), Verdict::IfError);
+        // Past the request's max-stale, or with min-fresh, or max-age alone, the
+        // request refuses stale answers: stale_if_error's fallback included.
+        assert_eq!(at(30_500, max_stale(Some(20))), Verdict::Expired);
+        assert_eq!(at(30_500, min_fresh(1)), Verdict::Expired);
+        assert_eq!(at(30_500, max_age(100)), Verdict::Expired);
         assert_eq!(at(30_500, max_stale(None)), Verdict::Accepted);
         // max-age counts the time past expiry: the entry is 30.5 s old.
         let both = |age| Limits {
