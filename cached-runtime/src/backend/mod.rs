@@ -338,32 +338,9 @@ impl Entry {
         self.bytes.len() + self.kept_size
     }
 
-    /// An entry read back from a store that knows its time left (Redis): a near
-    /// copy, weighed for a typed copy a reader may keep in it
-    /// ([`Entry::keep_typed`]).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    #[cfg(test)]
-    pub(crate) fn with_remaining(
-        bytes: Bytes,
-        stamp: Stamp,
-        ttl: Duration,
-        remaining: Duration,
-    ) -> Self {
-        Entry {
-            decoded: OnceLock::new(),
-            kept_size: 0,
-            keep_typed: true,
-            bytes,
-            stamp,
-            ttl,
-            expires_at: Instant::now() + remaining,
-            window: Duration::ZERO,
-            delta: Duration::ZERO,
-        }
-    }
-
     /// An entry read back from Redis whose age (since it was stored) is `age`:
-    /// fresh for `ttl - age`, or expired `age - ttl` ago.
+    /// fresh for `ttl - age`, or expired `age - ttl` ago. A near copy, weighed
+    /// for a typed copy a reader may keep in it ([`Entry::keep_typed`]).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn read_back(
         bytes: Bytes,

@@ -110,7 +110,11 @@ fn decide(
     if policy.read_stored
         && policy.windows.early.is_none()
         && let Some(entry) = cache.backend().hit_now(&key, policy.near)
-        && stale::verdict(&entry, &policy.windows, &policy.limits, cache.dice()) == Verdict::Fresh
+        // `hit_now` answers fresh entries only: the verdict (a clock read) is
+        // needed when the request narrows what is fresh enough.
+        && (policy.limits == Limits::NONE
+            || stale::verdict(&entry, &policy.windows, &policy.limits, cache.dice())
+                == Verdict::Fresh)
         && let Some(hit) = reader.read(&entry)
     {
         state.set(Outcome::Hit(hit));

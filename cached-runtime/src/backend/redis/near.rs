@@ -255,11 +255,12 @@ mod tests {
     }
 
     fn copy(len: usize) -> Arc<Near> {
-        let entry = Arc::new(Entry::with_remaining(
+        let entry = Arc::new(Entry::read_back(
             Bytes::from(vec![7u8; len - header::LEN]),
             Stamp::redis(1, 1),
             Duration::from_secs(60),
-            Duration::from_secs(60),
+            Duration::ZERO,
+            Duration::ZERO,
         ));
         Arc::new(Near {
             header: [0; header::LEN],
