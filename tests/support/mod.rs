@@ -1,10 +1,12 @@
 //! What the integration tests share, written once: counters of runs, bounded waits,
-//! gated computations, in-process HTTP, captured logs and `redis-server` processes.
+//! gated computations, in-process HTTP, captured logs, `redis-server` processes and
+//! local Redis Clusters of them.
 //!
 //! Every test file is a crate of its own that declares `mod support;` and uses a
 //! part of it; what one file leaves unused is not dead code, hence the allow.
 #![allow(dead_code)]
 
+pub(crate) mod cluster;
 pub(crate) mod counter;
 pub(crate) mod gate;
 pub(crate) mod http;

@@ -30,6 +30,18 @@ impl RedisServer {
     /// unless a `SAVE` took a snapshot, which it then starts from (what a crash
     /// does under the default `save` persistence).
     pub(crate) fn start(extra: &[&str]) -> RedisServer {
+        RedisServer::start_on(free_port, extra)
+    }
+
+    /// Like [`RedisServer::start`], on a port whose cluster bus port (port +
+    /// 10000, which a `--cluster-enabled yes` node also listens on) was free too.
+    pub(crate) fn start_cluster_node(extra: &[&str]) -> RedisServer {
+        RedisServer::start_on(free_cluster_port, extra)
+    }
+
+    /// Starts `redis-server` on a port `pick` returns (another one if it was
+    /// taken meanwhile), with extra arguments, in a directory of its own.
+    fn start_on(pick: fn() -> u16, extra: &[&str]) -> RedisServer {
         static DIRS: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "cachette-redis-{}-{}",
@@ -42,7 +54,7 @@ impl RedisServer {
         let mut args = vec!["--dir".to_owned(), dir.to_string_lossy().into_owned()];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         for _ in 0..5 {
-            let port = free_port();
+            let port = pick();
             if let Some(child) = spawn(port, &args) {
                 return RedisServer {
                     child: Some(child),
@@ -177,6 +189,23 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// A loopback port that is free, and whose port + 10000 (the cluster bus) is
+/// free too. Drawn from 15000..22000, so both lie below Linux's ephemeral range
+/// (32768..): no outgoing connection of another test takes them meanwhile.
+fn free_cluster_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_ok();
+    for _ in 0..1000 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let port = 15_000 + (hasher.finish() % 7_000) as u16;
+        if free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+    panic!("no free loopback port p in 15000..22000 with p + 10000 free too (1000 draws)");
 }
 
 /// Starts the server and waits for "Ready to accept connections"; `None` if it
