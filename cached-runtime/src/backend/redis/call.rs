@@ -30,7 +30,7 @@ impl RedisStore {
         let mut command = redis::cmd("EVALSHA");
         command.arg(script.get_hash());
         command.arg(Layout::script_key_count(key));
-        self.layout.script_keys(key, |name| {
+        self.topology.layout(key).script_keys(key, |name| {
             command.arg(name);
         });
         command
@@ -47,70 +47,117 @@ impl RedisStore {
         let mut command = redis::cmd("EVALSHA");
         command.arg(script.get_hash());
         command.arg(Layout::script_key_count(key) + 1);
-        self.layout.script_keys(key, |name| {
+        self.topology.layout(key).script_keys(key, |name| {
             command.arg(name);
         });
         command.arg(lease_key);
         command
     }
 
-    /// Runs a read with the timeout, feeding the breaker: every error counts.
-    pub(super) async fn call<T, F>(&self, command: impl FnOnce(Conn) -> F) -> Option<T>
+    /// Runs a read on `stripe`'s Redis with the timeout, feeding the breaker:
+    /// every error counts.
+    pub(super) async fn call<T, F>(&self, stripe: usize, command: impl FnOnce(Conn) -> F) -> Option<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        match self.run(false, command).await {
+        match self.run(stripe, false, command).await {
             Written::Done(value) => Some(value),
             Written::Refused(_) | Written::Failed => None,
         }
     }
 
-    /// Runs a write with the timeout, feeding the breaker, except when Redis
-    /// answers by refusing the write (see `refusal`): it is up.
-    pub(super) async fn call_write<T, F>(&self, command: impl FnOnce(Conn) -> F) -> Written<T>
+    /// Runs a write on `stripe`'s Redis with the timeout, feeding the breaker,
+    /// except when Redis answers by refusing the write (see `refusal`): it is up.
+    pub(super) async fn call_write<T, F>(
+        &self,
+        stripe: usize,
+        command: impl FnOnce(Conn) -> F,
+    ) -> Written<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        self.run(true, command).await
+        self.run(stripe, true, command).await
     }
 
-    /// Runs `command` on a checked connection (see `restart`), with the timeout.
-    async fn run<T, F>(&self, refusals_answer: bool, command: impl FnOnce(Conn) -> F) -> Written<T>
+    /// [`RedisStore::call_write`], sent once more when the first attempt found
+    /// its connection broken or its cluster route wrong (not on a timeout): an
+    /// invalidation sent by an instance that was idle while its server restarted
+    /// or a cluster's master failed over would otherwise fail on the connection
+    /// it held, and wait for a replay while other instances serve what it
+    /// invalidated. Only for writes that may be applied twice.
+    pub(super) async fn call_write_retrying<T, F>(
+        &self,
+        stripe: usize,
+        command: impl Fn(Conn) -> F,
+    ) -> Written<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let Some(link) = &self.link else {
-            return Written::Failed;
-        };
+        match self.run_once(stripe, true, &command).await {
+            (Written::Failed, true) => self.run(stripe, true, command).await,
+            (written, _) => written,
+        }
+    }
+
+    /// Runs `command` on a connection checked for `stripe` (see `restart`), with
+    /// the timeout.
+    async fn run<T, F>(
+        &self,
+        stripe: usize,
+        refusals_answer: bool,
+        command: impl FnOnce(Conn) -> F,
+    ) -> Written<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        self.run_once(stripe, refusals_answer, command).await.0
+    }
+
+    /// [`RedisStore::run`], and whether it failed on a broken connection or a
+    /// wrong cluster route (worth sending again at once).
+    async fn run_once<T, F>(
+        &self,
+        stripe: usize,
+        refusals_answer: bool,
+        command: impl FnOnce(Conn) -> F,
+    ) -> (Written<T>, bool)
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
         let mut used = None;
         let attempt = async {
-            let conn = self.usable(link).await?;
-            used = Some(conn.id);
+            let (link, conn) = self.usable(stripe).await?;
+            used = Some((link, conn.id));
             command(conn).await
         };
         let error = match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
                 self.breaker.success();
-                return Written::Done(value);
+                return (Written::Done(value), false);
             }
             Ok(Err(error)) => error,
             Err(_) => {
                 self.failed("timed out (REDIS_TIMEOUT_MS)");
-                return Written::Failed;
+                return (Written::Failed, false);
             }
         };
-        if let Some(id) = used {
+        if let Some((link, id)) = used {
             link.after_error(id, &error);
         }
+        self.topology.after_error(&error);
         match refusal::write_refusal(&error) {
             Some(code) if refusals_answer => {
                 self.breaker.success();
                 tracing::debug!(target: "cache", url = %self.url_for_logs, %error, "Redis refused a write");
-                Written::Refused(code)
+                (Written::Refused(code), false)
             }
             _ => {
                 self.failed(&error.to_string());
-                Written::Failed
+                let again = match error.code() {
+                    None => !error.is_timeout(),
+                    Some(code) => matches!(code, "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN"),
+                };
+                (Written::Failed, again)
             }
         }
     }

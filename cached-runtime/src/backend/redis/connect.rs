@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::breaker::Breaker;
 use super::layout::Layout;
 use super::link::Link;
+use super::topology::Topology;
 use super::tracking::NearState;
 use super::{RedisStore, near};
 use crate::backend::memory::MemoryStore;
@@ -27,6 +28,7 @@ impl RedisStore {
         let layout = Layout::new(config.prefix());
         let (version_prefix, all_key) = layout.tracked();
         let layout_wake_channel = layout.wake_channel();
+        drop(layout);
         // The near copies keep the strict mode's bound unless near mode is on.
         let copies = near::copies(if redis.near_cache() {
             redis.near_cache_max_memory()
@@ -40,29 +42,42 @@ impl RedisStore {
             version_prefix,
             all_key,
         );
-        let link = match redis::Client::open(redis.connection_url()) {
-            Ok(client) => Some(Link::new(
-                client,
-                redis.connect_timeout(),
-                redis.timeout(),
-                Arc::clone(&near_state),
-                url_for_logs.clone(),
-            )),
-            Err(error) => {
-                tracing::error!(target: "cache", url = %url_for_logs, %error, "the Redis URL is not usable (REDIS_URL / REDIS_HOST); using the memory fallback");
-                None
+        let topology = if redis.cluster() {
+            if redis.near_cache() {
+                tracing::warn!(
+                    target: "cache",
+                    url = %url_for_logs,
+                    "REDIS_NEAR_CACHE=true is not supported with REDIS_CLUSTER=true (its coherence tracks one server's keys): every hit is checked on Redis (strict mode)"
+                );
             }
+            // Near hits need one server's tracking (see `tracking`): strict.
+            near_state.refuse_quietly();
+            Topology::cluster(config.prefix(), redis, Arc::clone(&near_state))
+        } else {
+            let link = match redis::Client::open(redis.connection_url()) {
+                Ok(client) => Some(Link::new(
+                    client,
+                    redis.connect_timeout(),
+                    redis.timeout(),
+                    Arc::clone(&near_state),
+                    url_for_logs.clone(),
+                )),
+                Err(error) => {
+                    tracing::error!(target: "cache", url = %url_for_logs, %error, "the Redis URL is not usable (REDIS_URL / REDIS_HOST); using the memory fallback");
+                    None
+                }
+            };
+            Topology::single(config.prefix(), link)
         };
         let max_ttl_ms = u64::try_from(config.max_ttl().as_millis()).unwrap_or(u64::MAX / 4);
         let store = Arc::new_cyclic(|me| RedisStore {
             me: me.clone(),
-            link,
+            topology,
             fallback: MemoryStore::new(config.max_memory(), config.max_ttl()),
             memory_fallback: redis.memory_fallback(),
             near: near_state,
             breaker: Breaker::new(false),
             probing: AtomicBool::new(false),
-            layout,
             timeout: redis.timeout(),
             // Entries live their TTL plus a stale window of at most CACHE_MAX_TTL
             // (see `stale`): versions outlive every entry under them.
@@ -99,22 +114,31 @@ impl RedisStore {
     }
 
     /// Pings Redis; the reason it is not usable, in words that name the setting.
+    /// Whether Redis answers (every master of a cluster, after reading its
+    /// routes), or what is wrong with it.
     async fn check(&self, limit: Duration, config: &Config) -> Result<(), String> {
-        let Some(link) = &self.link else {
-            return Err("the client could not be set up".to_owned());
-        };
-        match self.ping(link, limit).await {
-            Ok(()) => Ok(()),
-            Err(Some(error)) => Err(describe(&error, config)),
-            Err(None) => Err(format!(
-                "no answer within REDIS_CONNECT_TIMEOUT_MS ({} ms)",
-                limit.as_millis()
-            )),
+        if let Err(error) = self.topology.route(limit).await {
+            return Err(error.to_string());
         }
+        let links = self.topology.links();
+        if links.is_empty() {
+            return Err("the client could not be set up".to_owned());
+        }
+        for link in links {
+            match self.ping(&link, limit).await {
+                Ok(()) => {}
+                Err(Some(error)) => return Err(describe(&error, config)),
+                Err(None) => {
+                    return Err(format!(
+                        "no answer within REDIS_CONNECT_TIMEOUT_MS ({} ms)",
+                        limit.as_millis()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
-    /// `PING` (no data touched, so on any connection, checked or not); the error,
-    /// or `None` for no answer within `limit`.
     pub(super) async fn ping(
         &self,
         link: &Link,
@@ -141,7 +165,7 @@ impl RedisStore {
     }
 
     async fn warn_about_eviction(&self) {
-        let Some(link) = &self.link else {
+        let Some(link) = self.topology.links().into_iter().next() else {
             return;
         };
         let query = async {

@@ -23,6 +23,43 @@
 //! fastapi-cache2 deployments (`fastapi-cache#epoch` with the default prefix): they
 //! are what an operator sees in Redis.
 //!
+//! # In a cluster
+//!
+//! A script's keys must share a hash slot (else Redis Cluster answers
+//! `CROSSSLOT`), and the entry's keys are the entry, the epoch, the "all" version
+//! and the versions of every namespace over it. So in cluster mode
+//! (`REDIS_CLUSTER=true`) the store is [`STRIPES`] *stripes*, each a complete
+//! single-node layout in one slot: the prefix is replaced by the stripe's hash tag,
+//! `{prefix/i.j}` (`i` the stripe, `j` the first number that puts the tag's slot in
+//! the `i`-th of [`STRIPES`] equal parts of the slot space; `{`, `}` and `%` in
+//! the prefix are written `%7B`, `%7D`, `%25`):
+//!
+//! | key | in stripe `s` |
+//! |---|---|
+//! | an entry | `{fastapi-cache/s.j}:{rest}` |
+//! | its lease | `{fastapi-cache/s.j}#lease:{rest}` |
+//! | the stripe's epoch | `{fastapi-cache/s.j}#epoch` |
+//! | its "all" version | `{fastapi-cache/s.j}#all` |
+//! | a namespace's version | `{fastapi-cache/s.j}#v:{namespace}` |
+//!
+//! An entry's stripe is [`stripe_of`] its rest (FNV-1a, modulo [`STRIPES`]): every
+//! instance computes the same, whatever its version, because the stripes and their
+//! tags are constants of the layout. What it costs:
+//!
+//! - entries spread over the cluster by stripe: a namespace's entries spread over
+//!   every stripe, so over every master; a cluster whose masters hold contiguous
+//!   equal slot ranges (what `redis-cli --cluster create` makes) holds
+//!   `STRIPES / masters` stripes each, within one; more than [`STRIPES`] masters
+//!   leave some without entries;
+//! - invalidating a namespace writes its version in every stripe: [`STRIPES`]
+//!   scripts (sent at once), still O(1) in the number of entries; an
+//!   `invalidate_all` rotates every stripe's epoch;
+//! - each stripe is a single-node store of its own: its epoch, its versions, its
+//!   checks after a restart or failover (see `restart`). A master that restarts or
+//!   fails over makes the entries of its stripes cold, and only those;
+//! - lookups, stores and leases touch one stripe: one slot, one master, one round
+//!   trip, as on one Redis.
+//!
 //! Every key has a TTL, so nothing the cache writes grows without bound. Versions
 //! outlive every entry they could make stale (entries live at most `CACHE_MAX_TTL`,
 //! and an entry is only written if it is fresh at that moment). The epoch can only
@@ -33,8 +70,15 @@
 //! `maxmemory-policy noeviction` (or enough memory). A warning at start-up says so
 //! otherwise.
 
+use std::borrow::Cow;
+
+use super::slot::{SLOTS, slot_of};
 use crate::key::CacheKey;
 use crate::key::normalize::prefixes;
+
+/// How many stripes a cluster layout has (see "In a cluster"). A constant of the
+/// layout: every instance sharing a cluster must agree on it.
+pub(super) const STRIPES: usize = 32;
 
 /// After the prefix: the epoch's key.
 const EPOCH: &str = "#epoch";
@@ -51,12 +95,71 @@ const WAKE: &str = "#wake";
 #[derive(Debug)]
 pub(super) struct Layout {
     prefix: String,
+    /// A cluster stripe: `prefix` is the stripe's hash tag, which replaces the
+    /// key's prefix in the entry's key too.
+    stripe: bool,
+}
+
+/// One stripe of a cluster layout: its keys, and the slot they all hash to.
+#[derive(Debug)]
+pub(super) struct Stripe {
+    pub(super) layout: Layout,
+    pub(super) slot: u16,
 }
 
 impl Layout {
     pub(super) fn new(prefix: &str) -> Layout {
         Layout {
             prefix: prefix.to_owned(),
+            stripe: false,
+        }
+    }
+
+    /// The [`STRIPES`] stripes of the cluster layout of `prefix`, in order.
+    pub(super) fn stripes(prefix: &str) -> Vec<Stripe> {
+        let mut escaped = String::with_capacity(prefix.len());
+        for c in prefix.chars() {
+            match c {
+                '{' => escaped.push_str("%7B"),
+                '}' => escaped.push_str("%7D"),
+                '%' => escaped.push_str("%25"),
+                c => escaped.push(c),
+            }
+        }
+        let width = usize::from(SLOTS) / STRIPES;
+        (0..STRIPES)
+            .map(|i| {
+                // Expected `STRIPES` tries: each lands in the part with odds 1/STRIPES.
+                (0u32..)
+                    .map(|j| format!("{{{escaped}/{i}.{j}}}"))
+                    .map(|tag| {
+                        let slot = slot_of(tag.as_bytes());
+                        (tag, slot)
+                    })
+                    .find(|(_, slot)| usize::from(*slot) / width == i)
+                    .map(|(tag, slot)| Stripe {
+                        layout: Layout {
+                            prefix: tag,
+                            stripe: true,
+                        },
+                        slot,
+                    })
+                    .unwrap_or_else(|| unreachable!("CRC16 reaches every part of the slot space"))
+            })
+            .collect()
+    }
+
+    /// The Redis key of the entry `key`: the key itself on one Redis, its rest
+    /// under the stripe's tag in a cluster.
+    pub(super) fn entry<'k>(&self, key: &'k CacheKey) -> Cow<'k, str> {
+        if self.stripe {
+            let mut entry = String::with_capacity(self.prefix.len() + 1 + key.rest().len());
+            entry.push_str(&self.prefix);
+            entry.push(':');
+            entry.push_str(key.rest());
+            Cow::Owned(entry)
+        } else {
+            Cow::Borrowed(key.full())
         }
     }
 
@@ -107,7 +210,7 @@ impl Layout {
     /// namespace prefix of the key, shortest first. One scratch string serves
     /// them all (no key string allocated per key).
     pub(super) fn script_keys(&self, key: &CacheKey, mut push: impl FnMut(&str)) {
-        push(key.full());
+        push(&self.entry(key));
         let mut scratch = String::with_capacity(self.prefix.len() + key.rest().len() + 8);
         scratch.push_str(&self.prefix);
         for tag in [EPOCH, ALL] {
@@ -122,6 +225,17 @@ impl Layout {
             push(&scratch);
         }
     }
+}
+
+/// The stripe of an entry whose key's rest is `rest` (FNV-1a, modulo [`STRIPES`]).
+pub(super) fn stripe_of(rest: &str) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in rest.as_bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // STRIPES is a power of two: the low bits, which FNV-1a mixes last.
+    usize::try_from(hash % STRIPES as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -185,8 +299,76 @@ mod tests {
         );
     }
 
+    #[test]
+    fn stripes_spread_over_the_slot_space_and_are_named_as_documented() {
+        let stripes = Layout::stripes("fastapi-cache");
+        assert_eq!(stripes.len(), STRIPES);
+        let width = usize::from(SLOTS) / STRIPES;
+        for (i, stripe) in stripes.iter().enumerate() {
+            // In the i-th part of the slot space: equal contiguous ranges (three
+            // masters of `redis-cli --cluster create`) hold STRIPES/3 each, within one.
+            assert_eq!(usize::from(stripe.slot) / width, i);
+            let epoch = stripe.layout.epoch();
+            assert!(epoch.starts_with(&format!("{{fastapi-cache/{i}.")), "{epoch}");
+            assert!(epoch.ends_with("}#epoch"), "{epoch}");
+        }
+        let masters = [0..=5460, 5461..=10922, 10923..=16383];
+        for range in masters {
+            let held = stripes.iter().filter(|s| range.contains(&s.slot)).count();
+            assert!((10..=11).contains(&held), "{held} stripes in {range:?}");
+        }
+        let key = CacheKey::from_rest("fastapi-cache", "user:42:get");
+        let stripe = &stripes[stripe_of(key.rest())];
+        let tag = stripe.layout.epoch().strip_suffix("#epoch").unwrap().to_owned();
+        assert_eq!(stripe.layout.entry(&key), format!("{tag}:user:42:get"));
+        assert_eq!(stripe.layout.lease(&key), format!("{tag}#lease:user:42:get"));
+        assert_eq!(stripe.layout.version(Some("user")), format!("{tag}#v:user"));
+        // One Redis: the key itself, no copy.
+        assert!(matches!(Layout::new("fastapi-cache").entry(&key), Cow::Borrowed(k) if k == key.full()));
+    }
+
+    #[test]
+    fn braces_in_the_prefix_cannot_break_the_hash_tag() {
+        for prefix in ["a}b", "{x}", "%7B", "a{b", "}", ""] {
+            for stripe in Layout::stripes(prefix) {
+                let epoch = stripe.layout.epoch();
+                // The tag is the whole `{...}` in front: escaped braces inside.
+                let tag_end = epoch.find('}').unwrap();
+                assert_eq!(&epoch[tag_end..], "}#epoch", "{prefix:?}: {epoch}");
+                assert_eq!(slot_of(epoch.as_bytes()), stripe.slot);
+            }
+        }
+        // Escaping is injective: different prefixes, different tags.
+        let a = Layout::stripes("%7B");
+        let b = Layout::stripes("{");
+        assert_ne!(a[0].layout.epoch(), b[0].layout.epoch());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// In a cluster, every key a script gets for an entry is in the entry's
+        /// stripe's slot (no `CROSSSLOT`), and so is its lease.
+        #[test]
+        fn a_scripts_keys_share_one_slot(
+            prefix in "[a-z{}%/#:.-]{0,8}",
+            rest in "[a-z0-9#:{}]{0,16}",
+        ) {
+            let stripes = Layout::stripes(&prefix);
+            let key = CacheKey::from_rest(&prefix, &rest);
+            let stripe = &stripes[stripe_of(key.rest())];
+            let keys = script_keys(&stripe.layout, &key);
+            prop_assert_eq!(keys.len(), Layout::script_key_count(&key));
+            for name in keys.iter().chain([&stripe.layout.lease(&key)]) {
+                prop_assert_eq!(slot_of(name.as_bytes()), stripe.slot, "{}", name);
+            }
+            // Tags of one prefix never repeat, and never those of another prefix.
+            let other = Layout::stripes(&format!("{prefix}x"));
+            for (i, s) in stripes.iter().enumerate() {
+                prop_assert!(stripes[i + 1..].iter().all(|t| t.layout.epoch() != s.layout.epoch()));
+                prop_assert!(other.iter().all(|t| t.layout.epoch() != s.layout.epoch()));
+            }
+        }
 
         /// The keys a script checks are the keys invalidations write: an
         /// invalidation of any namespace prefix of a key reaches its lookups.

@@ -151,8 +151,9 @@ impl RedisStore {
     /// process's subscription is live when it can be (see `wake`, "No lost
     /// wake-up"): call it before [`RedisStore::claim`].
     pub(crate) async fn watch(&self, key: &CacheKey) -> Wake {
+        // Any node will do: a cluster sends every message to every node.
         if !self.breaker.is_open()
-            && let Some(link) = &self.link
+            && let Some(link) = self.topology.link(self.topology.stripe(key))
             && let Some(client) = link.resp3_client()
         {
             let limit = link.connect_timeout() + self.timeout;
@@ -173,13 +174,13 @@ impl RedisStore {
         command
             .arg(scripts::LEASE_TAKE)
             .arg(1)
-            .arg(self.layout.lease(key))
+            .arg(self.topology.layout(key).lease(key))
             .arg(token_text(token))
             .arg(self.lease_ms())
             .arg(*crate::config::LOCK_LEASE_RANGE_MS.end());
         let command = &command;
         let reply = self
-            .call_write(|mut conn| async move {
+            .call_write(self.topology.stripe(key), |mut conn| async move {
                 command.query_async::<(i64, i64)>(&mut conn.redis).await
             })
             .await;
@@ -234,13 +235,15 @@ impl RedisStore {
         command
             .arg(scripts::LEASE_RENEW)
             .arg(1)
-            .arg(self.layout.lease(key))
+            .arg(self.topology.layout(key).lease(key))
             .arg(token_text(token))
             .arg(self.lease_ms())
             .arg(*crate::config::LOCK_LEASE_RANGE_MS.end());
         let command = &command;
         match self
-            .call_write(|mut conn| async move { command.query_async::<i64>(&mut conn.redis).await })
+            .call_write(self.topology.stripe(key), |mut conn| async move {
+                command.query_async::<i64>(&mut conn.redis).await
+            })
             .await
         {
             Written::Done(renewed) => Some(renewed == 1),
@@ -290,13 +293,15 @@ impl RedisStore {
         command
             .arg(scripts::LEASE_RELEASE)
             .arg(1)
-            .arg(self.layout.lease(key))
+            .arg(self.topology.layout(key).lease(key))
             .arg(token_text(token))
-            .arg(self.layout.wake_channel())
+            .arg(self.topology.base.wake_channel())
             .arg(wake::message(woke, key.full()));
         let command = &command;
         let released = self
-            .call_write(|mut conn| async move { command.query_async::<i64>(&mut conn.redis).await })
+            .call_write(self.topology.stripe(key), |mut conn| async move {
+                command.query_async::<i64>(&mut conn.redis).await
+            })
             .await;
         match released {
             Written::Done(0) => {

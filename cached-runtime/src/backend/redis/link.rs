@@ -32,6 +32,17 @@ pub(super) struct Conn {
     pub(super) redis: MultiplexedConnection,
     /// RESP3, its pushes handed to the near cache: tracking may be armed on it.
     pub(super) pushes: bool,
+    /// Which check the store's stripes must have passed on it (see `restart`):
+    /// new with the connection, and again when its server's role changed.
+    pub(super) check: u64,
+}
+
+/// Connection ids and checks, unique within the process (a cluster has a link
+/// per node, and the store remembers checks by these numbers).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 struct Held {
@@ -52,7 +63,6 @@ pub(super) struct Link {
     /// Held while a connection is opened, checked, or its server's script cache
     /// reloaded: one at a time, so concurrent calls do not each rotate the epoch.
     pub(super) preparing: tokio::sync::Mutex<()>,
-    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for Link {
@@ -88,7 +98,6 @@ impl Link {
             connect_timeout,
             current: Mutex::new(None),
             preparing: tokio::sync::Mutex::new(()),
-            next_id: AtomicU64::new(1),
         }
     }
 
@@ -131,9 +140,14 @@ impl Link {
         if let Some(found) = self.current() {
             return Ok(found);
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = next_id();
         let (redis, pushes) = self.open(id).await?;
-        let conn = Conn { id, redis, pushes };
+        let conn = Conn {
+            id,
+            redis,
+            pushes,
+            check: id,
+        };
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         *current = Some(Held {
             conn: conn.clone(),
@@ -189,22 +203,25 @@ impl Link {
         }
     }
 
-    /// Connection `id` was checked: data may go through it.
+    /// Connection `id` was prepared (tracking armed if wanted).
     pub(super) fn checked(&self, id: u64) {
-        self.set_checked(id, true);
-    }
-
-    /// Connection `id` must be checked again before data goes through it.
-    pub(super) fn unchecked(&self, id: u64) {
-        self.set_checked(id, false);
-    }
-
-    fn set_checked(&self, id: u64, checked: bool) {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(held) = current.as_mut()
             && held.conn.id == id
         {
-            held.checked = checked;
+            held.checked = true;
+        }
+    }
+
+    /// Connection `id` must be prepared, and every stripe checked on it, again
+    /// before data goes through it: its `check` changes.
+    pub(super) fn unchecked(&self, id: u64) {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = current.as_mut()
+            && held.conn.id == id
+        {
+            held.checked = false;
+            held.conn.check = next_id();
         }
     }
 

@@ -10,6 +10,7 @@
 //! - [A Redis that refuses writes](#a-redis-that-refuses-writes)
 //! - [Across processes](#across-processes)
 //! - [Near mode](#near-mode)
+//! - [Redis Cluster](#redis-cluster)
 //!
 //! # Where each part lives
 //!
@@ -27,6 +28,8 @@
 //! | `link` | the connection, and whether it was checked |
 //! | `restart` | restarts and failovers: rotating the epoch before data goes through |
 //! | `refusal` | telling a refused write (Redis is up) from a failure |
+//! | `topology` | where each stripe's data goes: one Redis, or a cluster's masters (`REDIS_CLUSTER`), and reading the cluster's routes |
+//! | `slot` | Redis Cluster's hash slots (CRC16 and hash tags) |
 //! | `scripts` | the Lua scripts |
 //! | `lease` | the cross-instance lease: taking, renewing, releasing it, and the fencing of late stores |
 //! | `wake` | the one wake-up subscription per process, and the waiters it wakes |
@@ -155,6 +158,26 @@
 //! the others stop serving the old value when the push reaches them, and never
 //! later than `REDIS_NEAR_CACHE_MAX_AGE`. Waiters of a single flight and stores
 //! are checked on Redis in both modes.
+//!
+//! # Redis Cluster
+//!
+//! With `REDIS_CLUSTER=true` the store is 32 *stripes*, each a complete
+//! single-node layout under one hash tag (so every script's keys share a slot:
+//! never `CROSSSLOT`), spread evenly over the slot space; an entry's stripe is a
+//! hash of its key (see `layout`, "In a cluster", for the keys and what it
+//! costs). Each stripe keeps every rule above on its own: its epoch, its
+//! versions, its check on every new connection and after `NOSCRIPT`, so a master
+//! that restarts or fails over makes its stripes' entries cold, and only those.
+//! An invalidation writes every stripe at once (32 scripts, O(1) in the
+//! entries) and returns once all recorded it; one that some stripe did not
+//! record is applied locally and replayed, as on one Redis. The store connects to
+//! each master itself, one checked connection each (see `topology` for why not
+//! redis-rs's cluster client, and when the routes are read again); a master that
+//! stops answering opens the breaker for the whole store, which serves from the
+//! fallback until the cluster covers every stripe again and each stripe is
+//! checked where it now lives. Near mode needs one server's tracking and stays
+//! off (strict) in a cluster; the lease and its wake-ups work unchanged (a
+//! cluster sends every `PUBLISH` to every node).
 
 mod breaker;
 mod call;
@@ -168,6 +191,8 @@ mod recover;
 mod refusal;
 mod restart;
 mod scripts;
+mod slot;
+mod topology;
 mod tracking;
 pub(crate) mod wake;
 
@@ -185,8 +210,7 @@ use super::{Entry, Lookup, Source, Stamp};
 use crate::key::CacheKey;
 use call::Written;
 use header::Header;
-use layout::Layout;
-use link::Link;
+use topology::Topology;
 use tracking::NearState;
 
 /// The longest an entry lives in the fallback.
@@ -196,8 +220,9 @@ const FALLBACK_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub(crate) struct RedisStore {
     me: Weak<RedisStore>,
-    /// `None` when the client could not be set up (a bad URL).
-    link: Option<Link>,
+    /// The stripes and the links their data goes through: one Redis, or the
+    /// masters of a cluster.
+    topology: Topology,
     fallback: Arc<MemoryStore>,
     /// `REDIS_MEMORY_FALLBACK`: whether values computed while the breaker is
     /// open are kept in `fallback` (and so served) at all.
@@ -207,8 +232,6 @@ pub(crate) struct RedisStore {
     near: Arc<NearState>,
     breaker: Breaker,
     probing: AtomicBool,
-    /// The names of the keys (`CACHE_PREFIX`).
-    layout: Layout,
     timeout: Duration,
     version_ttl_ms: u64,
     epoch_ttl_ms: u64,
@@ -240,7 +263,7 @@ impl RedisStore {
     /// Drops the connection if it is not a tracked one, so that the next call
     /// opens one.
     fn replace_connection(&self) {
-        if let Some(link) = &self.link {
+        for link in self.topology.links() {
             link.replace_if_plain();
         }
     }
@@ -300,8 +323,11 @@ impl RedisStore {
             .arg(self.token.as_str())
             .arg(self.epoch_ttl_ms)
             .arg(self.version_ttl_ms);
+        let stripe = self.topology.stripe(key);
         let reply = self
-            .call(|mut conn| async move { self.script(&command, &mut conn).await })
+            .call(stripe, |mut conn| async move {
+                self.script(&command, &mut conn, stripe).await
+            })
             .await;
         match (reply, near) {
             (None, _) => self.fallback.lookup(key),
@@ -349,7 +375,8 @@ impl RedisStore {
     /// script's `KEYS`): one warning naming them.
     fn repaired(&self, key: &CacheKey, repaired: &[redis::Value]) {
         let mut names = Vec::new();
-        self.layout
+        self.topology
+            .layout(key)
             .script_keys(key, |name| names.push(name.to_owned()));
         let keys: Vec<&str> = repaired
             .iter()
@@ -378,8 +405,11 @@ impl RedisStore {
                 command
                     .arg(stamp.value)
                     .arg(&header::epoch_id(stamp.epoch)[..]);
+                let stripe = self.topology.stripe(key);
                 let reply = self
-                    .call(|mut conn| async move { self.script::<i64>(&command, &mut conn).await })
+                    .call(stripe, |mut conn| async move {
+                        self.script::<i64>(&command, &mut conn, stripe).await
+                    })
                     .await;
                 reply == Some(1)
             }
@@ -440,7 +470,7 @@ impl RedisStore {
                     _ => self.leased_script_command(
                         &scripts::PUT_LEASED,
                         key,
-                        &self.layout.lease(key),
+                        &self.topology.layout(key).lease(key),
                     ),
                 };
                 command
@@ -452,10 +482,11 @@ impl RedisStore {
                 if stamp.lease != 0 {
                     command.arg(lease::token_text(stamp.lease));
                 }
+                let stripe = self.topology.stripe(key);
                 let stored = self
-                    .call_write(
-                        |mut conn| async move { self.script::<i64>(&command, &mut conn).await },
-                    )
+                    .call_write(stripe, |mut conn| async move {
+                        self.script::<i64>(&command, &mut conn, stripe).await
+                    })
                     .await;
                 match stored {
                     Written::Done(1) => {
@@ -543,15 +574,33 @@ impl RedisStore {
         self.trip();
     }
 
-    /// One invalidation script call. Invalidating everything rotates the epoch
-    /// (a new identity): every entry and stamp of the previous one is refused
-    /// whatever becomes of the "all" version afterwards (see "Metadata the cache
-    /// did not write"); the rotation also raises that version, which is how the
-    /// near caches of other instances learn of it.
+    /// Records an invalidation in every stripe (one on a single Redis), all at
+    /// once: done when every stripe recorded it. Invalidating everything rotates
+    /// each stripe's epoch (a new identity): every entry and stamp of the
+    /// previous one is refused whatever becomes of the "all" version afterwards
+    /// (see "Metadata the cache did not write"); the rotation also raises that
+    /// version, which is how the near caches of other instances learn of it.
     async fn invalidate_remote(&self, prefix: Option<&str>) -> Written<()> {
+        let stripes =
+            (0..self.topology.shards.len()).map(|stripe| self.invalidate_stripe(stripe, prefix));
+        let mut outcome = Written::Done(());
+        for written in futures_util::future::join_all(stripes).await {
+            outcome = match (outcome, written) {
+                (Written::Failed, _) | (_, Written::Failed) => Written::Failed,
+                (Written::Refused(code), _) | (_, Written::Refused(code)) => Written::Refused(code),
+                (Written::Done(()), Written::Done(())) => Written::Done(()),
+            };
+        }
+        outcome
+    }
+
+    /// One invalidation script call on `stripe`.
+    async fn invalidate_stripe(&self, stripe: usize, prefix: Option<&str>) -> Written<()> {
         if prefix.is_none() {
             return match self
-                .call_write(|mut conn| async move { self.rotate(&mut conn, true).await })
+                .call_write_retrying(stripe, |mut conn| async move {
+                    self.rotate(&mut conn, stripe, true).await
+                })
                 .await
             {
                 Written::Done(_) => Written::Done(()),
@@ -559,8 +608,9 @@ impl RedisStore {
                 Written::Failed => Written::Failed,
             };
         }
-        let epoch = self.layout.epoch();
-        let version = self.layout.version(prefix);
+        let layout = &self.topology.shards[stripe].layout;
+        let epoch = layout.epoch();
+        let version = layout.version(prefix);
         let command = |script: &redis::Script| {
             let mut command = redis::cmd("EVALSHA");
             command
@@ -573,12 +623,12 @@ impl RedisStore {
                 .arg(self.token.as_str());
             command
         };
-        let flagged = command(&scripts::INVALIDATE);
-        let unflagged = command(&scripts::INVALIDATE_UNFLAGGED);
+        let flagged = &command(&scripts::INVALIDATE);
+        let unflagged = &command(&scripts::INVALIDATE_UNFLAGGED);
         let written = self
-            .call_write(|mut conn| async move {
+            .call_write_retrying(stripe, |mut conn| async move {
                 if !self.unflagged_scripts.load(Ordering::Relaxed) {
-                    match self.script::<u64>(&flagged, &mut conn).await {
+                    match self.script::<u64>(flagged, &mut conn, stripe).await {
                         Err(error) if refusal::flags_unsupported(&error) => {
                             self.flags_unsupported(&error);
                         }
@@ -590,7 +640,7 @@ impl RedisStore {
                         other => return other,
                     }
                 }
-                self.script::<u64>(&unflagged, &mut conn).await
+                self.script::<u64>(unflagged, &mut conn, stripe).await
             })
             .await;
         match written {

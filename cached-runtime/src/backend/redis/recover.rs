@@ -103,19 +103,30 @@ impl RedisStore {
 
     /// One probe: if Redis answers, replay, flush the fallback, close.
     async fn recover(&self) -> bool {
-        let Some(link) = &self.link else {
-            return false;
-        };
-        if self.ping(link, self.timeout).await.is_err() {
+        // A cluster may have moved slots meanwhile (a replica promoted).
+        self.topology.forget_routes();
+        if self.topology.route(self.timeout).await.is_err() {
             return false;
         }
-        // Redis answers; data only goes to it once the connection is checked (the
-        // epoch rotated if Redis restarted or failed over meanwhile: see `restart`).
-        if !matches!(
-            tokio::time::timeout(self.timeout, self.usable(link)).await,
-            Ok(Ok(_))
-        ) {
+        let links = self.topology.links();
+        if links.is_empty() {
             return false;
+        }
+        for link in &links {
+            if self.ping(link, self.timeout).await.is_err() {
+                return false;
+            }
+        }
+        // Redis answers; data only goes to it once each stripe is checked on its
+        // connection (its epoch rotated if its server restarted or failed over
+        // meanwhile: see `restart`).
+        for stripe in 0..self.topology.shards.len() {
+            if !matches!(
+                tokio::time::timeout(self.timeout, self.usable(stripe)).await,
+                Ok(Ok(_))
+            ) {
+                return false;
+            }
         }
         // The fallback missed other instances' invalidations: it must not serve
         // again after a later outage.

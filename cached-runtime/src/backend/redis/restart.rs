@@ -64,6 +64,7 @@
 //! Deploying a version of cachette whose scripts changed does too (its first call
 //! finds them missing).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::link::{Conn, Link};
@@ -80,32 +81,54 @@ const ROTATED: i64 = 1;
 const SERVER_UNKNOWN: i64 = 2;
 
 impl RedisStore {
-    /// A connection that data may go through: opened if there is none, and
-    /// checked (the epoch rotated if it records another server) if it was not.
-    pub(super) async fn usable(&self, link: &Link) -> redis::RedisResult<Conn> {
-        if let Some((conn, true)) = link.current() {
-            return Ok(conn);
+    /// A connection that `stripe`'s data may go through, and its link: opened if
+    /// there is none, and checked for `stripe` (its epoch rotated if it records
+    /// another server) if it was not.
+    pub(super) async fn usable(&self, stripe: usize) -> redis::RedisResult<(Arc<Link>, Conn)> {
+        if let Some(link) = self.topology.link(stripe)
+            && let Some((conn, true)) = link.current()
+            && self.topology.shards[stripe].checked_on.load(Ordering::Acquire) == conn.check
+        {
+            return Ok((link, conn));
         }
-        // Rare (a new connection, or one to check again), and its future is large
-        // (opening a connection): boxed, so every call's future stays small.
-        Box::pin(self.prepare(link)).await
+        // Rare (a new connection, a stripe to check, routes to read), and its
+        // future is large (opening a connection): boxed, so every call's future
+        // stays small.
+        Box::pin(self.prepare(stripe)).await
     }
 
     /// [`RedisStore::usable`] when the connection is missing or unchecked.
-    async fn prepare(&self, link: &Link) -> redis::RedisResult<Conn> {
-        let _preparing = link.preparing.lock().await;
-        let (mut conn, checked) = link.open_locked().await?;
-        if checked {
-            return Ok(conn);
+    async fn prepare(&self, stripe: usize) -> redis::RedisResult<(Arc<Link>, Conn)> {
+        if self.topology.link(stripe).is_none() {
+            // A cluster whose routes may be wrong: read them again.
+            if let Err(error) = self.topology.route(self.timeout).await {
+                tracing::debug!(target: "cache", %error, "cluster routes not read");
+            }
         }
-        let checked = match self.check_server(&mut conn).await {
-            Ok(()) => self.arm_tracking(&mut conn).await,
-            Err(error) => Err(error),
+        let Some(link) = self.topology.link(stripe) else {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::ClusterConnectionNotFound,
+                "no Redis for this key's stripe (no usable REDIS_URL, or no cluster master owns its slot)",
+            )));
         };
+        let _preparing = link.preparing.lock().await;
+        let (mut conn, prepared) = link.open_locked().await?;
+        let shard = &self.topology.shards[stripe];
+        let checked = async {
+            if shard.checked_on.load(Ordering::Acquire) != conn.check {
+                self.check_server(&mut conn, stripe).await?;
+                shard.checked_on.store(conn.check, Ordering::Release);
+            }
+            if !prepared {
+                self.arm_tracking(&mut conn).await?;
+            }
+            Ok(())
+        }
+        .await;
         match checked {
             Ok(()) => {
                 link.checked(conn.id);
-                Ok(conn)
+                Ok((Arc::clone(&link), conn))
             }
             Err(error) => {
                 link.after_error(conn.id, &error);
@@ -145,9 +168,10 @@ impl RedisStore {
         }
     }
 
-    /// Rotates the epoch if it records another server than this connection's.
-    async fn check_server(&self, conn: &mut Conn) -> redis::RedisResult<()> {
-        match self.rotate(conn, false).await? {
+    /// Rotates `stripe`'s epoch if it records another server than this
+    /// connection's.
+    async fn check_server(&self, conn: &mut Conn, stripe: usize) -> redis::RedisResult<()> {
+        match self.rotate(conn, stripe, false).await? {
             ROTATED => {
                 self.near.flush();
                 tracing::warn!(
@@ -171,15 +195,21 @@ impl RedisStore {
         }
     }
 
-    /// Runs [`scripts::ROTATE`] (`force`: whatever the epoch records).
-    pub(super) async fn rotate(&self, conn: &mut Conn, force: bool) -> redis::RedisResult<i64> {
+    /// Runs [`scripts::ROTATE`] on `stripe` (`force`: whatever the epoch records).
+    pub(super) async fn rotate(
+        &self,
+        conn: &mut Conn,
+        stripe: usize,
+        force: bool,
+    ) -> redis::RedisResult<i64> {
+        let layout = &self.topology.shards[stripe].layout;
         let command = |code: &str| {
             let mut command = redis::cmd("EVAL");
             command
                 .arg(code)
                 .arg(2)
-                .arg(self.layout.epoch())
-                .arg(self.layout.version(None))
+                .arg(layout.epoch())
+                .arg(layout.version(None))
                 .arg(self.token.as_str())
                 .arg(self.epoch_ttl_ms)
                 .arg(if force { "force" } else { "check" })
@@ -239,6 +269,7 @@ impl RedisStore {
         &self,
         command: &redis::Cmd,
         conn: &mut Conn,
+        stripe: usize,
     ) -> redis::RedisResult<T> {
         let seen = self.scripts_loaded.load(Ordering::Acquire);
         match command.query_async(&mut conn.redis).await {
@@ -246,15 +277,16 @@ impl RedisStore {
             other => return other,
         }
         // Rare: boxed, so every call's future stays small.
-        Box::pin(self.reload(conn, seen)).await?;
+        Box::pin(self.reload(conn, seen, stripe)).await?;
         command.query_async(&mut conn.redis).await
     }
 
-    /// Rotates the epoch and loads the scripts, unless another call did on this
-    /// connection since `seen` (then retrying is enough: a server that holds the
-    /// scripts has rotated since its script cache was emptied).
-    async fn reload(&self, conn: &mut Conn, seen: u64) -> redis::RedisResult<()> {
-        let Some(link) = &self.link else {
+    /// Rotates the epoch of every stripe on this connection's server and loads
+    /// the scripts, unless another call did on this connection since `seen`
+    /// (then retrying is enough: a server that holds the scripts has rotated
+    /// since its script cache was emptied).
+    async fn reload(&self, conn: &mut Conn, seen: u64, stripe: usize) -> redis::RedisResult<()> {
+        let Some(link) = self.topology.link(stripe) else {
             return Ok(());
         };
         let _preparing = link.preparing.lock().await;
@@ -263,7 +295,18 @@ impl RedisStore {
         {
             return Ok(());
         }
-        self.rotate(conn, true).await?;
+        // In a cluster, every stripe this server holds (each has its own epoch);
+        // a stripe routed here later is checked here before use.
+        let mut stripes = self.topology.stripes_on(&link);
+        if !stripes.contains(&stripe) {
+            stripes.push(stripe);
+        }
+        for on in stripes {
+            self.rotate(conn, on, true).await?;
+            self.topology.shards[on]
+                .checked_on
+                .store(conn.check, Ordering::Release);
+        }
         self.near.flush();
         tracing::warn!(
             target: "cache",

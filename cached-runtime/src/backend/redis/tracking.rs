@@ -144,6 +144,12 @@ impl NearState {
         self.refused.load(Ordering::Relaxed)
     }
 
+    /// Strict mode for good, without a word (the caller said why: a cluster).
+    pub(super) fn refuse_quietly(&self) {
+        self.refused.store(true, Ordering::Relaxed);
+        self.tracked_on.store(0, Ordering::Release);
+    }
+
     /// Redis cannot track: strict mode from now on, said once.
     pub(super) fn refuse(&self, url: &str, reason: &str) {
         if !self.refused.swap(true, Ordering::Relaxed) {
