@@ -153,6 +153,7 @@
 //! ```
 
 pub(crate) mod builder;
+mod cluster;
 mod defaults;
 pub(crate) mod dotenv;
 mod env;
