@@ -7,8 +7,11 @@
 //! that selects another database, is refused rather than half used.
 //!
 //! Without `REDIS_CLUSTER`, the value is one URL exactly as before (a password may
-//! hold an unencoded comma); only a value that is not one URL but reads as several
-//! gets an error saying to set `REDIS_CLUSTER`.
+//! hold an unencoded comma), unless it reads as several: two or more of its
+//! comma-separated parts start a URL (`://`). That is an error saying to set
+//! `REDIS_CLUSTER`, even when the whole happens to parse as one URL (the user info
+//! ends at the last `@`, so `redis://:pw@h1,redis://:pw@h2` would otherwise be
+//! `h2` with a password of `pw@h1,redis://:pw`).
 //!
 //! Problems are short texts that never hold a password: a node is quoted masked,
 //! and a node that looks like the tail of a user info split at a comma is not
@@ -34,15 +37,13 @@ pub(crate) enum UrlProblem {
 /// the first one's scheme, user name and password and to select database 0.
 pub(crate) fn parse_redis_urls(text: &str, cluster: bool) -> Result<Vec<RedisUrl>, UrlProblem> {
     if !cluster {
+        if reads_as_several(text) {
+            let count = text.split(',').filter(|e| !e.trim().is_empty()).count();
+            return Err(UrlProblem::NotCluster(count));
+        }
         return parse_redis_url(text)
             .map(|url| vec![url])
-            .map_err(|reason| {
-                if reads_as_several(text) {
-                    UrlProblem::NotCluster(text.split(',').filter(|e| !e.trim().is_empty()).count())
-                } else {
-                    UrlProblem::Single(reason)
-                }
-            });
+            .map_err(UrlProblem::Single);
     }
     let elements: Vec<&str> = text.split(',').map(str::trim).collect();
     let count = elements.len();
@@ -99,7 +100,7 @@ pub(crate) fn parse_redis_urls(text: &str, cluster: bool) -> Result<Vec<RedisUrl
     Ok(urls)
 }
 
-/// `REDIS_URL` as an error may show it in cluster mode: each node with its
+/// `REDIS_URL` as an error about a list of nodes may show it: each node with its
 /// password masked, or the whole value masked at once when a user info seems to
 /// hold a comma (masking each piece would show the password's pieces).
 pub(crate) fn mask_seeds(text: &str) -> String {
@@ -117,14 +118,14 @@ fn split_user_info(element: &str) -> bool {
         .is_some_and(|at| !element[..at].contains("://"))
 }
 
-/// Whether a value that is not one URL lists several: at least two non-empty
-/// elements between commas, none the tail of a user info split at a comma, and
-/// the first a URL by itself.
+/// Whether a value lists several URLs: at least two elements
+/// between commas start a URL (`://`), and none is the tail of a user info split
+/// at a comma. Only punctuation decides, so the answer is the same whatever the
+/// letters and digits of a password are (the error then does not hint at them).
 fn reads_as_several(text: &str) -> bool {
     let elements: Vec<&str> = text.split(',').map(str::trim).collect();
-    elements.iter().filter(|e| !e.is_empty()).count() >= 2
+    elements.iter().filter(|e| e.contains("://")).count() >= 2
         && !elements.iter().any(|e| split_user_info(e))
-        && parse_redis_url(elements[0]).is_ok()
 }
 
 #[cfg(test)]
@@ -137,7 +138,7 @@ mod tests {
             "redis://h",
             "redis://:pa,ss@h",
             "redis://u:1,2@h:7000/3",
-            "redis://:a,redis://b@h",
+            "redis://h1:7000,h2:7001",
         ] {
             assert_eq!(
                 parse_redis_urls(text, false),
@@ -153,9 +154,11 @@ mod tests {
     fn several_urls_without_cluster() {
         for (text, count) in [
             ("redis://h1,redis://h2", 2),
-            ("redis://h1:7000, h2:7001", 2),
+            (" redis://h1:7000 , rediss://h2:7001 ", 2),
             ("redis://h1,redis://h2,,redis://h3", 3),
             ("redis://h/1,redis://h2", 2),
+            // One URL by the last '@', but plainly a list.
+            ("redis://:pw@h1,redis://:pw@h2", 2),
         ] {
             assert_eq!(
                 parse_redis_urls(text, false),
@@ -163,11 +166,12 @@ mod tests {
                 "{text}"
             );
         }
-        // Not one URL, but not a list either: the parser's reason, as before.
+        // Not one URL, and not a list of URLs: the parser's reason, as before.
         for text in [
             "redis://h1:7000,",
+            "redis://h1:7000,h2:7001",
             "redis://u:1,2@h/99",
-            "redis://h:x,redis://h2",
+            "redis://:a@b,redis://:c@d,e@f/99",
         ] {
             assert!(
                 matches!(parse_redis_urls(text, false), Err(UrlProblem::Single(_))),

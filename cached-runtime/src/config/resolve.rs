@@ -497,7 +497,8 @@ impl Reader<'_> {
                     self.invalid(field, &raw, URL_EXPECTED).with_detail(reason)
                 }
                 UrlProblem::NotCluster(count) => {
-                    let cluster_on = self.cluster_on();
+                    let (cluster_on, set) = self.cluster_on();
+                    // Masked as the one URL it is without REDIS_CLUSTER.
                     self.invalid(
                         field,
                         &raw,
@@ -506,7 +507,7 @@ impl Reader<'_> {
                         ),
                     )
                     .with_detail(format!(
-                        "it lists {count} nodes: set {cluster_on} to use several nodes"
+                        "it lists {count} nodes: {set} {cluster_on} to use several nodes"
                     ))
                 }
                 UrlProblem::Seeds(problem) => ConfigError::invalid(
@@ -521,14 +522,14 @@ impl Reader<'_> {
             })
     }
 
-    /// `REDIS_CLUSTER` turned on, as the source names it: the variable's
-    /// assignment, or the builder call.
-    fn cluster_on(&self) -> String {
+    /// `REDIS_CLUSTER` turned on as the source names it, and the verb: the
+    /// variable's assignment (`set`), or the builder method (`call`).
+    fn cluster_on(&self) -> (String, &'static str) {
         let name = self.name(Field::RedisCluster);
         if name == Field::RedisCluster.env_name() {
-            format!("{name}=true")
+            (format!("{name}=true"), "set")
         } else {
-            format!("{name}(true)")
+            (format!("{name}(true)"), "call")
         }
     }
 
