@@ -182,10 +182,10 @@ pub(crate) fn resolve_over(
         cluster,
         other_seeds: Vec::new(),
     };
-    if let Some(mut urls) = urls {
-        let others = urls.split_off(1);
-        redis.other_seeds = others.into_iter().map(|u| (u.host, u.port)).collect();
-        let url = urls.remove(0);
+    let mut urls = urls.unwrap_or_default().into_iter();
+    if let Some(url) = urls.next() {
+        // The first seed is the server of a single-node setup; the others follow.
+        redis.other_seeds = urls.map(|u| (u.host, u.port)).collect();
         redis.host = url.host;
         redis.port = url.port;
         redis.db = url.db;
