@@ -38,6 +38,7 @@ pub struct ConfigBuilder {
     redis_port: Option<u16>,
     redis_password: Option<Password>,
     redis_db: Option<u32>,
+    redis_cluster: Option<bool>,
     redis_url: Option<SecretUrl>,
     redis_timeout: Option<Duration>,
     redis_connect_timeout: Option<Duration>,
@@ -47,8 +48,8 @@ pub struct ConfigBuilder {
     redis_distributed_lock: Option<bool>,
     redis_lock_lease: Option<Duration>,
     redis_memory_fallback: Option<bool>,
-    /// The user name and TLS flag of the config this builder came from
-    /// ([`Config::to_builder`]); `redis_url` replaces them.
+    /// The user name, TLS flag and further seed nodes of the config this builder
+    /// came from ([`Config::to_builder`]); `redis_url` replaces them.
     carried: Option<Carried>,
 }
 
@@ -57,6 +58,8 @@ pub struct ConfigBuilder {
 struct Carried {
     username: Option<String>,
     tls: bool,
+    /// The seed nodes after the first, in cluster mode.
+    other_seeds: Vec<(String, u16)>,
 }
 
 impl ConfigBuilder {
@@ -183,9 +186,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Talks to a Redis Cluster (`REDIS_CLUSTER`, default `false`): the URL may
+    /// then list several seed nodes (see [`redis_url`](Self::redis_url)), and the
+    /// database must be 0, the only one a cluster has.
+    pub fn redis_cluster(mut self, cluster: bool) -> Self {
+        self.redis_cluster = Some(cluster);
+        self
+    }
+
     /// A Redis URL, `redis://[user][:password]@host[:port][/db]` or `rediss://…`, which
     /// replaces the host, port, database and (when it has one) password (`REDIS_URL`).
-    /// An empty string means none.
+    /// An empty string means none. With [`redis_cluster(true)`](Self::redis_cluster),
+    /// several URLs separated by commas, the cluster's seed nodes, sharing one
+    /// scheme, user name and password (a comma inside one is written `%2C`).
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
         self.redis_url = Some(SecretUrl(url.into()));
         self
@@ -371,6 +384,9 @@ impl ConfigBuilder {
         if let (Some(carried), false) = (self.carried, url_given) {
             config.redis.username = carried.username;
             config.redis.tls = carried.tls;
+            if config.redis.cluster {
+                config.redis.other_seeds = carried.other_seeds;
+            }
         }
         Ok(config)
     }
@@ -440,6 +456,10 @@ impl ConfigBuilder {
             ),
             (Field::RedisDb, self.redis_db.map(|n| n.to_string())),
             (
+                Field::RedisCluster,
+                self.redis_cluster.map(|b| b.to_string()),
+            ),
+            (
                 Field::RedisUrl,
                 self.redis_url.as_ref().map(|url| url.0.clone()),
             ),
@@ -508,6 +528,7 @@ impl Config {
             redis_port: Some(redis.port),
             redis_password: redis.password.clone(),
             redis_db: Some(redis.db),
+            redis_cluster: Some(redis.cluster),
             redis_url: None,
             redis_timeout: Some(redis.timeout),
             redis_connect_timeout: Some(redis.connect_timeout),
@@ -520,6 +541,7 @@ impl Config {
             carried: Some(Carried {
                 username: redis.username.clone(),
                 tls: redis.tls,
+                other_seeds: redis.other_seeds.clone(),
             }),
         }
     }

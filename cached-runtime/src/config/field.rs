@@ -20,6 +20,7 @@ pub(crate) enum Field {
     RedisPort,
     RedisPassword,
     RedisDb,
+    RedisCluster,
     RedisUrl,
     RedisTimeout,
     RedisConnectTimeout,
@@ -33,7 +34,7 @@ pub(crate) enum Field {
 
 impl Field {
     /// Every setting, in the order they are read and checked.
-    pub(crate) const ALL: [Field; 26] = [
+    pub(crate) const ALL: [Field; 27] = [
         Field::Enabled,
         Field::RedisEnabled,
         Field::MaxTtl,
@@ -51,6 +52,7 @@ impl Field {
         Field::RedisPort,
         Field::RedisPassword,
         Field::RedisDb,
+        Field::RedisCluster,
         Field::RedisUrl,
         Field::RedisTimeout,
         Field::RedisConnectTimeout,
@@ -82,6 +84,7 @@ impl Field {
             Field::RedisPort => "REDIS_PORT",
             Field::RedisPassword => "REDIS_PASSWORD",
             Field::RedisDb => "REDIS_DB",
+            Field::RedisCluster => "REDIS_CLUSTER",
             Field::RedisUrl => "REDIS_URL",
             Field::RedisTimeout => "REDIS_TIMEOUT_MS",
             Field::RedisConnectTimeout => "REDIS_CONNECT_TIMEOUT_MS",
@@ -114,6 +117,7 @@ impl Field {
             Field::RedisPort => "redis_port",
             Field::RedisPassword => "redis_password",
             Field::RedisDb => "redis_db",
+            Field::RedisCluster => "redis_cluster",
             Field::RedisUrl => "redis_url",
             Field::RedisTimeout => "redis_timeout",
             Field::RedisConnectTimeout => "redis_connect_timeout",

@@ -29,7 +29,8 @@
 //! | `REDIS_PORT` | `6379` | 1 to 65535 |
 //! | `REDIS_PASSWORD` | none | anything; empty means none |
 //! | `REDIS_DB` | `0` | 0 to 15 |
-//! | `REDIS_URL` | none | `redis://[user][:password]@host[:port][/db]`, or `rediss://…` for TLS; replaces `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB` and, when it has a password, `REDIS_PASSWORD`; user and password percent-decoded; port defaults to 6379, database to 0; unix sockets are not supported; empty means none |
+//! | `REDIS_CLUSTER` | `false` | a boolean as above: the Redis is a Redis Cluster; `REDIS_URL` may then list several seed nodes, and only database 0 exists (below) |
+//! | `REDIS_URL` | none | `redis://[user][:password]@host[:port][/db]`, or `rediss://…` for TLS; replaces `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB` and, when it has a password, `REDIS_PASSWORD`; user and password percent-decoded; port defaults to 6379, database to 0; unix sockets are not supported; empty means none. With `REDIS_CLUSTER=true`, one or more such URLs separated by commas (the seed nodes; whitespace around the commas ignored) |
 //! | `REDIS_TIMEOUT_MS` | `250` | whole milliseconds, 1 to 60000 |
 //! | `REDIS_CONNECT_TIMEOUT_MS` | `1000` | whole milliseconds, 1 to 60000 |
 //! | `REDIS_NEAR_CACHE` | `false` | a boolean as above; Redis mode only: serve hits from this process's memory, kept coherent through Redis (below) |
@@ -93,6 +94,23 @@
 //! computes by itself, so set the lease to at least a third of the slowest
 //! function's time.
 //!
+//! # Redis Cluster
+//!
+//! `REDIS_CLUSTER=true` (or [`ConfigBuilder::redis_cluster`](crate::ConfigBuilder::redis_cluster))
+//! says the Redis is a Redis Cluster. `REDIS_URL` then lists the seed nodes, the
+//! ones asked for the cluster's layout first, separated by commas:
+//! `REDIS_URL=redis://:pw@10.0.0.1:7000,redis://:pw@10.0.0.2:7001`; without
+//! `REDIS_URL`, `REDIS_HOST` and `REDIS_PORT` are the one seed. Each is written as
+//! a single `REDIS_URL` is, and all share one scheme (`redis://` or `rediss://`),
+//! user name and password: every node of a cluster, the seeds and the nodes the
+//! cluster names later, is reached with the same TLS and credentials. Write a comma
+//! inside a user name or password as `%2C`. A cluster has only database 0, so a
+//! `/N` path or a `REDIS_DB` other than 0 is an error. Several URLs without
+//! `REDIS_CLUSTER=true` are an error too, never one of them used alone.
+//! [`RedisConfig::seeds`](crate::RedisConfig::seeds) lists the seeds, and
+//! [`RedisConfig::redacted_url`](crate::RedisConfig::redacted_url) shows them all
+//! for logs.
+//!
 //! Surrounding whitespace is ignored in every value but `REDIS_PASSWORD`. An empty number,
 //! boolean, size, prefix, header or host (`CACHE_DEFAULT_TTL=`) is an error, not the default.
 //! Numbers take no sign, and no decimals but in `REDIS_LOCK_LEASE` and `CACHE_EARLY_REFRESH_BETA`. In a `.env` file, `#` starts a comment and `$NAME`
@@ -153,6 +171,7 @@
 //! ```
 
 pub(crate) mod builder;
+mod cluster;
 mod defaults;
 pub(crate) mod dotenv;
 mod env;

@@ -1,4 +1,10 @@
-//! [`RedisConfig`]: where the Redis store connects, and the URL handed to the client.
+//! [`RedisConfig`]: where the Redis store connects, and the URLs handed to the client.
+//!
+//! In cluster mode (`REDIS_CLUSTER`) there are several seed nodes: the first keeps
+//! the place of the single server (`host`, `port`), so every reader of one address
+//! keeps working, and the others follow it. Every node of a cluster shares the
+//! scheme, user name and password, so the URL of any node, a seed or one the
+//! cluster names later (`CLUSTER SLOTS`), is built from the same parts.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -28,6 +34,12 @@ pub struct RedisConfig {
     pub(crate) lock_lease: Duration,
     /// `REDIS_MEMORY_FALLBACK`.
     pub(crate) memory_fallback: bool,
+    /// `REDIS_CLUSTER`.
+    pub(crate) cluster: bool,
+    /// The seed nodes after the first (`host`, `port`), in the order `REDIS_URL`
+    /// lists them; empty unless `cluster`. Hosts are stored as `host` is (IPv6
+    /// without brackets).
+    pub(crate) other_seeds: Vec<(String, u16)>,
 }
 
 /// The near cache's settings (`REDIS_NEAR_CACHE*`).
@@ -63,6 +75,8 @@ impl Default for RedisConfig {
             lock: true,
             lock_lease: Duration::from_millis(defaults::LOCK_LEASE_MS),
             memory_fallback: true,
+            cluster: false,
+            other_seeds: Vec::new(),
         }
     }
 }
@@ -149,20 +163,71 @@ impl RedisConfig {
         self.memory_fallback
     }
 
+    /// Whether the Redis store talks to a Redis Cluster (`REDIS_CLUSTER`, off by
+    /// default): `REDIS_URL` may then list several seed nodes, separated by
+    /// commas, and only database 0 exists.
+    pub fn cluster(&self) -> bool {
+        self.cluster
+    }
+
+    /// The nodes to connect to first, as host and port, in the order given: the
+    /// seed nodes of `REDIS_URL` in cluster mode, else the one server
+    /// ([`host`](Self::host), [`port`](Self::port)), which is always the first.
+    /// IPv6 addresses are without brackets, as in [`host`](Self::host).
+    pub fn seeds(&self) -> Vec<(&str, u16)> {
+        std::iter::once((self.host.as_str(), self.port))
+            .chain(self.other_seeds.iter().map(|(h, p)| (h.as_str(), *p)))
+            .collect()
+    }
+
     /// The URL to hand to the Redis client, with the user name and password
     /// percent-encoded, e.g. `redis://:p%40ss@localhost:6379/0` or
     /// `rediss://user:pw@[::1]:6380/2`. It holds the password: do not log it, log
-    /// [`redacted_url`](Self::redacted_url) instead.
+    /// [`redacted_url`](Self::redacted_url) instead. In cluster mode it is the
+    /// first seed node's.
     pub fn connection_url(&self) -> String {
-        self.url(|password| percent_encode(password.expose()))
+        self.url(&self.host, self.port, |password| {
+            percent_encode(password.expose())
+        })
     }
 
-    /// [`connection_url`](Self::connection_url) with the password replaced by `***`, for logs.
+    /// [`connection_url`](Self::connection_url) with the password replaced by `***`,
+    /// for logs. In cluster mode, every seed node's, separated by commas.
     pub fn redacted_url(&self) -> String {
-        self.url(|_| MASK.to_owned())
+        self.seeds()
+            .into_iter()
+            .map(|(host, port)| self.url(host, port, |_| MASK.to_owned()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
-    fn url(&self, show_password: impl Fn(&Password) -> String) -> String {
+    /// The connection URL of every seed node, in order, each as
+    /// [`connection_url`](Self::connection_url) writes it (database 0 in cluster
+    /// mode); one URL, `connection_url()`, when not in cluster mode.
+    // Called by the cluster store (backend/redis), written alongside.
+    #[allow(dead_code)]
+    pub(crate) fn node_urls(&self) -> Vec<String> {
+        self.seeds()
+            .into_iter()
+            .map(|(host, port)| self.node_url(host, port))
+            .collect()
+    }
+
+    /// The connection URL of the node at `host:port`, one the cluster names
+    /// (`CLUSTER SLOTS`, `MOVED`), with the seeds' scheme, user name, password
+    /// and database. `host` may be an IPv6 address with or without brackets.
+    #[allow(dead_code)]
+    pub(crate) fn node_url(&self, host: &str, port: u16) -> String {
+        self.url(host, port, |password| percent_encode(password.expose()))
+    }
+
+    /// [`node_url`](Self::node_url) with the password replaced by `***`, for logs.
+    #[allow(dead_code)]
+    pub(crate) fn redacted_node_url(&self, host: &str, port: u16) -> String {
+        self.url(host, port, |_| MASK.to_owned())
+    }
+
+    fn url(&self, host: &str, port: u16, show_password: impl Fn(&Password) -> String) -> String {
         let mut url = String::from(if self.tls { "rediss://" } else { "redis://" });
         if let Some(username) = &self.username {
             url.push_str(&percent_encode(username));
@@ -174,12 +239,16 @@ impl RedisConfig {
         if self.username.is_some() || self.password.is_some() {
             url.push('@');
         }
-        if self.host.contains(':') {
-            let _ = write!(url, "[{}]", self.host);
+        let host = host
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.contains(':') {
+            let _ = write!(url, "[{host}]");
         } else {
-            url.push_str(&self.host);
+            url.push_str(host);
         }
-        let _ = write!(url, ":{}/{}", self.port, self.db);
+        let _ = write!(url, ":{port}/{}", self.db);
         url
     }
 }

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::Config;
+use super::cluster::{UrlProblem, mask_seeds, parse_redis_urls};
 use super::defaults;
 use super::error::ConfigError;
 use super::field::{Field, Source};
@@ -14,7 +15,7 @@ use super::parse::{
     parse_whole, prefix_problem,
 };
 use super::redis::{NearCache, RedisConfig};
-use super::redis_url::parse_redis_url;
+use super::redis_url::RedisUrl;
 use super::secret::{MASK, Password, mask_url};
 use crate::codec::Coder;
 
@@ -29,6 +30,8 @@ const HEADER_EXPECTED: &str = "an HTTP header name (letters, digits and !#$%&'*+
 const CODER_EXPECTED: &str = "msgpack or json (any case)";
 const HOST_EXPECTED: &str = "a host name or IP address (an IPv6 address as ::1 or [::1])";
 const URL_EXPECTED: &str = "redis://[user][:password]@host[:port][/db] or rediss://… for TLS";
+const SEEDS_EXPECTED: &str = "one or more redis://[user][:password]@host[:port] URLs \
+     (or rediss://… for TLS) separated by commas, sharing one scheme, user name and password";
 const SIZE_FORMS: &str = "a whole number of bytes, optionally followed by a unit: \
      B, K/KB, Ki/KiB, M/MB, Mi/MiB, G/GB or Gi/GiB";
 
@@ -125,7 +128,11 @@ pub(crate) fn resolve_over(
         &format!("a database number from 0 to {}", defaults::REDIS_DB_MAX),
         Unit::Number,
     )?;
-    let url = r.url()?;
+    let cluster = r.boolean(Field::RedisCluster, false)?;
+    let urls = r.urls(cluster)?;
+    if cluster && urls.is_none() && db != 0 {
+        return Err(r.cluster_db(db)?);
+    }
     let timeout = r.timeout(Field::RedisTimeout, defaults::REDIS_TIMEOUT_MS)?;
     let connect_timeout = r.timeout(
         Field::RedisConnectTimeout,
@@ -172,8 +179,13 @@ pub(crate) fn resolve_over(
         lock,
         lock_lease,
         memory_fallback,
+        cluster,
+        other_seeds: Vec::new(),
     };
-    if let Some(url) = url {
+    let mut urls = urls.unwrap_or_default().into_iter();
+    if let Some(url) = urls.next() {
+        // The first seed is the server of a single-node setup; the others follow.
+        redis.other_seeds = urls.map(|u| (u.host, u.port)).collect();
         redis.host = url.host;
         redis.port = url.port;
         redis.db = url.db;
@@ -467,17 +479,66 @@ impl Reader<'_> {
         })
     }
 
-    fn url(&self) -> Result<Option<super::redis_url::RedisUrl>, ConfigError> {
+    /// `REDIS_URL`: `None` when unset or empty, else one URL, or with `cluster` the
+    /// seed nodes it lists (at least one).
+    fn urls(&self, cluster: bool) -> Result<Option<Vec<RedisUrl>>, ConfigError> {
         let Some(raw) = self.get(Field::RedisUrl)? else {
             return Ok(None);
         };
-        let url = raw.trim();
-        if url.is_empty() {
+        let text = raw.trim();
+        if text.is_empty() {
             return Ok(None);
         }
-        parse_redis_url(url).map(Some).map_err(|problem| {
-            self.invalid(Field::RedisUrl, &raw, URL_EXPECTED)
-                .with_detail(problem)
-        })
+        let field = Field::RedisUrl;
+        parse_redis_urls(text, cluster)
+            .map(Some)
+            .map_err(|problem| match problem {
+                UrlProblem::Single(reason) => {
+                    self.invalid(field, &raw, URL_EXPECTED).with_detail(reason)
+                }
+                UrlProblem::NotCluster(count) => {
+                    let (cluster_on, set) = self.cluster_on();
+                    // Masked as the one URL it is without REDIS_CLUSTER.
+                    self.invalid(
+                        field,
+                        &raw,
+                        &format!(
+                            "{URL_EXPECTED}; several, separated by commas, only with {cluster_on}"
+                        ),
+                    )
+                    .with_detail(format!(
+                        "it lists {count} nodes: {set} {cluster_on} to use several nodes"
+                    ))
+                }
+                UrlProblem::Seeds(problem) => ConfigError::invalid(
+                    self.name(field),
+                    Some(mask_seeds(&raw)),
+                    format!(
+                        "{SEEDS_EXPECTED} when {} is true",
+                        self.name(Field::RedisCluster)
+                    ),
+                )
+                .with_detail(problem),
+            })
+    }
+
+    /// `REDIS_CLUSTER` turned on as the source names it, and the verb: the
+    /// variable's assignment (`set`), or the builder method (`call`).
+    fn cluster_on(&self) -> (String, &'static str) {
+        let name = self.name(Field::RedisCluster);
+        if name == Field::RedisCluster.env_name() {
+            (format!("{name}=true"), "set")
+        } else {
+            (format!("{name}(true)"), "call")
+        }
+    }
+
+    /// The error for `REDIS_DB` set to `db`, not 0, in cluster mode.
+    fn cluster_db(&self, db: u32) -> Result<ConfigError, ConfigError> {
+        let raw = self.get(Field::RedisDb)?.unwrap_or_else(|| db.to_string());
+        let expected = format!("database 0 when {} is true", self.name(Field::RedisCluster));
+        Ok(self
+            .invalid(Field::RedisDb, &raw, &expected)
+            .with_detail("Redis Cluster has only database 0"))
     }
 }

@@ -35,6 +35,8 @@ fn every_default() {
     assert_eq!(redis.timeout(), Duration::from_millis(250));
     assert_eq!(redis.connect_timeout(), Duration::from_millis(1000));
     assert_eq!(redis.connection_url(), "redis://localhost:6379/0");
+    assert!(!redis.cluster());
+    assert_eq!(redis.seeds(), [("localhost", 6379)]);
     assert!(!redis.near_cache());
     assert_eq!(redis.near_cache_max_memory(), 64 * 1024 * 1024);
     assert_eq!(redis.near_cache_max_age(), Duration::from_secs(60));
@@ -75,6 +77,7 @@ fn reads_exactly_the_documented_variables_through_the_lookup() {
         "REDIS_PORT",
         "REDIS_PASSWORD",
         "REDIS_DB",
+        "REDIS_CLUSTER",
         "REDIS_URL",
         "REDIS_TIMEOUT_MS",
         "REDIS_CONNECT_TIMEOUT_MS",

@@ -1,6 +1,7 @@
 //! Tests of the whole configuration, by topic; the helpers they share are here.
 
 mod builder;
+mod cluster;
 mod defaults;
 mod env_file;
 mod invalid;
