@@ -38,6 +38,8 @@ pub(crate) struct RedisCluster {
     roles: Vec<Option<usize>>,
     /// Whether a node still runs (a killed one keeps its index).
     alive: Vec<bool>,
+    /// Whether a node is frozen (`SIGSTOP`): thawed when its master is killed.
+    frozen: Vec<bool>,
 }
 
 impl RedisCluster {
@@ -60,6 +62,7 @@ impl RedisCluster {
             .collect();
         let cluster = RedisCluster {
             alive: vec![true; count],
+            frozen: vec![false; count],
             nodes,
             roles,
         };
@@ -205,6 +208,14 @@ impl RedisCluster {
             .collect();
         self.nodes[index].kill();
         self.alive[index] = false;
+        // A replica frozen by `freeze_replicas_of` missed what its master wrote
+        // meanwhile: it wakes up now and takes over with an older copy.
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.frozen[i] {
+                node.thaw();
+            }
+        }
+        self.frozen.fill(false);
         let deadline = Instant::now() + CONVERGENCE;
         let what = format!("a replica of node {index} (port {port}) takes over its slots");
         let this = &*self;
@@ -229,6 +240,26 @@ impl RedisCluster {
                 .get(&node.port())
                 .map(|&master| self.index_of(master));
         }
+    }
+
+    /// Freezes (`SIGSTOP`) every replica of master `index` and cuts its link,
+    /// so that what the master writes from now on never reaches them; the next
+    /// [`kill_master_and_await_failover`](Self::kill_master_and_await_failover)
+    /// of that master thaws them first, and one takes over with the older copy
+    /// (what a failover to a lagging replica does).
+    pub(crate) async fn freeze_replicas_of(&mut self, index: usize) {
+        for i in 0..self.nodes.len() {
+            if self.alive[i] && self.roles[i] == Some(index) {
+                self.nodes[i].freeze();
+                self.frozen[i] = true;
+            }
+        }
+        // A frozen process's kernel still accepts what the master sends, and it
+        // would apply it once thawed: the master drops its replicas' links, and
+        // they cannot reconnect while frozen.
+        self.nodes[index]
+            .command(&["CLIENT", "KILL", "TYPE", "replica"])
+            .await;
     }
 
     /// Runs `args` on the master that owns `slot` now, and returns its reply.
@@ -266,11 +297,12 @@ impl RedisCluster {
     /// link to its master is up; otherwise what is not so yet.
     async fn layout(&self) -> Result<Layout, String> {
         let mut agreed: Option<(u16, Layout)> = None;
+        // A frozen node cannot answer: the others speak for the cluster.
         for (node, _) in self
             .nodes
             .iter()
-            .zip(&self.alive)
-            .filter(|(_, alive)| **alive)
+            .zip(self.alive.iter().zip(&self.frozen))
+            .filter(|(_, (alive, frozen))| **alive && !**frozen)
         {
             let port = node.port();
             let info: String = query(port, &["CLUSTER", "INFO"]).await?;
@@ -300,6 +332,14 @@ impl RedisCluster {
             return Err(format!("slots {next}..16384 have no owner"));
         }
         for &replica in layout.replicas.keys() {
+            if self
+                .nodes
+                .iter()
+                .zip(&self.frozen)
+                .any(|(node, frozen)| *frozen && node.port() == replica)
+            {
+                continue;
+            }
             let info: String = query(replica, &["INFO", "replication"]).await?;
             if !info
                 .lines()

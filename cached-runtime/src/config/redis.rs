@@ -205,7 +205,7 @@ impl RedisConfig {
     /// [`connection_url`](Self::connection_url) writes it (database 0 in cluster
     /// mode); one URL, `connection_url()`, when not in cluster mode.
     // Called by the cluster store (backend/redis), written alongside.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn node_urls(&self) -> Vec<String> {
         self.seeds()
             .into_iter()
@@ -216,13 +216,13 @@ impl RedisConfig {
     /// The connection URL of the node at `host:port`, one the cluster names
     /// (`CLUSTER SLOTS`, `MOVED`), with the seeds' scheme, user name, password
     /// and database. `host` may be an IPv6 address with or without brackets.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn node_url(&self, host: &str, port: u16) -> String {
         self.url(host, port, |password| percent_encode(password.expose()))
     }
 
     /// [`node_url`](Self::node_url) with the password replaced by `***`, for logs.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn redacted_node_url(&self, host: &str, port: u16) -> String {
         self.url(host, port, |_| MASK.to_owned())
     }

@@ -56,7 +56,11 @@ impl RedisStore {
 
     /// Runs a read on `stripe`'s Redis with the timeout, feeding the breaker:
     /// every error counts.
-    pub(super) async fn call<T, F>(&self, stripe: usize, command: impl FnOnce(Conn) -> F) -> Option<T>
+    pub(super) async fn call<T, F>(
+        &self,
+        stripe: usize,
+        command: impl FnOnce(Conn) -> F,
+    ) -> Option<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {

@@ -309,7 +309,10 @@ mod tests {
             // masters of `redis-cli --cluster create`) hold STRIPES/3 each, within one.
             assert_eq!(usize::from(stripe.slot) / width, i);
             let epoch = stripe.layout.epoch();
-            assert!(epoch.starts_with(&format!("{{fastapi-cache/{i}.")), "{epoch}");
+            assert!(
+                epoch.starts_with(&format!("{{fastapi-cache/{i}.")),
+                "{epoch}"
+            );
             assert!(epoch.ends_with("}#epoch"), "{epoch}");
         }
         let masters = [0..=5460, 5461..=10922, 10923..=16383];
@@ -319,12 +322,22 @@ mod tests {
         }
         let key = CacheKey::from_rest("fastapi-cache", "user:42:get");
         let stripe = &stripes[stripe_of(key.rest())];
-        let tag = stripe.layout.epoch().strip_suffix("#epoch").unwrap().to_owned();
+        let tag = stripe
+            .layout
+            .epoch()
+            .strip_suffix("#epoch")
+            .unwrap()
+            .to_owned();
         assert_eq!(stripe.layout.entry(&key), format!("{tag}:user:42:get"));
-        assert_eq!(stripe.layout.lease(&key), format!("{tag}#lease:user:42:get"));
+        assert_eq!(
+            stripe.layout.lease(&key),
+            format!("{tag}#lease:user:42:get")
+        );
         assert_eq!(stripe.layout.version(Some("user")), format!("{tag}#v:user"));
         // One Redis: the key itself, no copy.
-        assert!(matches!(Layout::new("fastapi-cache").entry(&key), Cow::Borrowed(k) if k == key.full()));
+        assert!(
+            matches!(Layout::new("fastapi-cache").entry(&key), Cow::Borrowed(k) if k == key.full())
+        );
     }
 
     #[test]

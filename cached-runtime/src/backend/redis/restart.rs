@@ -87,7 +87,10 @@ impl RedisStore {
     pub(super) async fn usable(&self, stripe: usize) -> redis::RedisResult<(Arc<Link>, Conn)> {
         if let Some(link) = self.topology.link(stripe)
             && let Some((conn, true)) = link.current()
-            && self.topology.shards[stripe].checked_on.load(Ordering::Acquire) == conn.check
+            && self.topology.shards[stripe]
+                .checked_on
+                .load(Ordering::Acquire)
+                == conn.check
         {
             return Ok((link, conn));
         }

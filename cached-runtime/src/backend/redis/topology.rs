@@ -103,10 +103,9 @@ pub(super) enum RouteError {
 impl std::fmt::Display for RouteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RouteError::NoAnswer(errors) => write!(
-                f,
-                "no node of REDIS_URL answered CLUSTER SLOTS ({errors})"
-            ),
+            RouteError::NoAnswer(errors) => {
+                write!(f, "no node of REDIS_URL answered CLUSTER SLOTS ({errors})")
+            }
             RouteError::NotACluster(node) => write!(
                 f,
                 "REDIS_CLUSTER=true, but {node} is not a cluster node (cluster support disabled): point REDIS_URL at the cluster's nodes, or set REDIS_CLUSTER=false for a single Redis"
@@ -328,7 +327,11 @@ impl Cluster {
     }
 
     /// Routes every stripe to the master of its slot in `ranges`.
-    fn apply(&self, shards: &[Shard], ranges: &[(u16, u16, String, u16)]) -> Result<(), RouteError> {
+    fn apply(
+        &self,
+        shards: &[Shard],
+        ranges: &[(u16, u16, String, u16)],
+    ) -> Result<(), RouteError> {
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
         let mut by_addr = HashMap::new();
         let mut by_stripe = Vec::with_capacity(shards.len());
@@ -354,10 +357,7 @@ impl Cluster {
             }
             by_stripe.push(link);
         }
-        *routes = Routes {
-            by_stripe,
-            by_addr,
-        };
+        *routes = Routes { by_stripe, by_addr };
         drop(routes);
         if uncovered.is_empty() {
             self.stale.store(false, Ordering::Release);
