@@ -64,6 +64,7 @@
 //! Deploying a version of cachette whose scripts changed does too (its first call
 //! finds them missing).
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -74,6 +75,9 @@ use super::{RedisStore, refusal, scripts};
 pub(super) fn is_noscript(error: &redis::RedisError) -> bool {
     error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
 }
+
+/// A rare step's future, boxed and behind `dyn` (see [`RedisStore::usable`]).
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send + 'a>>;
 
 /// [`scripts::ROTATE`]'s reply when it rotated.
 const ROTATED: i64 = 1;
@@ -96,8 +100,11 @@ impl RedisStore {
         }
         // Rare (a new connection, a stripe to check, routes to read), and its
         // future is large (opening a connection): boxed, so every call's future
-        // stays small.
-        Box::pin(self.prepare(stripe)).await
+        // stays small, and behind `dyn` so that the compiler proving a caller's
+        // future `Send` (an application's `tokio::spawn`) stops here instead of
+        // walking down to the socket (past the default recursion limit).
+        let prepare: Boxed<'_, (Arc<Link>, Conn)> = Box::pin(self.prepare(stripe));
+        prepare.await
     }
 
     /// [`RedisStore::usable`] when the connection is missing or unchecked.
@@ -280,7 +287,8 @@ impl RedisStore {
             other => return other,
         }
         // Rare: boxed, so every call's future stays small.
-        Box::pin(self.reload(conn, seen, stripe)).await?;
+        let reload: Boxed<'_, ()> = Box::pin(self.reload(conn, seen, stripe));
+        reload.await?;
         command.query_async(&mut conn.redis).await
     }
 

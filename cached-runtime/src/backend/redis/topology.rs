@@ -60,7 +60,7 @@ pub(super) struct Topology {
 enum Nodes {
     /// One Redis (`None`: its URL was not usable).
     Single(Option<Arc<Link>>),
-    Cluster(Cluster),
+    Cluster(Box<Cluster>),
 }
 
 /// The masters of a cluster, and which one each stripe's slot is on.
@@ -154,14 +154,14 @@ impl Topology {
                     checked_on: AtomicU64::new(0),
                 })
                 .collect(),
-            nodes: Nodes::Cluster(Cluster {
+            nodes: Nodes::Cluster(Box::new(Cluster {
                 routes: RwLock::new(Routes::default()),
                 stale: AtomicBool::new(true),
                 refreshing: tokio::sync::Mutex::new(()),
                 seeds,
                 redis: redis.clone(),
                 near,
-            }),
+            })),
             cluster_hinted: AtomicBool::new(false),
         }
     }
