@@ -16,10 +16,15 @@
 //! | `METRICS_ENABLED` | `true` | serve the cache's metrics at `GET /metrics` (Prometheus text format), see [`crate::metrics`] |
 //!
 //! The cache reads its own variables (`CACHE_ENABLED`, `REDIS_ENABLED`, `REDIS_HOST`,
-//! ...; see `cachette::config`) with one difference, made by [`cache_config`]: when
-//! `CACHE_ENABLED` is not set at all, this service turns caching on (memory mode, or
-//! Redis with `REDIS_ENABLED=true`), so that `cargo run -p users-api` shows it.
-//! `CACHE_ENABLED=false` turns it off.
+//! ...; see `cachette::config`) with two differences, made by [`cache_config`]:
+//!
+//! - when `CACHE_ENABLED` is not set at all, this service turns caching on (memory
+//!   mode, or Redis with `REDIS_ENABLED=true`), so that `cargo run -p users-api`
+//!   shows it; `CACHE_ENABLED=false` turns it off;
+//! - when `REDIS_CLUSTER=true` and `REDIS_ENABLED` is not set at all, it uses Redis:
+//!   `REDIS_CLUSTER=true REDIS_URL=redis://h1:7000,redis://h2:7001` names a cluster
+//!   to cache in, and quietly caching in memory instead would hide that it is not
+//!   used. `REDIS_ENABLED=false` still means memory.
 //!
 //! A variable set in the environment wins over `./.env`. A value that is not accepted
 //! stops the start-up with an error naming the variable, the value and what is
@@ -219,16 +224,20 @@ impl Settings {
 }
 
 /// The cache configuration: cachette's variables read from `env` (the environment,
-/// then `./.env`) over this service's one default, caching on (see the
-/// [module docs](self)).
+/// then `./.env`) over this service's defaults, caching on, and in Redis when
+/// `REDIS_CLUSTER=true` (see the [module docs](self)).
 ///
 /// # Errors
 ///
 /// cachette's error for the first cache variable that is not accepted.
 pub fn cache_config(env: &Env) -> Result<cachette::Config, cachette::ConfigError> {
-    cachette::Config::builder()
-        .enabled(true)
-        .build_from_lookup(|name| env.get(name))
+    let mut builder = cachette::Config::builder().enabled(true);
+    // A REDIS_CLUSTER value that is not a boolean is left to cachette, whose error
+    // names it.
+    if env.get("REDIS_CLUSTER").as_deref().and_then(parse_bool) == Some(true) {
+        builder = builder.redis_enabled(true);
+    }
+    builder.build_from_lookup(|name| env.get(name))
 }
 
 const BOOLEAN: &str = "true or false (also 1/0, yes/no, on/off)";
@@ -318,6 +327,38 @@ mod tests {
         assert_eq!(prefix.as_ref().map(|c| c.prefix()), Some("ops"));
         let bad = cache_config(&Env::from_pairs([("CACHE_ENABLED", "maybe")]));
         assert!(bad.is_err_and(|e| e.to_string().starts_with("invalid CACHE_ENABLED=")));
+    }
+
+    #[test]
+    fn a_cluster_is_used_unless_redis_is_turned_off() {
+        let seeds = "redis://10.0.0.1:7000,redis://10.0.0.2:7001";
+        let cluster = cache_config(&Env::from_pairs([
+            ("REDIS_CLUSTER", "true"),
+            ("REDIS_URL", seeds),
+        ]))
+        .ok();
+        let cluster = cluster.as_ref().map(|c| (c.mode(), c.redis().cluster()));
+        assert_eq!(cluster, Some((cachette::Mode::Redis, true)));
+        let seeds_of = cache_config(&Env::from_pairs([
+            ("REDIS_CLUSTER", "yes"),
+            ("REDIS_URL", seeds),
+        ]))
+        .ok();
+        assert_eq!(
+            seeds_of.as_ref().map(|c| c.redis().seeds()),
+            Some(vec![("10.0.0.1", 7000), ("10.0.0.2", 7001)])
+        );
+        let off = cache_config(&Env::from_pairs([
+            ("REDIS_CLUSTER", "true"),
+            ("REDIS_URL", seeds),
+            ("REDIS_ENABLED", "false"),
+        ]))
+        .ok();
+        assert_eq!(off.map(|c| c.mode()), Some(cachette::Mode::Memory));
+        let not_cluster = cache_config(&Env::from_pairs([("REDIS_CLUSTER", "false")])).ok();
+        assert_eq!(not_cluster.map(|c| c.mode()), Some(cachette::Mode::Memory));
+        let bad = cache_config(&Env::from_pairs([("REDIS_CLUSTER", "maybe")]));
+        assert!(bad.is_err_and(|e| e.to_string().starts_with("invalid REDIS_CLUSTER=")));
     }
 
     #[test]

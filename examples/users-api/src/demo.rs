@@ -128,6 +128,7 @@ impl Demo {
         let mode = match self.cache.mode() {
             Mode::Disabled => "disabled",
             Mode::Memory => "in memory",
+            Mode::Redis if self.cache.config().redis().cluster() => "Redis Cluster",
             Mode::Redis => "Redis",
             other => other.as_str(),
         };
