@@ -42,6 +42,15 @@ pub(crate) struct RedisCluster {
     frozen: Vec<bool>,
 }
 
+/// A slot being moved between masters (see
+/// [`RedisCluster::start_migration`]).
+pub(crate) struct Migration {
+    slot: u16,
+    from: usize,
+    to: usize,
+    to_id: String,
+}
+
 impl RedisCluster {
     /// `masters` masters with `replicas` replicas each; the 16384 slots split
     /// evenly in contiguous ranges as `redis-cli --cluster create` splits them.
@@ -150,10 +159,10 @@ impl RedisCluster {
             .unwrap_or_else(|| panic!("the cluster has no live master"))
     }
 
-    /// The live masters, in node order.
+    /// The live masters (not frozen), in node order.
     pub(crate) fn masters(&self) -> Vec<&RedisServer> {
         (0..self.nodes.len())
-            .filter(|&i| self.alive[i] && self.roles[i].is_none())
+            .filter(|&i| self.alive[i] && !self.frozen[i] && self.roles[i].is_none())
             .map(|i| &self.nodes[i])
             .collect()
     }
@@ -186,6 +195,18 @@ impl RedisCluster {
     /// once one of its replicas owns its slots, and every live node reports
     /// `cluster_state:ok` and agrees on the slot map (within [`CONVERGENCE`]).
     pub(crate) async fn kill_master_and_await_failover(&mut self, index: usize) {
+        self.stop_master_and_await_failover(index, false).await;
+    }
+
+    /// Like [`kill_master_and_await_failover`](Self::kill_master_and_await_failover),
+    /// but master `index` is frozen (`SIGSTOP`), not killed: its process and
+    /// the connections to it stay, nothing answers (a hung host). Thawed when
+    /// the cluster is dropped.
+    pub(crate) async fn freeze_master_and_await_failover(&mut self, index: usize) {
+        self.stop_master_and_await_failover(index, true).await;
+    }
+
+    async fn stop_master_and_await_failover(&mut self, index: usize, freeze: bool) {
         let port = self.nodes[index].port();
         assert!(
             self.alive[index] && self.roles[index].is_none(),
@@ -206,8 +227,12 @@ impl RedisCluster {
             .filter(|range| range.2 == port)
             .map(|&(first, last, _)| (first, last))
             .collect();
-        self.nodes[index].kill();
-        self.alive[index] = false;
+        if freeze {
+            self.nodes[index].freeze();
+        } else {
+            self.nodes[index].kill();
+            self.alive[index] = false;
+        }
         // A replica frozen by `freeze_replicas_of` missed what its master wrote
         // meanwhile: it wakes up now and takes over with an older copy.
         for (i, node) in self.nodes.iter().enumerate() {
@@ -216,6 +241,7 @@ impl RedisCluster {
             }
         }
         self.frozen.fill(false);
+        self.frozen[index] = freeze;
         let deadline = Instant::now() + CONVERGENCE;
         let what = format!("a replica of node {index} (port {port}) takes over its slots");
         let this = &*self;
@@ -233,6 +259,32 @@ impl RedisCluster {
             }
             Ok(layout)
         })
+        .await;
+        for (i, node) in self.nodes.iter().enumerate() {
+            self.roles[i] = after
+                .replicas
+                .get(&node.port())
+                .map(|&master| self.index_of(master));
+        }
+    }
+
+    /// Thaws (`SIGCONT`) node `index`, frozen by
+    /// [`freeze_master_and_await_failover`](Self::freeze_master_and_await_failover),
+    /// without waiting: it wakes up believing it is still a master.
+    pub(crate) fn thaw(&mut self, index: usize) {
+        self.nodes[index].thaw();
+        self.frozen[index] = false;
+    }
+
+    /// Returns once every live node reports `cluster_state:ok` and agrees on
+    /// the slot map and replicas (a thawed master has rejoined as a replica).
+    pub(crate) async fn await_agreement(&mut self) {
+        let this = &*self;
+        let after = poll(
+            Instant::now() + CONVERGENCE,
+            "the cluster agrees again",
+            async || this.layout().await,
+        )
         .await;
         for (i, node) in self.nodes.iter().enumerate() {
             self.roles[i] = after
@@ -266,6 +318,130 @@ impl RedisCluster {
     pub(crate) async fn command_on_slot_owner(&self, slot: u16, args: &[&str]) -> redis::Value {
         let owner = self.master_of_slot(slot).await;
         self.nodes[owner].command(args).await
+    }
+
+    /// SIGKILLs node `index` and returns once every live node reports
+    /// `cluster_state:fail` (a master without a replica: its slots are lost).
+    pub(crate) async fn kill_node_and_await_down(&mut self, index: usize) {
+        self.nodes[index].kill();
+        self.alive[index] = false;
+        let this = &*self;
+        poll(
+            Instant::now() + CONVERGENCE,
+            &format!("the cluster reports the loss of node {index}"),
+            async || {
+                for (i, node) in this.nodes.iter().enumerate() {
+                    if this.alive[i] && !this.frozen[i] {
+                        let info: String = query(node.port(), &["CLUSTER", "INFO"]).await?;
+                        if !info.lines().any(|l| l.trim() == "cluster_state:fail") {
+                            return Err(format!("node {} still reports ok", node.port()));
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await;
+    }
+
+    /// Starts node `index` again (same port, arguments and directory: it loads
+    /// its cluster config, and the RDB snapshot a `SAVE` took, if any) and
+    /// returns once the cluster is whole again: every node `cluster_state:ok`
+    /// and agreeing on a slot map that covers every slot.
+    pub(crate) async fn restart_node_and_await(&mut self, index: usize) {
+        self.nodes[index].restart();
+        self.alive[index] = true;
+        let this = &*self;
+        poll(
+            Instant::now() + CONVERGENCE,
+            &format!("node {index} rejoins the cluster"),
+            async || this.layout().await.map(drop),
+        )
+        .await;
+    }
+
+    /// Starts moving `slot` from the master that owns it to master `to`, as
+    /// `redis-cli --cluster reshard` does (`IMPORTING` on `to`, `MIGRATING` on
+    /// the owner), and moves `keys` of its keys (`MIGRATE`): the slot is left
+    /// half migrated until [`finish_migration`](Self::finish_migration).
+    pub(crate) async fn start_migration(&self, slot: u16, to: usize, keys: usize) -> Migration {
+        let from = self.master_of_slot(slot).await;
+        assert_ne!(from, to, "slot {slot} is on node {to} already");
+        let id = |i: usize| must::<String>(&self.nodes[i], &["CLUSTER", "MYID"]);
+        let (from_id, to_id) = (id(from).await, id(to).await);
+        let slot_text = slot.to_string();
+        must::<()>(
+            &self.nodes[to],
+            &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &from_id],
+        )
+        .await;
+        must::<()>(
+            &self.nodes[from],
+            &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &to_id],
+        )
+        .await;
+        let migration = Migration {
+            slot,
+            from,
+            to,
+            to_id,
+        };
+        self.migrate_keys(&migration, keys).await;
+        migration
+    }
+
+    /// Moves the rest of the slot's keys, gives the slot to its new master
+    /// (`SETSLOT NODE` on every master) and returns once every node agrees.
+    pub(crate) async fn finish_migration(&self, migration: Migration) {
+        self.migrate_keys(&migration, usize::MAX).await;
+        let slot = migration.slot.to_string();
+        let setslot = ["CLUSTER", "SETSLOT", &slot, "NODE", &migration.to_id];
+        must::<()>(&self.nodes[migration.to], &setslot).await;
+        must::<()>(&self.nodes[migration.from], &setslot).await;
+        for master in self.masters() {
+            let port = master.port();
+            if port != self.nodes[migration.to].port() && port != self.nodes[migration.from].port()
+            {
+                must::<()>(master, &setslot).await;
+            }
+        }
+        let to = self.nodes[migration.to].port();
+        poll(
+            Instant::now() + CONVERGENCE,
+            &format!("every node sees slot {slot} on node {}", migration.to),
+            async || {
+                let layout = self.layout().await?;
+                let owner = layout
+                    .ranges
+                    .iter()
+                    .find(|r| (r.0..=r.1).contains(&migration.slot))
+                    .map(|r| r.2);
+                if owner == Some(to) {
+                    Ok(())
+                } else {
+                    Err(format!("slot {slot} on {owner:?}"))
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Moves up to `count` keys of the migrating slot, a few at a time.
+    async fn migrate_keys(&self, migration: &Migration, count: usize) {
+        let (from, to) = (&self.nodes[migration.from], &self.nodes[migration.to]);
+        let (slot, port) = (migration.slot.to_string(), to.port().to_string());
+        let mut moved = 0;
+        while moved < count {
+            let batch = (count - moved).min(10).to_string();
+            let keys: Vec<String> = must(from, &["CLUSTER", "GETKEYSINSLOT", &slot, &batch]).await;
+            if keys.is_empty() {
+                return;
+            }
+            let mut args = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+            args.extend(keys.iter().map(String::as_str));
+            must::<redis::Value>(from, &args).await;
+            moved += keys.len();
+        }
     }
 
     /// Node `index`: masters first (in slot order, as started), then replicas.
