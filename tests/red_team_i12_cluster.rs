@@ -1,18 +1,15 @@
 //! Red team of Redis Cluster mode (issue 12, parts 1-2): each test attacks one
 //! promise of `REDIS_CLUSTER=true` (or of `REDIS_CLUSTER=false` pointed at a
 //! cluster) on a local cluster of real `redis-server` processes
-//! (`support::cluster`). A test that fails because of a defect says, above it,
-//! the promise it breaks and what was observed; the others are regression tests.
+
 #![allow(missing_docs, clippy::unwrap_used)]
-// Boxing a cached call as `dyn Future + Send` (the traffic tasks) proves Send deep.
-#![recursion_limit = "256"]
 
 mod support;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -102,7 +99,8 @@ async fn single(id: u64) -> String {
 /// Promise: with `REDIS_CLUSTER=false` pointed at a cluster node, the cache
 /// warns once, naming `REDIS_CLUSTER`, and never serves wrong data.
 ///
-/// FAILS (observed): the values are right (the memory fallback answers), but
+/// FAILED before `CROSSSLOT` gave the hint (observed): the values were right
+/// (the memory fallback answers), but
 /// no log line names `REDIS_CLUSTER`: the only warning is "Redis keeps failing;
 /// serving from the memory fallback" with `CROSSSLOT Keys in request don't hash
 /// to the same slot`, and the probe keeps failing the same way forever.
@@ -112,8 +110,7 @@ async fn single(id: u64) -> String {
 /// `EVAL` over `prefix#epoch` and `prefix#all`, two slots), which a cluster
 /// node refuses with `CROSSSLOT` before it would ever say `MOVED`; every later
 /// call (the claim too) goes through the same check. So the hint is never
-/// reached. `CROSSSLOT` (and a start-up `CLUSTER INFO`/`INFO cluster` with
-/// `cluster_enabled:1` in `connect.rs`, `check`) should give the hint.
+/// reached. Now `CROSSSLOT` gives it too.
 #[tokio::test]
 async fn single_mode_pointed_at_a_cluster_node_warns_once_naming_redis_cluster() {
     let (logs, _guard) = Logs::capture_here();
@@ -171,6 +168,10 @@ fn traffic_on(
             for id in &ids {
                 call(*id).await;
                 calls += 1;
+                // A hit served from memory never waits: without this the task
+                // never yields, and could hold a worker (and a task in its
+                // LIFO slot, which the other worker cannot steal) forever.
+                tokio::task::yield_now().await;
             }
         }
         calls
@@ -250,7 +251,8 @@ async fn a_frozen_master_opens_the_breaker_while_the_other_masters_answer() {
 /// The same promise with the lock off (`REDIS_DISTRIBUTED_LOCK=false`, or
 /// `#[cached(lock = false)]`), one call at a time.
 ///
-/// FAILS (observed): 8 calls on master 0's keys, each waiting REDIS_TIMEOUT_MS
+/// FAILED before each node counted its own failures (observed): 8 calls on
+/// master 0's keys, each waiting REDIS_TIMEOUT_MS
 /// twice (the lookup, then the leader's second lookup), and the breaker never
 /// opens: health stays `Up`.
 /// Cause: `breaker.rs`, `Breaker::failure` opens after THRESHOLD (3)
@@ -258,8 +260,7 @@ async fn a_frozen_master_opens_the_breaker_while_the_other_masters_answer() {
 /// `run_once`, on every answer from any master) resets the count. Without the
 /// claim a miss makes two failures, and the call on a live master after it
 /// resets them: in a cluster the live masters keep the dead one's failures
-/// from ever adding up. The count should be kept per link (per master), or
-/// a link whose calls time out should open the breaker by itself.
+/// from ever adding up. Now each link counts its own (`breaker::Failures`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_lock_off_a_frozen_master_opens_the_breaker_too() {
     let (opened, calls) = frozen_master_opens_the_breaker(false, false).await;
@@ -271,7 +272,8 @@ async fn with_the_lock_off_a_frozen_master_opens_the_breaker_too() {
 
 /// The same promise with the lock on (the default) under concurrent traffic.
 ///
-/// FAILS (observed): as above, with the default configuration: while one task
+/// FAILED before each node counted its own failures (observed): as above,
+/// with the default configuration: while one task
 /// hits keys on the live masters, 8 calls on master 0's keys each wait
 /// REDIS_TIMEOUT_MS three times (lookup, second lookup, claim) and the breaker
 /// never opens. Same cause: every hit on a live master, landing between two of
@@ -285,11 +287,16 @@ async fn under_concurrent_traffic_a_frozen_master_opens_the_breaker_too() {
     );
 }
 
+/// Computations of the key [`after_a_frozen_master_failed_over`] watches.
 static LEFT_RUNS: Counter = Counter::new();
+/// That key (`u64::MAX`: none yet).
+static LEFT_WATCHED: AtomicU64 = AtomicU64::new(u64::MAX);
 
 #[cached(expire = 300, namespace = "left")]
 async fn left(id: u64) -> u64 {
-    LEFT_RUNS.tick();
+    if id == LEFT_WATCHED.load(Ordering::SeqCst) {
+        LEFT_RUNS.tick();
+    }
     id * 7
 }
 
@@ -297,47 +304,34 @@ async fn left(id: u64) -> u64 {
 /// failover the store routes the stripes to the promoted replica, checks
 /// them there, and Redis serves them again.
 ///
-/// FAILS (observed), default configuration (lock on), with traffic on the
-/// live masters running: master 0 frozen (a hung host: its TCP connections
-/// stay open), its replica promoted and the cluster `ok` again; then 10 calls
-/// of one key of master 0 are each computed again (10 computations, each
-/// after three REDIS_TIMEOUT_MS waits on the frozen master), health `Up`: the
-/// store never leaves the frozen master. (Lock off, the same without the
-/// concurrent traffic.)
-/// Cause: a timeout neither marks the routes stale nor drops the connection
-/// (`call.rs`, `run_once`: the `Err(_)` timeout arm calls only `failed`;
-/// `topology.rs`, `Topology::after_error`, and `link.rs`, `Link::after_error`,
-/// skip `is_timeout()` errors), and the routes are otherwise only read again
-/// on MOVED/ASK/TRYAGAIN/CLUSTERDOWN, a broken connection, or by the probe,
-/// which never runs because the breaker never opens (see
-/// `under_concurrent_traffic_a_frozen_master_opens_the_breaker_too`).
-/// Timeouts on a link should mark the routes stale (and count per link).
+/// FAILED before the breaker counted failures per node (observed), default
+/// configuration (lock on), with traffic on the live masters running: master 0
+/// frozen (a hung host: its TCP connections stay open), its replica promoted
+/// and the cluster `ok` again; every call of a key of master 0 waited three
+/// REDIS_TIMEOUT_MS on the frozen master and computed again, health `Up`: the
+/// store never left the frozen master. Cause: a timeout neither marks the
+/// routes stale nor drops the connection, and the breaker (whose probe reads
+/// the routes again) never opened, because every hit on a live master reset
+/// its count of consecutive failures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_master_that_failed_over_is_not_left_behind() {
-    let (runs, health) = after_a_frozen_master_failed_over(true).await;
-    assert!(
-        runs <= 2,
-        "the cluster failed over, but 10 calls of a key of the frozen master computed {runs} times (health {health:?}): the store kept sending to the frozen master"
-    );
+    after_a_frozen_master_failed_over(true).await;
 }
 
-/// The same with one call at a time (no other traffic): holds (the breaker
-/// opens, and its probe reads the routes again).
+/// The same with one call at a time (no other traffic).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_master_that_failed_over_is_left_when_calls_come_one_at_a_time() {
-    let (runs, health) = after_a_frozen_master_failed_over(false).await;
-    assert!(
-        runs <= 2,
-        "the cluster failed over, but 10 calls of a key of the frozen master computed {runs} times (health {health:?})"
-    );
+    after_a_frozen_master_failed_over(false).await;
 }
 
 /// Master 0 of a cluster with replicas frozen (a hung host: its TCP
 /// connections stay open), its replica promoted and the cluster `ok` again;
-/// then 10 calls of one key of master 0 (`concurrent`: with hits on the other
-/// masters running all along). Returns how many times the key was computed,
-/// and the health then.
-async fn after_a_frozen_master_failed_over(concurrent: bool) -> (usize, RedisHealth) {
+/// then calls of one key of master 0 (`concurrent`: with hits on the other
+/// masters running all along): every call answers right, Redis serves again
+/// (health `Up`) within a bound, and from then on the key is computed at most
+/// once more (its stripe's epoch rotated on the promoted replica) and then
+/// served from Redis: stored on the promoted replica.
+async fn after_a_frozen_master_failed_over(concurrent: bool) {
     let mut cluster = RedisCluster::start(3, 1).await;
     let cache = serving(builder(&cluster).redis_timeout(Duration::from_millis(300))).await;
     for id in 0..64 {
@@ -346,9 +340,9 @@ async fn after_a_frozen_master_failed_over(concurrent: bool) -> (usize, RedisHea
     let placed = entries_by_node(&cluster, 3, "left").await;
     assert_eq!(placed.len(), 64, "not every entry was stored: {placed:?}");
     let moved = (0..64).find(|id| placed[id] == 0).unwrap();
+    LEFT_WATCHED.store(moved, Ordering::SeqCst);
     let elsewhere: Vec<u64> = (0..64).filter(|id| placed[id] != 0).collect();
     cluster.freeze_master_and_await_failover(0).await;
-    let health = cache.redis_health().unwrap();
     let stop = Arc::new(AtomicBool::new(!concurrent));
     let traffic = traffic_on(elsewhere, &stop, {
         let cache = cache.clone();
@@ -357,6 +351,14 @@ async fn after_a_frozen_master_failed_over(concurrent: bool) -> (usize, RedisHea
             Box::pin(async move { assert_eq!(cache.scope(left(id)).await, id * 7) })
         }
     });
+    // Until the store noticed: every call answers (three REDIS_TIMEOUT_MS at most).
+    for _ in 0..10 {
+        assert_eq!(
+            within("a call on the failed-over stripe", cache.scope(left(moved))).await,
+            moved * 7
+        );
+    }
+    within("Redis serves again after the failover", until_up(&cache)).await;
     let before = LEFT_RUNS.count();
     for _ in 0..10 {
         assert_eq!(
@@ -365,10 +367,13 @@ async fn after_a_frozen_master_failed_over(concurrent: bool) -> (usize, RedisHea
         );
     }
     let runs = LEFT_RUNS.count() - before;
-    let seen = *health.borrow();
+    let health = *cache.redis_health().unwrap().borrow();
     stop.store(true, Ordering::SeqCst);
     within("the traffic ends", joined(traffic)).await;
-    (runs, seen)
+    assert!(
+        runs <= 1 && health == RedisHealth::Up,
+        "the cluster failed over and the store said Redis serves again, but 10 calls of a key of the frozen master computed {runs} times (health {health:?}): the store kept sending to the frozen master"
+    );
 }
 
 static THAWED_VERSION: AtomicUsize = AtomicUsize::new(1);
@@ -916,12 +921,13 @@ async fn with_the_lock_off_each_instance_computes_once() {
 /// Redis with `maxmemory-policy noeviction` (or enough memory). A warning at
 /// start-up says so otherwise." In a cluster every master holds versions.
 ///
-/// FAILS (observed): master 1 (which holds 11 of the 32 stripes: their
+/// FAILED before every master was asked (observed): master 1 (which holds 11
+/// of the 32 stripes: their
 /// versions and epochs) has `maxmemory 1gb` and `maxmemory-policy
 /// allkeys-lru`; the cache starts without any warning.
 /// Cause: `connect.rs`, `RedisStore::warn_about_eviction` asks only
-/// `self.topology.links().into_iter().next()` (the master of stripe 0); it
-/// should ask every link (and name the node).
+/// `self.topology.links().into_iter().next()` (the master of stripe 0). Now
+/// it asks every link and names the node.
 #[tokio::test]
 async fn a_master_that_may_evict_versions_is_warned_about_whichever_it_is() {
     let (logs, _guard) = Logs::capture_here();

@@ -13,10 +13,6 @@
 //! a Redis Cluster: `REDIS_CLUSTER=true REDIS_URL=redis://127.0.0.1:7000,... cargo run
 //! -p users-api` (`scripts/cluster.sh` starts one locally).
 //! Every setting is in `users_api::config`.
-// The demo's task awaits an invalidation, whose future (through the Redis store's
-// cluster routing and connection set-up) is nested deeper than the default limit
-// (128) lets the compiler prove `Send` for `tokio::spawn`.
-#![recursion_limit = "256"]
 
 use std::error::Error;
 use std::io::Write;

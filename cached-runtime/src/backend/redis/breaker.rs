@@ -13,8 +13,30 @@ use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::watch;
 
-/// Consecutive failures that open the breaker.
+/// Consecutive failures (of one Redis node's calls) that open the breaker.
 pub(super) const THRESHOLD: u32 = 3;
+
+/// Consecutive failures of one kind of call: those sent to one Redis node (each
+/// [`Link`](super::link::Link) counts its own), or those that reached no node
+/// (the breaker counts them). Counted apart so that, in a cluster, a master that
+/// stopped answering opens the breaker even while the others answer: their
+/// successes do not reset its count.
+#[derive(Debug, Default)]
+pub(super) struct Failures(AtomicU32);
+
+impl Failures {
+    /// A call of this kind succeeded.
+    pub(super) fn reset(&self) {
+        if self.0.load(Ordering::Relaxed) != 0 {
+            self.0.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// A call of this kind failed: how many in a row now.
+    fn add(&self) -> u32 {
+        self.0.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
 
 /// Pending invalidations beyond this collapse into one "invalidate everything".
 const MAX_PENDING: usize = 10_000;
@@ -42,7 +64,8 @@ pub(super) struct Pending {
 #[derive(Debug)]
 pub(super) struct Breaker {
     open: AtomicBool,
-    failures: AtomicU32,
+    /// Calls that failed before reaching a node (no route, no usable URL).
+    unrouted: Failures,
     pending: Mutex<Pending>,
     health: watch::Sender<RedisHealth>,
 }
@@ -57,7 +80,7 @@ impl Breaker {
         metrics::gauge!("cachette_redis_up").set(if open { 0.0 } else { 1.0 });
         Breaker {
             open: AtomicBool::new(open),
-            failures: AtomicU32::new(0),
+            unrouted: Failures::default(),
             pending: Mutex::new(Pending::default()),
             health,
         }
@@ -71,17 +94,16 @@ impl Breaker {
         self.health.subscribe()
     }
 
-    /// A call succeeded.
-    pub(super) fn success(&self) {
-        if self.failures.load(Ordering::Relaxed) != 0 {
-            self.failures.store(0, Ordering::Relaxed);
-        }
+    /// A call succeeded on the node that counts `node`'s failures.
+    pub(super) fn success(&self, node: &Failures) {
+        node.reset();
+        self.unrouted.reset();
     }
 
-    /// A call failed; returns `true` if this opened the breaker.
-    pub(super) fn failure(&self) -> bool {
-        let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-        failures >= THRESHOLD && self.trip()
+    /// A call failed, on the node that counts `node`'s failures (`None`: it
+    /// reached none); returns `true` if this opened the breaker.
+    pub(super) fn failure(&self, node: Option<&Failures>) -> bool {
+        node.unwrap_or(&self.unrouted).add() >= THRESHOLD && self.trip()
     }
 
     /// Opens the breaker now; returns `true` if it was closed.
@@ -103,7 +125,7 @@ impl Breaker {
         if pending.all || !pending.namespaces.is_empty() {
             return false;
         }
-        self.failures.store(0, Ordering::Relaxed);
+        self.unrouted.reset();
         self.open.store(false, Ordering::Release);
         drop(pending);
         self.health.send_replace(RedisHealth::Up);
@@ -166,15 +188,16 @@ mod tests {
     #[test]
     fn opens_after_the_threshold_and_reports_it() {
         let b = Breaker::new(false);
+        let node = Failures::default();
         let health = b.subscribe();
         for _ in 1..THRESHOLD {
-            assert!(!b.failure());
+            assert!(!b.failure(Some(&node)));
         }
-        b.success();
+        b.success(&node);
         for _ in 1..THRESHOLD {
-            assert!(!b.failure());
+            assert!(!b.failure(Some(&node)));
         }
-        assert!(b.failure());
+        assert!(b.failure(Some(&node)));
         assert!(b.is_open());
         assert_eq!(*health.borrow(), RedisHealth::Down);
         assert!(b.remember_if_open(Some("user:1")));
@@ -184,6 +207,35 @@ mod tests {
         assert!(!b.is_open());
         assert_eq!(*health.borrow(), RedisHealth::Up);
         assert!(!b.remember_if_open(Some("user:2")), "closed: go to Redis");
+    }
+
+    #[test]
+    fn a_node_that_keeps_failing_opens_it_while_another_answers() {
+        let b = Breaker::new(false);
+        let (stopped, answering) = (Failures::default(), Failures::default());
+        for _ in 1..THRESHOLD {
+            assert!(!b.failure(Some(&stopped)));
+            b.success(&answering);
+        }
+        assert!(
+            b.failure(Some(&stopped)),
+            "the other node's answers reset its count"
+        );
+        assert!(b.is_open());
+    }
+
+    #[test]
+    fn calls_that_reached_no_node_add_up_until_any_answers() {
+        let b = Breaker::new(false);
+        let node = Failures::default();
+        for _ in 1..THRESHOLD {
+            assert!(!b.failure(None));
+        }
+        b.success(&node);
+        for _ in 1..THRESHOLD {
+            assert!(!b.failure(None));
+        }
+        assert!(b.failure(None));
     }
 
     #[test]

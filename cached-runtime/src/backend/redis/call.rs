@@ -136,27 +136,39 @@ impl RedisStore {
         };
         let error = match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
-                self.breaker.success();
+                if let Some((link, _)) = &used {
+                    self.breaker.success(&link.failures);
+                }
                 return (Written::Done(value), false);
             }
             Ok(Err(error)) => error,
             Err(_) => {
-                self.failed("timed out (REDIS_TIMEOUT_MS)");
+                // Counted on the node that did not answer, even when that was
+                // while the connection was prepared.
+                let link = used
+                    .map(|(link, _)| link)
+                    .or_else(|| self.topology.link(stripe));
+                self.failed(link.as_deref(), "timed out (REDIS_TIMEOUT_MS)");
                 return (Written::Failed, false);
             }
         };
-        if let Some((link, id)) = used {
-            link.after_error(id, &error);
+        if let Some((link, id)) = &used {
+            link.after_error(*id, &error);
         }
         self.topology.after_error(&error);
+        let link = used
+            .map(|(link, _)| link)
+            .or_else(|| self.topology.link(stripe));
         match refusal::write_refusal(&error) {
             Some(code) if refusals_answer => {
-                self.breaker.success();
+                if let Some(link) = &link {
+                    self.breaker.success(&link.failures);
+                }
                 tracing::debug!(target: "cache", url = %self.url_for_logs, %error, "Redis refused a write");
                 (Written::Refused(code), false)
             }
             _ => {
-                self.failed(&error.to_string());
+                self.failed(link.as_deref(), &error.to_string());
                 let again = match error.code() {
                     None => !error.is_timeout(),
                     Some(code) => matches!(code, "MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN"),

@@ -153,7 +153,12 @@ impl RedisStore {
                 .await
         };
         match tokio::time::timeout(limit, attempt).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => {
+                // The probe closes the breaker only once every node answered:
+                // each starts counting its failures afresh.
+                link.failures.reset();
+                Ok(())
+            }
             Ok(Err(error)) => {
                 if let Some(id) = used {
                     link.after_error(id, &error);
@@ -164,31 +169,33 @@ impl RedisStore {
         }
     }
 
+    /// Warns about every node (each master of a cluster holds versions) whose
+    /// settings let Redis evict keys before their TTL.
     async fn warn_about_eviction(&self) {
-        let Some(link) = self.topology.links().into_iter().next() else {
-            return;
-        };
-        let query = async {
-            let (mut conn, _) = link.any().await?;
-            redis::cmd("CONFIG")
-                .arg("GET")
-                .arg("maxmemory*")
-                .query_async::<std::collections::HashMap<String, String>>(&mut conn.redis)
-                .await
-        };
-        let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await else {
-            return;
-        };
-        // A map (RESP3) or a flat list of pairs (RESP2): both read as a map.
-        let setting = |name: &str| reply.get(name).cloned();
-        let limited = setting("maxmemory").is_some_and(|m| m != "0");
-        let policy = setting("maxmemory-policy").unwrap_or_default();
-        if limited && policy != "noeviction" {
-            tracing::warn!(
-                target: "cache",
-                policy = %policy,
-                "under memory pressure this Redis may evict the cache's namespace versions (every key the cache writes has a TTL), which would let invalidated entries be served again; use maxmemory-policy noeviction for the cache's Redis, or give it memory to spare"
-            );
+        for link in self.topology.links() {
+            let query = async {
+                let (mut conn, _) = link.any().await?;
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory*")
+                    .query_async::<std::collections::HashMap<String, String>>(&mut conn.redis)
+                    .await
+            };
+            let Ok(Ok(reply)) = tokio::time::timeout(self.timeout, query).await else {
+                continue;
+            };
+            // A map (RESP3) or a flat list of pairs (RESP2): both read as a map.
+            let setting = |name: &str| reply.get(name).cloned();
+            let limited = setting("maxmemory").is_some_and(|m| m != "0");
+            let policy = setting("maxmemory-policy").unwrap_or_default();
+            if limited && policy != "noeviction" {
+                tracing::warn!(
+                    target: "cache",
+                    url = %link.url_for_logs(),
+                    policy = %policy,
+                    "under memory pressure this Redis may evict the cache's namespace versions (every key the cache writes has a TTL), which would let invalidated entries be served again; use maxmemory-policy noeviction for the cache's Redis, or give it memory to spare"
+                );
+            }
         }
     }
 }

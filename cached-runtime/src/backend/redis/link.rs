@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
+use super::breaker::Failures;
 use super::tracking::{self, NearState};
 
 /// One connection, as handed to a call.
@@ -63,6 +64,8 @@ pub(super) struct Link {
     /// Held while a connection is opened, checked, or its server's script cache
     /// reloaded: one at a time, so concurrent calls do not each rotate the epoch.
     pub(super) preparing: tokio::sync::Mutex<()>,
+    /// This node's calls that failed in a row (see `breaker`).
+    pub(super) failures: Failures,
 }
 
 impl std::fmt::Debug for Link {
@@ -98,6 +101,7 @@ impl Link {
             connect_timeout,
             current: Mutex::new(None),
             preparing: tokio::sync::Mutex::new(()),
+            failures: Failures::default(),
         }
     }
 
@@ -105,6 +109,11 @@ impl Link {
     /// be set up.
     pub(super) fn resp3_client(&self) -> Option<&redis::Client> {
         self.resp3.as_ref()
+    }
+
+    /// The node's URL, password hidden.
+    pub(super) fn url_for_logs(&self) -> &str {
+        &self.url_for_logs
     }
 
     /// The timeouts every connection is opened with.

@@ -2,7 +2,8 @@
 //! replay of the invalidations made while Redis was not in use.
 //!
 //! Every command has a timeout (`REDIS_TIMEOUT_MS`). After three consecutive
-//! failures the circuit breaker opens (see `breaker`): requests are served from the
+//! failures (of calls to one node: in a cluster, the masters that answer do not
+//! keep one that stopped from adding up its failures) the circuit breaker opens (see `breaker`): requests are served from the
 //! in-memory fallback (entries live at most 60 s there) without waiting on Redis,
 //! and a probe pings Redis every 250 ms. When Redis answers, the invalidations made
 //! meanwhile are replayed, the fallback is flushed, and Redis serves again; the
@@ -20,16 +21,18 @@ use std::time::Duration;
 use super::RedisStore;
 use super::breaker::Pending;
 use super::call::Written;
+use super::link::Link;
 
 /// How often the probe pings Redis while the breaker is open.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 impl RedisStore {
-    /// A call failed (`what` says how): counted by the breaker; when that opens
-    /// it, the fallback starts empty and a probe starts.
-    pub(super) fn failed(&self, what: &str) {
+    /// A call failed (`what` says how) on `node` (`None`: it reached no node):
+    /// counted by the breaker; when that opens it, the fallback starts empty and
+    /// a probe starts.
+    pub(super) fn failed(&self, node: Option<&Link>, what: &str) {
         tracing::debug!(target: "cache", url = %self.url_for_logs, error = what, "Redis call failed");
-        if self.breaker.failure() {
+        if self.breaker.failure(node.map(|link| &link.failures)) {
             self.fallback_opened();
             tracing::warn!(
                 target: "cache",

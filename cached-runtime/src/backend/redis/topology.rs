@@ -235,7 +235,12 @@ impl Topology {
             Nodes::Cluster(cluster) if moved || (error.code().is_none() && !error.is_timeout()) => {
                 cluster.stale.store(true, Ordering::Release);
             }
-            Nodes::Single(_) if moved && !self.cluster_hinted.swap(true, Ordering::Relaxed) => {
+            // A cluster node refuses a script whose keys hash to several slots
+            // (the single-node layout's) before it would redirect it.
+            Nodes::Single(_)
+                if (moved || error.code() == Some("CROSSSLOT"))
+                    && !self.cluster_hinted.swap(true, Ordering::Relaxed) =>
+            {
                 tracing::warn!(
                     target: "cache",
                     %error,
