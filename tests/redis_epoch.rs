@@ -25,6 +25,7 @@ use redis::Value;
 
 use cachette::{Cache, RedisHealth, cached};
 use support::gate::gate;
+use support::logs::Logs;
 use support::redis::{RedisServer, redis_cache as cache};
 use support::wait::{joined, until_up};
 
@@ -280,9 +281,17 @@ async fn an_invalidation_lost_by_a_restart_from_an_older_snapshot_is_not_served(
 
 /// (e) `SCRIPT FLUSH` empties the server's script cache as a restart does: the
 /// epoch is rotated before anything is read, so an entry written before is a
-/// miss; what is written after is a hit.
+/// miss; what is written after is a hit. The operator is warned of the cold
+/// start then, and not when the scripts are first loaded on a new server (there
+/// was nothing to lose).
 #[tokio::test]
 async fn a_script_flush_rotates_the_epoch_and_the_cache_works_after() {
+    let (logs, _guard) = Logs::capture_here();
+    let warned = || {
+        logs.text()
+            .matches("Redis had lost the cache's scripts")
+            .count()
+    };
     let server = RedisServer::start(&[]);
     let a = cache(&server).await;
     let b = cache(&server).await;
@@ -291,6 +300,7 @@ async fn a_script_flush_rotates_the_epoch_and_the_cache_works_after() {
     assert_eq!(call(&a, 10).await, ("1:v1".to_owned(), true));
     assert_eq!(call(&b, 10).await, ("1:v1".to_owned(), false), "shared");
     let before = identity_and_counter(&epoch(&server).await);
+    assert_eq!(warned(), 0, "a new server lost nothing: {}", logs.text());
 
     *gate.value.lock().unwrap() = "v2";
     server.command(&["SCRIPT", "FLUSH"]).await;
@@ -306,6 +316,7 @@ async fn a_script_flush_rotates_the_epoch_and_the_cache_works_after() {
     assert_eq!(call(&b, 10).await, ("1:v2".to_owned(), false), "a hit");
     assert_eq!(a.stats().invalidations_refused, 0);
     assert_eq!(*a.redis_health().unwrap().borrow(), RedisHealth::Up);
+    assert_eq!(warned(), 1, "the flush is warned about once");
 }
 
 /// Every key the cache wrote, dumped (`DUMP`) with its time to live.

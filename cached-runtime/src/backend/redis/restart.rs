@@ -60,6 +60,17 @@
 //! - Reads served by a node while it is a replica are what the replica holds
 //!   (its replication lag); point the cache at the primary.
 //!
+//! # In a cluster
+//!
+//! Each of the store's 32 stripes (see `layout`, "In a cluster") has its own
+//! epoch on the master that owns its slot, and is checked on its own: a
+//! connection's check number ([`Conn::check`]) is remembered per stripe
+//! (`topology::Shard::checked_on`), so a stripe routed to a new connection (a
+//! promoted replica, a slot moved to another master, a restart) is checked
+//! there before its data goes through it, while the other stripes on other
+//! masters go on untouched. `NOSCRIPT` from a server rotates every stripe
+//! routed to it (they lost their scripts together).
+//!
 //! A `SCRIPT FLUSH` by an operator rotates the epoch: the cache starts cold.
 //! Deploying a version of cachette whose scripts changed does too (its first call
 //! finds them missing).
@@ -83,6 +94,9 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send + 
 const ROTATED: i64 = 1;
 /// [`scripts::ROTATE`]'s reply when `INFO` told it nothing, and it did nothing.
 const SERVER_UNKNOWN: i64 = 2;
+/// [`scripts::ROTATE`]'s reply when forced on a server without an epoch: it
+/// created one.
+const CREATED: i64 = 3;
 
 impl RedisStore {
     /// A connection that `stripe`'s data may go through, and its link: opened if
@@ -312,18 +326,29 @@ impl RedisStore {
         if !stripes.contains(&stripe) {
             stripes.push(stripe);
         }
+        let mut held_epochs = false;
         for on in stripes {
-            self.rotate(conn, on, true).await?;
+            held_epochs |= self.rotate(conn, on, true).await? != CREATED;
             self.topology.shards[on]
                 .checked_on
                 .store(conn.check, Ordering::Release);
         }
         self.near.flush();
-        tracing::warn!(
-            target: "cache",
-            url = %self.url_for_logs,
-            "Redis had lost the cache's scripts (restarted, failed over, or SCRIPT FLUSH): the epoch was rotated before any data was read, so nothing written before is served or stored; the cache starts cold"
-        );
+        if held_epochs {
+            tracing::warn!(
+                target: "cache",
+                url = %link.url_for_logs(),
+                "Redis had lost the cache's scripts (restarted, failed over, or SCRIPT FLUSH): the epoch was rotated before any data was read, so nothing written before is served or stored; the cache starts cold"
+            );
+        } else {
+            // A server the cache never used (or one that lost everything): there
+            // is nothing to lose, only scripts to load.
+            tracing::info!(
+                target: "cache",
+                url = %link.url_for_logs(),
+                "the cache's scripts loaded on a Redis that held none of its data"
+            );
+        }
         self.load_scripts(conn).await
     }
 }

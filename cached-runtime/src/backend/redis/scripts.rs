@@ -504,7 +504,10 @@ if all < n then
   all = n
 end
 redis.call('SET', KEYS[2], string.format('%.0f', all), 'PX', ARGV[4])
-return 1
+if old then
+  return 1
+end
+return 3
 ",
         )
     };
@@ -531,7 +534,9 @@ return 1
 /// `KEYS[1]` epoch, `KEYS[2]` the "all" version. `ARGV[1]` this instance's token,
 /// `ARGV[2]` epoch TTL in ms, `ARGV[3]` `force` or `check`, `ARGV[4]` version TTL
 /// in ms. Returns 1 if rotated, 0 if nothing was to be done,
-/// 2 if the server cannot be told (`INFO` refused) and nothing was done.
+/// 2 if the server cannot be told (`INFO` refused) and nothing was done, 3 if
+/// forced on a server that held no epoch (one was created: a new server, or one
+/// that lost the cache's keys).
 pub(super) const ROTATE: &str = concat!("#!lua flags=allow-oom\n", rotate_body!());
 
 /// [`ROTATE`] for a Redis that does not know script flags (before 7.0).
