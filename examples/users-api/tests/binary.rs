@@ -3,11 +3,14 @@
 //! a clean stop on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
+mod support;
+
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
+
+use support::child::read_until;
 
 /// A scratch directory (the binary's working directory: no `.env` there), removed
 /// when dropped.
@@ -37,30 +40,6 @@ fn start(dir: &Scratch, vars: &[(&str, &str)]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts")
-}
-
-/// Reads the child's standard output until a line contains `last` (or it ends);
-/// returns everything read. Bounded: a binary that hangs fails the test.
-fn read_until(child: &mut Child, last: &'static str) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            text.push_str(&line);
-            text.push('\n');
-            if line.contains(last) {
-                break;
-            }
-        }
-        let _ = tx.send(text);
-        // Keep draining, so the child never writes into a closed pipe.
-        lines.for_each(drop);
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the binary printed its report within 60 s")
 }
 
 fn terminate(child: &mut Child) {

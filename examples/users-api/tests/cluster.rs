@@ -7,14 +7,13 @@
 mod harness;
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cachette::{Cache, Mode, RedisHealth};
 use harness::cluster::RedisCluster;
 use serde_json::json;
+use support::child::read_until;
 use support::{TestApp, assert_cache};
 use users_api::config::{Env, cache_config};
 
@@ -136,30 +135,6 @@ async fn entries_spread_over_the_masters() {
             "master {port}: DBSIZE {size} < {entries} entries"
         );
     }
-}
-
-/// Reads the binary's standard output until a line contains `last`; returns what
-/// was read. Bounded: a binary that hangs fails the test.
-fn read_until(child: &mut Child, last: &'static str) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            text.push_str(&line);
-            text.push('\n');
-            if line.contains(last) {
-                break;
-            }
-        }
-        let _ = tx.send(text);
-        // Keep draining, so the child never writes into a closed pipe.
-        lines.for_each(drop);
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the binary printed its report within 60 s")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
