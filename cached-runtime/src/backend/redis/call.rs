@@ -155,10 +155,14 @@ impl RedisStore {
         if let Some((link, id)) = &used {
             link.after_error(*id, &error);
         }
-        self.topology.after_error(&error);
+        // The node to blame, read before the error marks a cluster's routes stale
+        // (a connection refused while it was opened leaves `used` `None`, and
+        // stale routes name no node: a dead master would never open the breaker
+        // while the others answer).
         let link = used
             .map(|(link, _)| link)
             .or_else(|| self.topology.link(stripe));
+        self.topology.after_error(&error);
         match refusal::write_refusal(&error) {
             Some(code) if refusals_answer => {
                 if let Some(link) = &link {
