@@ -52,6 +52,11 @@
 //! | memory | `CACHE_ENABLED=true`, `REDIS_ENABLED=false` | moka, bounded in bytes (`CACHE_MAX_MEMORY`), per-entry TTL |
 //! | redis | `CACHE_ENABLED=true`, `REDIS_ENABLED=true` | Redis, with a memory fallback |
 //!
+//! In Redis mode, `REDIS_CLUSTER=true` uses a Redis Cluster (its seed nodes
+//! comma-separated in `REDIS_URL`) with the same guarantees, and concurrent misses
+//! on one key across every process sharing the Redis run the function once
+//! (`REDIS_DISTRIBUTED_LOCK`, on by default).
+//!
 //! See [`config`] for every variable, and [`init`] for what happens before and after
 //! initialisation.
 //!
