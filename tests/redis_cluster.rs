@@ -78,6 +78,54 @@ async fn entries_of_a_thousand_keys_spread_over_every_master() {
     }
 }
 
+#[cached(expire = 300, namespace = "fresh")]
+async fn fresh(id: u64) -> String {
+    format!("fresh#{id}")
+}
+
+/// A cluster the cache never used: its first calls, concurrent on every master,
+/// load the scripts once per master (an `info` line each) and never warn that
+/// a server "had lost the cache's scripts" (nothing was lost; a second reload
+/// would also rotate that master's stripes for nothing). The only test of
+/// this file that installs the global subscriber (the calls run on every
+/// worker thread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_cluster_loads_the_scripts_once_per_master_without_a_restart_warning() {
+    let logs = Logs::capture();
+    let cluster = RedisCluster::start(3, 0).await;
+    let cache = instance(&cluster).await;
+    let calls: Vec<_> = (0..96)
+        .map(|id| tokio::spawn(cache.scope(fresh(id))))
+        .collect();
+    for (id, call) in calls.into_iter().enumerate() {
+        assert_eq!(
+            within("a first call", joined(call)).await,
+            format!("fresh#{id}")
+        );
+    }
+    // This cluster's lines only (under `cargo test` other tests share the
+    // process, and the global subscriber sees their calls too).
+    let seeds = cluster.seeds();
+    let nodes: Vec<String> = seeds.split(',').map(|seed| format!("{seed}/")).collect();
+    let text: String = logs
+        .text()
+        .lines()
+        .filter(|line| nodes.iter().any(|node| line.contains(node.as_str())))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(
+        text.matches("Redis had lost the cache's scripts").count(),
+        0,
+        "a new cluster warned of a restart:\n{text}"
+    );
+    assert_eq!(
+        text.matches("scripts loaded on a Redis that held none of its data")
+            .count(),
+        3,
+        "not once per master:\n{text}"
+    );
+}
+
 // --- invalidation ----------------------------------------------------------------------
 
 static VERSION: AtomicUsize = AtomicUsize::new(1);
@@ -226,7 +274,15 @@ async fn a_master_killed_under_traffic_fails_no_call_and_redis_serves_again() {
     for id in 0..300 {
         cache.scope(live(id)).await;
     }
+    // Watched from now on by a task of its own: the breaker may open and close
+    // again (the probe reads the new routes) before the traffic ends.
     let mut health = cache.redis_health().unwrap();
+    let felt = tokio::spawn(async move {
+        health
+            .wait_for(|h| *h == cachette::RedisHealth::Down)
+            .await
+            .is_ok()
+    });
     let failed_over = Arc::new(AtomicBool::new(false));
     // Traffic on every key until the replica has taken over, and a round after:
     // every call answers (the function cannot fail; a cache failure would panic).
@@ -256,12 +312,13 @@ async fn a_master_killed_under_traffic_fails_no_call_and_redis_serves_again() {
     assert!(within("the traffic ends", joined(traffic)).await >= 600);
     // The cache felt it (fell back), and serves from Redis again once the
     // cluster recovered (the probe closes the breaker).
-    within(
-        "the cache falls back while the master is gone",
-        health.wait_for(|h| *h == cachette::RedisHealth::Down),
-    )
-    .await
-    .unwrap();
+    assert!(
+        within(
+            "the cache falls back while the master is gone",
+            joined(felt)
+        )
+        .await
+    );
     until_up(&cache).await;
     let before = LIVE.count();
     for id in 0..300 {

@@ -85,8 +85,6 @@ impl RedisStore {
             epoch_ttl_ms: max_ttl_ms * 3 + 60_000,
             token: random_token(),
             unflagged_scripts: AtomicBool::new(false),
-            scripts_loaded: AtomicU64::new(0),
-            scripts_loaded_on: AtomicU64::new(0),
             server_unknown_logged: AtomicBool::new(false),
             store_refusal_logged: AtomicBool::new(false),
             invalidations_refused: AtomicU64::new(0),

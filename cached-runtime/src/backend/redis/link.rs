@@ -36,6 +36,9 @@ pub(super) struct Conn {
     /// Which check the store's stripes must have passed on it (see `restart`):
     /// new with the connection, and again when its server's role changed.
     pub(super) check: u64,
+    /// How many times the data scripts were loaded through this connection (see
+    /// `restart`: calls that meet `NOSCRIPT` together load them once).
+    pub(super) loads: Arc<AtomicU64>,
 }
 
 /// Connection ids and checks, unique within the process (a cluster has a link
@@ -156,6 +159,7 @@ impl Link {
             redis,
             pushes,
             check: id,
+            loads: Arc::default(),
         };
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         *current = Some(Held {

@@ -239,10 +239,6 @@ pub(crate) struct RedisStore {
     token: String,
     /// Set once Redis rejected the `allow-oom` flag (before 7.0).
     unflagged_scripts: AtomicBool,
-    /// How many times the data scripts were loaded (after a rotation), and on
-    /// which connection last (see `restart`).
-    scripts_loaded: AtomicU64,
-    scripts_loaded_on: AtomicU64,
     /// Set once the warning that `INFO` is refused was logged.
     server_unknown_logged: AtomicBool,
     /// Set while a refused store has been logged and no store succeeded since.

@@ -281,8 +281,7 @@ impl RedisStore {
                 .load_async(&mut conn.redis)
                 .await?;
         }
-        self.scripts_loaded_on.store(conn.id, Ordering::Relaxed);
-        self.scripts_loaded.fetch_add(1, Ordering::AcqRel);
+        conn.loads.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
@@ -295,7 +294,7 @@ impl RedisStore {
         conn: &mut Conn,
         stripe: usize,
     ) -> redis::RedisResult<T> {
-        let seen = self.scripts_loaded.load(Ordering::Acquire);
+        let seen = conn.loads.load(Ordering::Acquire);
         match command.query_async(&mut conn.redis).await {
             Err(error) if is_noscript(&error) => {}
             other => return other,
@@ -315,9 +314,7 @@ impl RedisStore {
             return Ok(());
         };
         let _preparing = link.preparing.lock().await;
-        if self.scripts_loaded.load(Ordering::Acquire) != seen
-            && self.scripts_loaded_on.load(Ordering::Relaxed) == conn.id
-        {
+        if conn.loads.load(Ordering::Acquire) != seen {
             return Ok(());
         }
         // In a cluster, every stripe this server holds (each has its own epoch);
