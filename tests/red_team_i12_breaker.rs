@@ -186,27 +186,55 @@ fn traffic_on(ids: Vec<u64>, stop: &Arc<AtomicBool>, call: Call) -> tokio::task:
     })
 }
 
-/// The `CLUSTER SLOTS` (route reads) the nodes see from now on, counted until
-/// the returned flag is set; the count is read from the returned counter.
-fn count_route_reads(nodes: &[&RedisServer]) -> (Arc<AtomicUsize>, Arc<AtomicBool>) {
-    let reads = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    for node in nodes {
-        let mut monitor = node.monitor();
-        let (reads, stop) = (Arc::clone(&reads), Arc::clone(&stop));
-        tokio::spawn(async move {
-            while let Some(line) = monitor.recv().await {
-                if stop.load(Ordering::SeqCst) {
-                    return;
+/// What MONITOR shows last on each node when [`RouteReads::total`] asks.
+const MONITOR_END: &str = "cachette-red-team-monitor-end";
+
+/// The `CLUSTER SLOTS` (route reads) some nodes see, counted by a MONITOR on
+/// each from [`count_route_reads`] on.
+struct RouteReads<'c> {
+    nodes: Vec<&'c RedisServer>,
+    count: Arc<AtomicUsize>,
+    watchers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn count_route_reads<'c>(nodes: &[&'c RedisServer]) -> RouteReads<'c> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let watchers = nodes
+        .iter()
+        .map(|node| {
+            let mut monitor = node.monitor();
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                while let Some(line) = monitor.recv().await {
+                    if line.contains(MONITOR_END) {
+                        return;
+                    }
+                    if line.to_ascii_uppercase().contains("\"CLUSTER\" \"SLOTS\"") {
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
-                let upper = line.to_ascii_uppercase();
-                if upper.contains("\"CLUSTER\" \"SLOTS\"") {
-                    reads.fetch_add(1, Ordering::SeqCst);
-                }
-            }
-        });
+            })
+        })
+        .collect();
+    RouteReads {
+        nodes: nodes.to_vec(),
+        count,
+        watchers,
     }
-    (reads, stop)
+}
+
+impl RouteReads<'_> {
+    /// The route reads until now: a marker sent to each node after everything
+    /// else, awaited in its MONITOR (which shows commands in the order run).
+    async fn total(self) -> usize {
+        for node in &self.nodes {
+            node.command(&["ECHO", MONITOR_END]).await;
+        }
+        for watcher in self.watchers {
+            within("each MONITOR shows the end marker", joined(watcher)).await;
+        }
+        self.count.load(Ordering::SeqCst)
+    }
 }
 
 // --- one Redis (REDIS_CLUSTER=false): no regression -----------------------------------------
@@ -368,7 +396,7 @@ async fn killed_master(lock: bool, concurrent: bool, at_least: Duration) -> Kill
     };
     let namespace = if lock { "killed" } else { "killed_nolock" };
     let (on_killed, elsewhere) = split_by_node(&cluster, namespace, 0..64, 0, 8, &call).await;
-    let (reads, stop_reads) = count_route_reads(&[cluster.node(1), cluster.node(2)]);
+    let reads = count_route_reads(&[cluster.node(1), cluster.node(2)]);
     sigkill(cluster.node(0));
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(!concurrent));
@@ -407,16 +435,14 @@ async fn killed_master(lock: bool, concurrent: bool, at_least: Duration) -> Kill
     let opened = health(&cache) == RedisHealth::Down;
     stop.store(true, Ordering::SeqCst);
     let traffic_calls = within("the traffic ends", joined(traffic)).await;
-    // Let MONITOR deliver what was sent.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop_reads.store(true, Ordering::SeqCst);
+    let over = started.elapsed();
     Killed {
         opened,
         opened_after,
         calls_on_killed,
-        route_reads: reads.load(Ordering::SeqCst),
+        route_reads: reads.total().await,
         traffic_calls,
-        over: started.elapsed(),
+        over,
     }
 }
 

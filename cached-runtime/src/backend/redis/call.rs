@@ -25,15 +25,15 @@ pub(super) enum Written<T> {
 
 impl RedisStore {
     /// `EVALSHA <script> <n> <entry> <epoch> <all> <versions of key's prefixes...>`,
-    /// written straight into the command (no key strings allocated).
-    pub(super) fn script_command(&self, script: &redis::Script, key: &CacheKey) -> redis::Cmd {
-        let mut command = redis::cmd("EVALSHA");
-        command.arg(script.get_hash());
-        command.arg(Layout::script_key_count(key));
-        self.topology.layout(key).script_keys(key, |name| {
-            command.arg(name);
-        });
-        command
+    /// with the keys of `key` in `stripe` (see `topology`), written straight
+    /// into the command (no key string allocated per key).
+    pub(super) fn script_command(
+        &self,
+        script: &redis::Script,
+        key: &CacheKey,
+        stripe: usize,
+    ) -> redis::Cmd {
+        self.keyed_command(script, key, stripe, 0)
     }
 
     /// [`RedisStore::script_command`] with one more key after the others: the
@@ -42,15 +42,31 @@ impl RedisStore {
         &self,
         script: &redis::Script,
         key: &CacheKey,
-        lease_key: &str,
+        stripe: usize,
+    ) -> redis::Cmd {
+        let layout = &self.topology.shards[stripe].layout;
+        let mut command = self.keyed_command(script, key, stripe, 1);
+        command.arg(layout.lease(key));
+        command
+    }
+
+    /// `EVALSHA` of `script` with `key`'s script keys, and room counted for
+    /// `more` keys the caller adds.
+    fn keyed_command(
+        &self,
+        script: &redis::Script,
+        key: &CacheKey,
+        stripe: usize,
+        more: usize,
     ) -> redis::Cmd {
         let mut command = redis::cmd("EVALSHA");
         command.arg(script.get_hash());
-        command.arg(Layout::script_key_count(key) + 1);
-        self.topology.layout(key).script_keys(key, |name| {
-            command.arg(name);
-        });
-        command.arg(lease_key);
+        command.arg(Layout::script_key_count(key) + more);
+        self.topology.shards[stripe]
+            .layout
+            .script_keys(key, |name| {
+                command.arg(name);
+            });
         command
     }
 

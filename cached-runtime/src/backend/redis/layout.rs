@@ -70,8 +70,6 @@
 //! `maxmemory-policy noeviction` (or enough memory). A warning at start-up says so
 //! otherwise.
 
-use std::borrow::Cow;
-
 use super::slot::{SLOTS, slot_of};
 use crate::key::CacheKey;
 use crate::key::normalize::prefixes;
@@ -149,20 +147,6 @@ impl Layout {
             .collect()
     }
 
-    /// The Redis key of the entry `key`: the key itself on one Redis, its rest
-    /// under the stripe's tag in a cluster.
-    pub(super) fn entry<'k>(&self, key: &'k CacheKey) -> Cow<'k, str> {
-        if self.stripe {
-            let mut entry = String::with_capacity(self.prefix.len() + 1 + key.rest().len());
-            entry.push_str(&self.prefix);
-            entry.push(':');
-            entry.push_str(key.rest());
-            Cow::Owned(entry)
-        } else {
-            Cow::Borrowed(key.full())
-        }
-    }
-
     /// The epoch's key.
     pub(super) fn epoch(&self) -> String {
         self.with_tail(EPOCH, "")
@@ -206,13 +190,20 @@ impl Layout {
     }
 
     /// The `KEYS` of a data script for `key`, in order, each handed to `push`:
-    /// the entry, the epoch, the "all" version, then the version of every
+    /// the entry (the key itself on one Redis, its rest under the stripe's tag
+    /// in a cluster), the epoch, the "all" version, then the version of every
     /// namespace prefix of the key, shortest first. One scratch string serves
     /// them all (no key string allocated per key).
     pub(super) fn script_keys(&self, key: &CacheKey, mut push: impl FnMut(&str)) {
-        push(&self.entry(key));
         let mut scratch = String::with_capacity(self.prefix.len() + key.rest().len() + 8);
         scratch.push_str(&self.prefix);
+        if self.stripe {
+            scratch.push(':');
+            scratch.push_str(key.rest());
+            push(&scratch);
+        } else {
+            push(key.full());
+        }
         for tag in [EPOCH, ALL] {
             scratch.truncate(self.prefix.len());
             scratch.push_str(tag);
@@ -328,16 +319,21 @@ mod tests {
             .strip_suffix("#epoch")
             .unwrap()
             .to_owned();
-        assert_eq!(stripe.layout.entry(&key), format!("{tag}:user:42:get"));
+        assert_eq!(
+            script_keys(&stripe.layout, &key)[0],
+            format!("{tag}:user:42:get")
+        );
         assert_eq!(
             stripe.layout.lease(&key),
             format!("{tag}#lease:user:42:get")
         );
         assert_eq!(stripe.layout.version(Some("user")), format!("{tag}#v:user"));
         // One Redis: the key itself, no copy.
-        assert!(
-            matches!(Layout::new("fastapi-cache").entry(&key), Cow::Borrowed(k) if k == key.full())
-        );
+        let mut first = None;
+        Layout::new("fastapi-cache").script_keys(&key, |name| {
+            first.get_or_insert((name.as_ptr(), name.to_owned()));
+        });
+        assert_eq!(first, Some((key.full().as_ptr(), key.full().to_owned())));
     }
 
     #[test]

@@ -170,17 +170,14 @@ impl RedisStore {
             return Claim::Unavailable;
         }
         let token = self.new_lease_token();
-        let mut command = redis::cmd("EVAL");
+        let (stripe, mut command) = self.lease_command(scripts::LEASE_TAKE, key);
         command
-            .arg(scripts::LEASE_TAKE)
-            .arg(1)
-            .arg(self.topology.layout(key).lease(key))
             .arg(token_text(token))
             .arg(self.lease_ms())
             .arg(*crate::config::LOCK_LEASE_RANGE_MS.end());
         let command = &command;
         let reply = self
-            .call_write(self.topology.stripe(key), |mut conn| async move {
+            .call_write(stripe, |mut conn| async move {
                 command.query_async::<(i64, i64)>(&mut conn.redis).await
             })
             .await;
@@ -194,6 +191,17 @@ impl RedisStore {
             }),
             Written::Refused(_) | Written::Failed => Claim::Unavailable,
         }
+    }
+
+    /// `EVAL <script> 1 <key's lease>`, and the stripe the lease lives in.
+    fn lease_command(&self, script: &str, key: &CacheKey) -> (usize, redis::Cmd) {
+        let stripe = self.topology.stripe(key);
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(script)
+            .arg(1)
+            .arg(self.topology.shards[stripe].layout.lease(key));
+        (stripe, command)
     }
 
     /// A new token: 64 bits from a random hash of this instance's token and a
@@ -231,17 +239,14 @@ impl RedisStore {
         if self.breaker.is_open() {
             return None;
         }
-        let mut command = redis::cmd("EVAL");
+        let (stripe, mut command) = self.lease_command(scripts::LEASE_RENEW, key);
         command
-            .arg(scripts::LEASE_RENEW)
-            .arg(1)
-            .arg(self.topology.layout(key).lease(key))
             .arg(token_text(token))
             .arg(self.lease_ms())
             .arg(*crate::config::LOCK_LEASE_RANGE_MS.end());
         let command = &command;
         match self
-            .call_write(self.topology.stripe(key), |mut conn| async move {
+            .call_write(stripe, |mut conn| async move {
                 command.query_async::<i64>(&mut conn.redis).await
             })
             .await
@@ -289,17 +294,14 @@ impl RedisStore {
 
     /// One release script; `false` when Redis did not answer.
     async fn try_release(&self, key: &CacheKey, token: u64, woke: Woke) -> bool {
-        let mut command = redis::cmd("EVAL");
+        let (stripe, mut command) = self.lease_command(scripts::LEASE_RELEASE, key);
         command
-            .arg(scripts::LEASE_RELEASE)
-            .arg(1)
-            .arg(self.topology.layout(key).lease(key))
             .arg(token_text(token))
             .arg(self.topology.base.wake_channel())
             .arg(wake::message(woke, key.full()));
         let command = &command;
         let released = self
-            .call_write(self.topology.stripe(key), |mut conn| async move {
+            .call_write(stripe, |mut conn| async move {
                 command.query_async::<i64>(&mut conn.redis).await
             })
             .await;

@@ -312,14 +312,14 @@ impl RedisStore {
             Some(near) => (&near.header[..], near.len),
             None => (&[][..], 0),
         };
-        let mut command = self.script_command(&scripts::READ, key);
+        let stripe = self.topology.stripe(key);
+        let mut command = self.script_command(&scripts::READ, key, stripe);
         command
             .arg(known_header)
             .arg(known_len)
             .arg(self.token.as_str())
             .arg(self.epoch_ttl_ms)
             .arg(self.version_ttl_ms);
-        let stripe = self.topology.stripe(key);
         let reply = self
             .call(stripe, |mut conn| async move {
                 self.script(&command, &mut conn, stripe).await
@@ -397,11 +397,11 @@ impl RedisStore {
             Source::Memory => self.fallback.is_fresh(key, stamp),
             Source::Redis if self.breaker.is_open() || stamp.epoch == 0 => false,
             Source::Redis => {
-                let mut command = self.script_command(&scripts::FRESH, key);
+                let stripe = self.topology.stripe(key);
+                let mut command = self.script_command(&scripts::FRESH, key, stripe);
                 command
                     .arg(stamp.value)
                     .arg(&header::epoch_id(stamp.epoch)[..]);
-                let stripe = self.topology.stripe(key);
                 let reply = self
                     .call(stripe, |mut conn| async move {
                         self.script::<i64>(&command, &mut conn, stripe).await
@@ -461,13 +461,10 @@ impl RedisStore {
                 // `entry` was made before the write, so it expires no later than
                 // Redis's copy.
                 let sent = self.sent();
+                let stripe = self.topology.stripe(key);
                 let mut command = match stamp.lease {
-                    0 => self.script_command(&scripts::PUT, key),
-                    _ => self.leased_script_command(
-                        &scripts::PUT_LEASED,
-                        key,
-                        &self.topology.layout(key).lease(key),
-                    ),
+                    0 => self.script_command(&scripts::PUT, key, stripe),
+                    _ => self.leased_script_command(&scripts::PUT_LEASED, key, stripe),
                 };
                 command
                     .arg(stamp.value)
@@ -478,7 +475,6 @@ impl RedisStore {
                 if stamp.lease != 0 {
                     command.arg(lease::token_text(stamp.lease));
                 }
-                let stripe = self.topology.stripe(key);
                 let stored = self
                     .call_write(stripe, |mut conn| async move {
                         self.script::<i64>(&command, &mut conn, stripe).await

@@ -45,7 +45,8 @@
 //!
 //! Two instances (or two calls) rotating at once is harmless: the epoch is rotated
 //! twice, and stamps handed out between the two are refused (computed again).
-//! Within one instance, calls that get `NOSCRIPT` together rotate once.
+//! Within one instance, calls that get `NOSCRIPT` together on one connection rotate
+//! once (`Conn::loads` counts the loads made through it).
 //!
 //! # What is not caught
 //!
